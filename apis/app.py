@@ -1,0 +1,44 @@
+"""The API app factory: routers, perimeter, error mapping, tracing, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from apis import diagnostics, health
+from apis.errors import install_error_handlers
+from apis.perimeter import TokenPerimeter
+from apis.temporal_gateway import TemporalGateway
+from core.db import dispose_engines, get_engine
+from core.settings import Settings, get_settings
+from core.telemetry import instrument_fastapi, instrument_sqlalchemy, setup_tracing
+from core.tokens import TokenRegistry
+
+ROUTERS = (health.router, diagnostics.router)
+
+
+def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
+    """Build the BSS API; tests pass their own Temporal client, processes connect lazily."""
+    settings = settings or get_settings()
+    setup_tracing("bss-api", settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if temporal_client is None:
+            await dispose_engines()
+
+    app = FastAPI(title="BSS-CLI API", version="0.1.0", lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.temporal = TemporalGateway(temporal_client)
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(TokenPerimeter, registry=TokenRegistry.from_settings(settings))
+    instrument_fastapi(app)
+    instrument_sqlalchemy(get_engine(settings))
+    return app

@@ -1,0 +1,77 @@
+"""Map every error to a TMF `Error` body, once, at the HTTP edge."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import BssError, PolicyViolation
+
+log = logging.getLogger("bss.api")
+
+JSON_TYPE = "application/json;charset=utf-8"
+
+
+def tmf_error(status: int, code: str, reason: str, message: str, **extra: Any) -> JSONResponse:
+    """Build a TMF `Error` response (`code`, `reason`, `message`, `status`, `@type`) plus extras."""
+    body = {"@type": "Error", "code": code, "reason": reason, "message": message, "status": str(status)}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=JSON_TYPE)
+
+
+def error_response(exc: BssError) -> JSONResponse:
+    """Render one of our errors with its rule code and context."""
+    violations = None
+    if isinstance(exc, PolicyViolation):
+        violations = [{"code": v.code, "message": v.message, "context": v.context} for v in exc.violations]
+    return tmf_error(exc.status, exc.code, exc.reason, exc.message, context=exc.context or None,
+                     violations=violations)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def validation_response(exc: RequestValidationError) -> JSONResponse:
+    """Render a malformed request as a 400 naming the first offending field."""
+    errors = exc.errors()
+    details = [{"field": _field_path(tuple(e.get("loc", ()))), "problem": e.get("msg", ""), "type": e.get("type")}
+               for e in errors]
+    first = details[0] if details else {"field": "body", "problem": "malformed request"}
+    if errors and errors[0].get("type") == "json_invalid":
+        message = "the request body is not valid JSON"
+    else:
+        message = f"{first['field']}: {first['problem']}"
+    return tmf_error(400, "request.malformed", "Bad request", message, context={"errors": details})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a TMF `Error`."""
+
+    @app.exception_handler(BssError)
+    async def _bss(_: Request, exc: BssError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return tmf_error(404, "route.not_found", "Not found", f"no resource at {request.url.path}")
+        if exc.status_code == 405:
+            return tmf_error(405, "route.method_not_allowed", "Method not allowed",
+                             f"{request.method} is not supported on {request.url.path}")
+        return tmf_error(exc.status_code, f"http.{exc.status_code}", str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return tmf_error(500, "internal.unexpected", "Internal error", "an unexpected error occurred")

@@ -1,0 +1,26 @@
+"""Health endpoint for the supervisor and load balancers (no token needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from core.db import get_engine
+
+router = APIRouter()
+
+
+@router.get("/health", include_in_schema=False)
+async def health(request: Request) -> JSONResponse:
+    """Report whether the API can reach its database."""
+    try:
+        async with get_engine().connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as exc:  # health must answer, whatever is down
+        database = f"down: {exc.__class__.__name__}"
+    ok = database == "ok"
+    body = {"status": "ok" if ok else "degraded", "database": database,
+            "temporal": "connected" if request.app.state.temporal.connected else "lazy"}
+    return JSONResponse(body, status_code=200 if ok else 503)

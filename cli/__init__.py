@@ -1,0 +1,1 @@
+"""The `bss` command line: Typer app, renderers, stack supervisor."""

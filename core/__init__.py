@@ -1,0 +1,1 @@
+"""Core: settings, database, clock, errors, request context, tokens, Temporal client, telemetry."""

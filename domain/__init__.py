@@ -1,0 +1,1 @@
+"""Domain: tables per schema, state enums with transition tables, value types, id formats."""

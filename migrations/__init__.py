@@ -1,0 +1,1 @@
+"""Alembic migrations, one schema per domain."""

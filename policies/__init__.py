@@ -1,0 +1,1 @@
+"""Policy layer: pure write guards returning violations with stable dotted rule codes."""

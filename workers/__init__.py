@@ -1,0 +1,1 @@
+"""Worker processes hosting workflows and activities, one task queue per concern."""

@@ -1,0 +1,34 @@
+"""Build Temporal workers for a set of task queues with the project's sandbox rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from workers.registry import REGISTRY
+
+# Our pure modules (pydantic I/O models, enums) are safe to share with the sandbox; passing them
+# through avoids re-importing them for every workflow run (notes/temporal.md §3.5).
+PASSTHROUGH = ("domain", "core", "activities", "workflows.queues", "workflows.search_attributes")
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow runner every worker (and replayer) uses."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
+def build_workers(client: Client, queue_names: Iterable[str], **options: object) -> list[Worker]:
+    """Return one Worker per queue, hosting what `REGISTRY` lists for it."""
+    workers = []
+    for name in queue_names:
+        spec = REGISTRY[name]
+        workers.append(Worker(
+            client, task_queue=name, workflows=list(spec.workflows), activities=list(spec.activities),
+            workflow_runner=sandbox_runner(), **options,  # type: ignore[arg-type]
+        ))
+    return workers

@@ -1,0 +1,64 @@
+"""Worker process entry point: `python -m workers.main [QUEUE ...]` (default: every queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from core.db import dispose_engines, get_engine
+from core.settings import get_settings
+from core.telemetry import instrument_sqlalchemy, setup_tracing, shutdown_tracing
+from core.temporal import connect
+from workers.factory import build_workers
+from workers.registry import REGISTRY
+
+log = logging.getLogger("bss.worker")
+
+
+async def _connect_with_retry(deadline_s: float = 60.0):
+    loop = asyncio.get_running_loop()
+    stop_at = loop.time() + deadline_s
+    while True:
+        try:
+            return await connect()
+        except Exception as exc:  # Temporal may still be starting beside us
+            if loop.time() > stop_at:
+                raise
+            log.info("waiting for Temporal: %s", exc)
+            await asyncio.sleep(0.1)
+
+
+async def run(queue_names: list[str]) -> None:
+    """Serve the given task queues until SIGTERM/SIGINT."""
+    settings = get_settings()
+    setup_tracing("bss-worker", settings)
+    instrument_sqlalchemy(get_engine(settings))
+    client = await _connect_with_retry()
+    workers = build_workers(client, queue_names)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    ready = settings.run_dir / "worker.ready"
+    ready.parent.mkdir(parents=True, exist_ok=True)
+    ready.write_text(str(os.getpid()))
+    log.info("worker ready on %s", ", ".join(queue_names))
+    await stop.wait()
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await dispose_engines()
+    shutdown_tracing()
+
+
+def main() -> None:
+    """Run the worker with the queues named on the command line."""
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    queue_names = sys.argv[1:] or list(REGISTRY)
+    asyncio.run(run(queue_names))
+
+
+if __name__ == "__main__":
+    main()
