@@ -12,7 +12,7 @@ from apis import diagnostics, health
 from apis.errors import install_error_handlers
 from apis.perimeter import TokenPerimeter
 from apis.temporal_gateway import TemporalGateway
-from core.db import dispose_engines, get_engine
+from core.db import dispose_engines
 from core.settings import Settings, get_settings
 from core.telemetry import instrument_fastapi, instrument_sqlalchemy, setup_tracing
 from core.tokens import TokenRegistry
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     """Build the BSS API; tests pass their own Temporal client, processes connect lazily."""
     settings = settings or get_settings()
     setup_tracing("bss-api", settings)
+    instrument_sqlalchemy()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,5 +41,4 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     install_error_handlers(app)
     app.add_middleware(TokenPerimeter, registry=TokenRegistry.from_settings(settings))
     instrument_fastapi(app)
-    instrument_sqlalchemy(get_engine(settings))
     return app

@@ -33,7 +33,9 @@ def error_response(exc: BssError) -> JSONResponse:
                      violations=violations)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
+def _field_path(loc: tuple[Any, ...], error_type: str | None = None) -> str:
+    if error_type == "json_invalid":  # the location is a character offset, not a field
+        return "body"
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 
@@ -41,7 +43,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def validation_response(exc: RequestValidationError) -> JSONResponse:
     """Render a malformed request as a 400 naming the first offending field."""
     errors = exc.errors()
-    details = [{"field": _field_path(tuple(e.get("loc", ()))), "problem": e.get("msg", ""), "type": e.get("type")}
+    details = [{"field": _field_path(tuple(e.get("loc", ())), e.get("type")), "problem": e.get("msg", ""), "type": e.get("type")}
                for e in errors]
     first = details[0] if details else {"field": "body", "problem": "malformed request"}
     if errors and errors[0].get("type") == "json_invalid":

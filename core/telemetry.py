@@ -76,12 +76,13 @@ def instrument_fastapi(app: object) -> None:
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health")  # type: ignore[arg-type]
 
 
-def instrument_sqlalchemy(engine: object) -> None:
-    """Trace every SQL statement of an (async) SQLAlchemy engine."""
+def instrument_sqlalchemy() -> None:
+    """Trace every SQL statement of every engine created from now on (idempotent)."""
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    sync_engine = getattr(engine, "sync_engine", engine)
-    SQLAlchemyInstrumentor().instrument(engine=sync_engine, enable_commenter=False)
+    instrumentor = SQLAlchemyInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(enable_commenter=False)
 
 
 def instrument_httpx() -> None:

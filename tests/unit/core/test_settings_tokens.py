@@ -1,0 +1,35 @@
+"""Settings refuse placeholder tokens in production; the token registry maps tokens to surfaces."""
+
+import pytest
+from pydantic import ValidationError
+
+from core.settings import PLACEHOLDER_TOKEN, Settings
+from core.tokens import TOKEN_ENV_NAMES, TokenRegistry, ensure_dev_tokens
+
+
+def test_production_refuses_placeholder_tokens():
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(env="production", api_token_cli=PLACEHOLDER_TOKEN)
+
+
+def test_dev_tokens_are_generated_once_and_resolve_to_their_surface(tmp_path):
+    path = tmp_path / "tokens.env"
+    first = ensure_dev_tokens(path)
+    assert ensure_dev_tokens(path) == first, "tokens must not change on a second make up"
+    assert set(first) == set(TOKEN_ENV_NAMES)
+    assert len(set(first.values())) == len(first)
+    settings = Settings(**{f"api_token_{k}": v for k, v in {
+        "cli": first["cli"], "self_serve": first["portal-self-serve"], "csr": first["portal-csr"],
+        "agent": first["agent"], "system": first["system"]}.items()})
+    registry = TokenRegistry.from_settings(settings)
+    assert registry.surface_of(first["portal-csr"]) == "portal-csr"
+    assert registry.surface_of(first["cli"][:-1]) is None
+    assert registry.surface_of(None) is None
+
+
+def test_embedded_urls_point_at_the_socket_in_home(tmp_path):
+    settings = Settings(home=tmp_path)
+    assert settings.sqlalchemy_url() == f"postgresql+asyncpg://postgres@/bss?host={tmp_path / 'pg'}"
+    external = Settings(database_url="postgresql://u:p@db:5432/bss")
+    assert external.sqlalchemy_url("other") == "postgresql+asyncpg://u:p@db:5432/other"
+    assert not external.embedded_db
