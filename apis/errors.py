@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.errors import BssError, PolicyViolation
 
@@ -63,6 +64,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return validation_response(exc)
+
+    @app.exception_handler(WorkflowAlreadyStartedError)
+    async def _duplicate_flow(_: Request, exc: WorkflowAlreadyStartedError) -> JSONResponse:
+        # Workflow ids are business keys; a second start of the same key is a conflict, not a crash.
+        return tmf_error(409, "workflow.already_started", "Conflict",
+                         f"a flow for this business key already ran: {exc.workflow_id}",
+                         context={"workflowId": exc.workflow_id})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

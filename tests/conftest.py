@@ -173,10 +173,19 @@ async def api_url(temporal_env, spans) -> AsyncIterator[str]:
         yield url
 
 
+async def _check_tmf_conformance(response: httpx.Response) -> None:
+    """Validate every TMF response body against the official spec (see tests/support/tmf_schema.py)."""
+    from tests.support.tmf_schema import validate_body
+
+    if response.request.url.path.startswith("/tmf-api/") and "json" in response.headers.get("content-type", ""):
+        await response.aread()
+        validate_body(response.request.url.path, response.status_code, response.json())
+
+
 def client_for(base_url: str, surface: str = "cli", **headers: str) -> httpx.AsyncClient:
-    """An HTTP client that presents the test token of `surface`."""
+    """An HTTP client that presents the test token of `surface` and checks TMF conformance."""
     return httpx.AsyncClient(base_url=base_url, headers={"X-BSS-API-Token": TEST_TOKENS[surface], **headers},
-                             timeout=30)
+                             timeout=30, event_hooks={"response": [_check_tmf_conformance]})
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,48 @@
+# BSS-CLI: `make up` runs the whole stack on this machine, `make test` runs every test.
+# Needs only python3 (>= 3.11); everything else comes from the lock file into .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# uv from PATH, else from the interpreter's site-packages (installed with pip on first use).
+UV     := $(shell command -v uv 2>/dev/null || echo $(PYTHON) -m uv)
+STAMP  := $(VENV)/.installed
+
+.PHONY: up down status test test-fast lock bench scenarios clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
+	@[ -x $(BIN)/python ] || $(UV) venv -q $(VENV) --python $(PYTHON)
+	$(UV) pip sync -q --python $(BIN)/python requirements.lock
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+## up: create the environment, start the embedded stack, migrate, seed, print URLs
+up: $(STAMP)
+	$(BIN)/bss up
+	$(BIN)/bss seed
+	$(BIN)/bss status
+
+## down: stop everything `up` started
+down:
+	@[ -x $(BIN)/bss ] && $(BIN)/bss down || true
+
+## status: health, pids, ports and memory of each component
+status: $(STAMP)
+	$(BIN)/bss status
+
+## test: the whole suite (real PostgreSQL, real Temporal, real HTTP servers)
+test: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+## lock: re-resolve requirements.lock from pyproject.toml (no registry URLs are written)
+lock:
+	$(UV) pip compile -q pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+## bench: cold start and memory of the stack (numbers in bench/README.md)
+bench: $(STAMP)
+	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/memory.py
+
+clean: down
+	rm -rf $(VENV) .bss
