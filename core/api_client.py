@@ -1,0 +1,80 @@
+"""The typed HTTP client of our own API, shared by the CLI, the portals and the agent.
+
+Every channel goes through the same HTTP API and therefore the same policy layer and audit
+trail; this client only adds the surface's token and turns TMF `Error` bodies into `ApiError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from core.settings import Settings, get_settings
+
+
+class ApiError(Exception):
+    """A TMF `Error` answer (4xx/5xx) from the BSS API."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+        self.code = str(body.get("code", f"http.{status}"))
+        self.message = str(body.get("message") or body.get("reason") or "request failed")
+        self.context = body.get("context") or {}
+        super().__init__(f"{self.code}: {self.message}")
+
+
+class BssClient:
+    """A thin synchronous client: JSON in, JSON out, TMF errors raised as `ApiError`."""
+
+    def __init__(self, surface: str = "cli", settings: Settings | None = None, base_url: str | None = None,
+                 actor: str | None = None, transport: httpx.BaseTransport | None = None) -> None:
+        settings = settings or get_settings()
+        headers = {"X-BSS-API-Token": settings.api_tokens()[surface]}
+        if actor:
+            headers["X-BSS-Actor"] = actor
+        self._http = httpx.Client(base_url=base_url or settings.api_base_url, headers=headers, timeout=30.0,
+                                  transport=transport)
+
+    def __enter__(self) -> BssClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """Send a request; return the decoded JSON body (None for 204) or raise `ApiError`."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(method, path, json=json, params=clean)
+        except httpx.TransportError as exc:
+            raise ApiError(503, {"code": "api.unreachable",
+                                 "message": f"the BSS API at {self._http.base_url} is not reachable ({exc});"
+                                            " is the stack up? try `bss up`"}) from exc
+        if response.status_code == 204:
+            return None
+        body = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, body if isinstance(body, dict) else {"message": str(body)})
+        return body
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET `path` with query parameters."""
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        """POST a JSON body."""
+        return self.request("POST", path, json=body if body is not None else {})
+
+    def patch(self, path: str, body: Any) -> Any:
+        """PATCH (merge-patch) a JSON body."""
+        return self.request("PATCH", path, json=body)
+
+    def delete(self, path: str) -> Any:
+        """DELETE a resource."""
+        return self.request("DELETE", path)
