@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from apis import diagnostics, health
+import apis
 from apis.errors import install_error_handlers
 from apis.perimeter import TokenPerimeter
 from apis.temporal_gateway import TemporalGateway
@@ -17,7 +19,15 @@ from core.settings import Settings, get_settings
 from core.telemetry import instrument_fastapi, instrument_sqlalchemy, setup_tracing
 from core.tokens import TokenRegistry
 
-ROUTERS = (health.router, diagnostics.router)
+
+def routers() -> list:
+    """Every `router` defined by a module of the apis package (one module per API), by name."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(apis.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"apis.{info.name}")
+        if hasattr(module, "router"):
+            found.append(module.router)
+    return found
 
 
 def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
@@ -36,7 +46,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
                   docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     app.state.temporal = TemporalGateway(temporal_client)
-    for router in ROUTERS:
+    for router in routers():
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(TokenPerimeter, registry=TokenRegistry.from_settings(settings))

@@ -1,3 +1,10 @@
-"""Import every table module so the shared MetaData knows the whole schema."""
+"""Import every domain module so the shared MetaData knows the whole schema."""
 
-from domain import audit  # noqa: F401
+import importlib
+import pkgutil
+
+import domain
+
+for _info in sorted(pkgutil.iter_modules(domain.__path__), key=lambda m: m.name):
+    if _info.name != "tables":
+        importlib.import_module(f"domain.{_info.name}")

@@ -36,7 +36,7 @@ async def ensure_database(sqlalchemy_url: str) -> bool:
         await conn.close()
 
 
-def upgrade(sqlalchemy_url: str, revision: str = "head") -> None:
-    """Run every pending migration (synchronously; Alembic drives its own event loop)."""
+def upgrade(sqlalchemy_url: str, revision: str = "heads") -> None:
+    """Run every pending migration of every domain branch (synchronous; Alembic runs its own loop)."""
     asyncio.run(ensure_database(sqlalchemy_url))
     command.upgrade(alembic_config(sqlalchemy_url), revision)
