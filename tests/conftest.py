@@ -168,8 +168,13 @@ async def api_url(temporal_env, spans) -> AsyncIterator[str]:
     from apis.app import create_app
     from tests.support.http import serve
 
+    from core.settings import get_settings
+
     app = create_app(temporal_client=temporal_env.client)
     async with serve(app) as url:
+        # The CLI and portals reach the API through settings, like on a real stack.
+        os.environ["BSS_API_URL"] = url
+        get_settings.cache_clear()
         yield url
 
 
@@ -193,3 +198,25 @@ async def api(api_url: str, db: AsyncEngine, worker) -> AsyncIterator[httpx.Asyn
     """A CLI-surface client of the real API on a fresh database, with workers running."""
     async with client_for(api_url) as client:
         yield client
+
+
+@pytest_asyncio.fixture
+async def seeded_api(api_url: str, seeded_db: AsyncEngine, worker) -> AsyncIterator[httpx.AsyncClient]:
+    """A CLI-surface client of the real API on a fresh database with reference data."""
+    async with client_for(api_url) as client:
+        yield client
+
+
+@pytest.fixture
+def bss(api_url: str):  # noqa: ANN201
+    """Run `bss ARGS…` through Typer's runner in a thread (the API shares this event loop)."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+
+    async def run(*args: str, input: str | None = None):  # noqa: ANN202, A002
+        return await asyncio.to_thread(runner.invoke, app, list(args), input=input, catch_exceptions=False)
+
+    return run
