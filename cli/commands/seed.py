@@ -1,0 +1,69 @@
+"""`bss seed`: load the reference data of SPEC §3 into the database (safe to rerun)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.output import console, fail, print_json
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from activities.seed import SeedReport
+
+
+def register(app: typer.Typer) -> None:
+    """Add `bss seed` to `app`."""
+
+    @app.command("seed")
+    def seed(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+        """Load the catalog, number and eSIM pools, agents, SLAs and fault rules; rerunning changes nothing."""
+        import asyncio
+        import time
+
+        from sqlalchemy.exc import DBAPIError
+
+        started = time.perf_counter()
+        try:
+            report = asyncio.run(_seed())
+        except (DBAPIError, OSError) as exc:
+            cause = getattr(exc, "orig", None) or exc
+            hint = "run `bss migrate` first" if "does not exist" in str(cause) else "is the database up?"
+            fail(f"seeding failed: {cause}\n{hint}", title="seed")
+            return
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        if as_json:
+            print_json({**report.as_dict(), "elapsed_ms": elapsed_ms})
+        else:
+            console.print(_render(report, elapsed_ms))
+
+
+async def _seed() -> SeedReport:
+    from activities.seed import seed_reference_data
+    from core.db import get_engine
+
+    try:
+        return await seed_reference_data()
+    finally:
+        # The pooled asyncpg connections belong to this command's event loop, which ends here.
+        await get_engine().dispose()
+
+
+def _render(report: SeedReport, elapsed_ms: int) -> RenderableType:
+    from rich.console import Group
+
+    from cli.render.style import card, table
+
+    rows = table("dataset", "inserted", "already present", "total")
+    for column in rows.columns[1:]:
+        column.justify = "right"
+    for d in report.datasets:
+        rows.add_row(d.dataset, f"[green]{d.inserted:,}[/]" if d.inserted else "0", f"{d.already_present:,}",
+                     f"{d.expected:,}")
+    if report.changed:
+        summary = f"[green]inserted {report.inserted:,} rows[/], {report.already_present:,} already present"
+    else:
+        summary = f"[dim]nothing to do: all {report.already_present:,} rows already present[/]"
+    return card("reference data", Group(rows, f"{summary} · {elapsed_ms} ms"))

@@ -1,0 +1,132 @@
+"""Inventory schema (TMF639): the MSISDN and eSIM profile pools and their state machines.
+
+Reservations name their holder (`reserved_for`, an order id) so a failed or cancelled order can
+release exactly what it took, and a retried reservation finds its own row instead of a second one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Integer, Table, Text, UniqueConstraint, func
+
+from domain.metadata import metadata
+from domain.states import StateMachine
+
+QUARANTINE_DAYS = 90  # a released number rests this long before anyone else gets it (SPEC §2)
+
+
+class MsisdnState(StrEnum):
+    """Lifecycle of a phone number (SPEC §2)."""
+
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    ASSIGNED = "assigned"
+    QUARANTINE = "quarantine"
+    PORTED_OUT = "ported_out"
+
+
+# `ported_out` has no way out: the number now belongs to another operator.
+MSISDN_MACHINE: StateMachine[MsisdnState] = StateMachine("msisdn", {
+    (MsisdnState.AVAILABLE, "reserve"): MsisdnState.RESERVED,
+    (MsisdnState.RESERVED, "release"): MsisdnState.AVAILABLE,
+    (MsisdnState.RESERVED, "assign"): MsisdnState.ASSIGNED,
+    (MsisdnState.ASSIGNED, "quarantine"): MsisdnState.QUARANTINE,
+    (MsisdnState.QUARANTINE, "recycle"): MsisdnState.AVAILABLE,
+    (MsisdnState.ASSIGNED, "port_out"): MsisdnState.PORTED_OUT,
+})
+
+
+class EsimState(StrEnum):
+    """Lifecycle of an eSIM profile (SPEC §2)."""
+
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    DOWNLOADED = "downloaded"
+    ACTIVATED = "activated"
+    SUSPENDED = "suspended"
+    RECYCLED = "recycled"
+
+
+# A profile that reached a device can never be handed out again, so every state after
+# `reserved` ends in `recycled` (terminal); only an untouched reservation returns to the pool.
+ESIM_MACHINE: StateMachine[EsimState] = StateMachine("esim_profile", {
+    (EsimState.AVAILABLE, "reserve"): EsimState.RESERVED,
+    (EsimState.RESERVED, "release"): EsimState.AVAILABLE,
+    (EsimState.RESERVED, "download"): EsimState.DOWNLOADED,
+    (EsimState.DOWNLOADED, "activate"): EsimState.ACTIVATED,
+    (EsimState.ACTIVATED, "suspend"): EsimState.SUSPENDED,
+    (EsimState.SUSPENDED, "resume"): EsimState.ACTIVATED,
+    (EsimState.DOWNLOADED, "recycle"): EsimState.RECYCLED,
+    (EsimState.ACTIVATED, "recycle"): EsimState.RECYCLED,
+    (EsimState.SUSPENDED, "recycle"): EsimState.RECYCLED,
+})
+
+
+def activation_code(smdp_address: str, matching_id: str) -> str:
+    """Build the LPA activation code a device scans: `LPA:1$<smdp host>$<matching id>`."""
+    return f"LPA:1${smdp_address}${matching_id}"
+
+
+msisdn = Table(
+    "msisdn", metadata,
+    Column("number", Text, primary_key=True),
+    Column("state", Text, nullable=False, server_default=MsisdnState.AVAILABLE.value),
+    Column("reserved_for", Text),
+    Column("reserved_at", DateTime(timezone=True)),
+    Column("assigned_to", Text),
+    Column("quarantine_until", DateTime(timezone=True)),
+    Column("range_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("number ~ '^[0-9]{8,15}$'", name="number_digits"),
+    CheckConstraint("state IN ('available', 'reserved', 'assigned', 'quarantine', 'ported_out')",
+                    name="state_known"),
+    CheckConstraint("state <> 'reserved' OR reserved_for IS NOT NULL", name="reserved_has_holder"),
+    CheckConstraint("state <> 'assigned' OR assigned_to IS NOT NULL", name="assigned_has_subscription"),
+    CheckConstraint("state <> 'quarantine' OR quarantine_until IS NOT NULL", name="quarantine_has_end"),
+    # Serves "next available number" (state = 'available' ORDER BY number ... SKIP LOCKED).
+    Index("ix_msisdn_state", "state", "number"),
+    schema="inventory",
+)
+
+esim_profile = Table(
+    "esim_profile", metadata,
+    Column("iccid", Text, primary_key=True),
+    Column("imsi", Text, nullable=False, unique=True),
+    Column("state", Text, nullable=False, server_default=EsimState.AVAILABLE.value),
+    Column("smdp_address", Text, nullable=False),
+    Column("matching_id", Text, nullable=False, unique=True),
+    # Where the HSM keeps Ki/OPc for this profile; the key itself never enters our database.
+    Column("ki_ref", Text, nullable=False),
+    Column("reserved_for", Text),
+    Column("reserved_at", DateTime(timezone=True)),
+    Column("assigned_msisdn", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("iccid ~ '^89[0-9]{17,18}$'", name="iccid_digits"),
+    CheckConstraint("imsi ~ '^[0-9]{15}$'", name="imsi_digits"),
+    CheckConstraint("state IN ('available', 'reserved', 'downloaded', 'activated', 'suspended', 'recycled')",
+                    name="state_known"),
+    CheckConstraint("state <> 'reserved' OR reserved_for IS NOT NULL", name="reserved_has_holder"),
+    Index("ix_esim_profile_state", "state", "iccid"),
+    schema="inventory",
+)
+
+# One row per block of numbers added to the pool (seed or `bss inventory msisdn add-range`);
+# the unique bounds make a repeated add-range a no-op instead of a second replenishment.
+msisdn_range = Table(
+    "msisdn_range", metadata,
+    Column("id", Text, primary_key=True),
+    Column("first_number", Text, nullable=False),
+    Column("last_number", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("added_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("first_number", "last_number"),
+    CheckConstraint("size > 0", name="size_positive"),
+    # Same width, so text order is numeric order.
+    CheckConstraint("length(first_number) = length(last_number) AND first_number <= last_number",
+                    name="bounds_ordered"),
+    schema="inventory",
+)
