@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("terminated_at", sa.DateTime(timezone=True)),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.CheckConstraint("price_minor >= 0", name="ck_subscription_price_non_negative"),
+        sa.CheckConstraint("price_minor >= 0", name="price_non_negative"),
         schema="subscription",
     )
     op.create_index("ix_subscription_customer_id", "subscription", ["customer_id"], schema="subscription")
@@ -52,8 +52,8 @@ def upgrade() -> None:
         sa.Column("period_end", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("subscription_id", "allowance_type", name="pk_bundle_balance"),
-        sa.CheckConstraint("consumed >= 0", name="ck_bundle_balance_consumed_non_negative"),
-        sa.CheckConstraint("total = -1 OR consumed <= total", name="ck_bundle_balance_consumed_within_total"),
+        sa.CheckConstraint("consumed >= 0", name="consumed_non_negative"),
+        sa.CheckConstraint("total = -1 OR consumed <= total", name="consumed_within_total"),
         schema="subscription",
     )
 

@@ -31,17 +31,6 @@ INDEXES = """
     SELECT schemaname || '.' || tablename, indexname, indexdef
       FROM pg_indexes WHERE schemaname = ANY($1::text[])"""
 
-# Known drift, (table, name in the migrated DB) -> name the Table gives it. 0003_subscription spells
-# out full check names, which the naming convention prefixes a second time ("ck_x_ck_x_..."); the
-# fix there is to pass the short name (as the Table does). Delete an entry once its migration is fixed.
-KNOWN_CONSTRAINT_DRIFT = {
-    ("subscription.subscription", "ck_subscription_ck_subscription_price_non_negative"):
-        "ck_subscription_price_non_negative",
-    ("subscription.bundle_balance", "ck_bundle_balance_ck_bundle_balance_consumed_non_negative"):
-        "ck_bundle_balance_consumed_non_negative",
-    ("subscription.bundle_balance", "ck_bundle_balance_ck_bundle_balance_consumed_within_total"):
-        "ck_bundle_balance_consumed_within_total",
-}
 
 
 async def _catalog(dsn: str, query: str) -> set[tuple]:
@@ -50,8 +39,6 @@ async def _catalog(dsn: str, query: str) -> set[tuple]:
         rows = {tuple(row) for row in await conn.fetch(query, list(SCHEMAS))}
     finally:
         await conn.close()
-    if query is CONSTRAINTS:
-        rows = {(table, KNOWN_CONSTRAINT_DRIFT.get((table, name), name), *rest) for table, name, *rest in rows}
     return rows
 
 
