@@ -8,6 +8,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from workers.interceptors import BssErrorInterceptor
 from workers.registry import REGISTRY
 
 # Our pure modules (pydantic I/O models, enums) are safe to share with the sandbox; passing them
@@ -29,6 +30,7 @@ def build_workers(client: Client, queue_names: Iterable[str], **options: object)
         spec = REGISTRY[name]
         workers.append(Worker(
             client, task_queue=name, workflows=list(spec.workflows), activities=list(spec.activities),
-            workflow_runner=sandbox_runner(), **options,  # type: ignore[arg-type]
+            workflow_runner=sandbox_runner(), interceptors=[BssErrorInterceptor()],
+            **options,  # type: ignore[arg-type]
         ))
     return workers
