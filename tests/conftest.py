@@ -149,17 +149,47 @@ async def temporal_env(spans):  # noqa: ANN201 - WorkflowEnvironment
     await env.shutdown()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def worker(temporal_env):  # noqa: ANN201
-    """Workers for every task queue, on the session env, running in this process."""
-    from workers.factory import build_workers
-    from workers.registry import REGISTRY
+class WorkerPool:
+    """In-process workers, one per task queue; tests may pause a queue to hold a flow at a step."""
 
-    workers = build_workers(temporal_env.client, REGISTRY)
-    tasks = [asyncio.create_task(w.run()) for w in workers]
-    yield workers
-    await asyncio.gather(*(w.shutdown() for w in workers))
-    await asyncio.gather(*tasks, return_exceptions=True)
+    def __init__(self, client) -> None:  # noqa: ANN001
+        self.client = client
+        self.running: dict[str, tuple[object, asyncio.Task]] = {}
+
+    def start(self, *queues: str) -> None:
+        """Start workers for `queues` (all registered queues when none are named)."""
+        from workers.factory import build_workers
+        from workers.registry import REGISTRY
+
+        for name in queues or tuple(REGISTRY):
+            if name not in self.running:
+                (worker,) = build_workers(self.client, [name])
+                self.running[name] = (worker, asyncio.create_task(worker.run()))
+
+    async def pause(self, *queues: str) -> None:
+        """Stop polling `queues` (all when none are named) until `start` is called again."""
+        for name in queues or tuple(self.running):
+            if name in self.running:
+                worker, task = self.running.pop(name)
+                await worker.shutdown()
+                await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def worker_pool(temporal_env) -> AsyncIterator[WorkerPool]:
+    """Workers for every task queue, on the session env, running in this process."""
+    pool = WorkerPool(temporal_env.client)
+    pool.start()
+    yield pool
+    await pool.pause()
+
+
+@pytest_asyncio.fixture
+async def worker(worker_pool: WorkerPool) -> AsyncIterator[WorkerPool]:
+    """The worker pool with every queue running (restored after a test paused some)."""
+    worker_pool.start()
+    yield worker_pool
+    worker_pool.start()
 
 
 @pytest_asyncio.fixture(scope="session")
