@@ -1,0 +1,244 @@
+"""Charges and refunds through the gateway, idempotent on the caller's business key.
+
+Both are Temporal activities (workflows call them with keys such as `order-ORD-000042:charge`)
+and plain async functions (the API calls them directly). The key is enforced twice: the gateway
+answers a replayed key with the same attempt, and `payment.payment` / `payment.refund` hold it
+under a unique index, so a retry after a crash finds the stored outcome and never reaches the
+gateway again. Declines are results; a gateway `error` is recorded, then raised as a retryable
+`ExternalServiceError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.uow import unit_of_work
+from core import clock, context
+from core.context import RequestContext
+from core.db import get_engine
+from core.errors import BssError, Conflict, ExternalServiceError, NotFound
+from domain.ids import IdKind
+from domain.payment import (
+    PaymentMethodState,
+    PaymentResult,
+    PaymentStatus,
+    RefundResult,
+    RefundStatus,
+    payment_method,
+)
+from domain.payment import payment as payment_t
+from domain.payment import refund as refund_t
+from policies.base import raise_if
+from policies.payment import check_charge, check_refund
+from simulators.payment_gateway import IdempotencyMismatch, get_gateway
+
+Row = dict[str, Any]
+
+
+class _AlreadyRecorded(Exception):
+    """Roll back: another call with the same key recorded the outcome first."""
+
+
+@contextmanager
+def activity_edge() -> Iterator[None]:
+    """Inside a Temporal activity, act as the system and turn business refusals into non-retryable errors."""
+    if not activity.in_activity():
+        yield
+        return
+    ctx = RequestContext(actor="system", channel=f"system:{activity.info().workflow_type}",
+                         service_identity="system")
+    try:
+        with context.acting_as(ctx):
+            yield
+    except ExternalServiceError:
+        raise  # retryable: Temporal retries it with the activity's retry policy
+    except BssError as exc:
+        raise ApplicationError(exc.message, {"code": exc.code, "context": exc.context},
+                               type=exc.code, non_retryable=True) from exc
+
+
+def _payment_result(row: Row) -> PaymentResult:
+    return PaymentResult(payment_id=row["id"], status=row["status"], amount_minor=row["amount_minor"],
+                         currency=row["currency"], payment_method_id=row["payment_method_id"],
+                         idempotency_key=row["idempotency_key"], decline_code=row["decline_code"],
+                         gateway_reference=row["gateway_reference"])
+
+
+def _refund_result(row: Row) -> RefundResult:
+    return RefundResult(refund_id=row["id"], payment_id=row["payment_id"], status=row["status"],
+                        amount_minor=row["amount_minor"], currency=row["currency"],
+                        idempotency_key=row["idempotency_key"], decline_code=row["decline_code"],
+                        gateway_reference=row["gateway_reference"])
+
+
+async def payment_by_key(conn: AsyncConnection, key: str) -> Row | None:
+    """The final (approved/declined) payment recorded under an idempotency key."""
+    row = (await conn.execute(select(payment_t).where(
+        payment_t.c.idempotency_key == key, payment_t.c.status != PaymentStatus.ERROR.value))).mappings().one_or_none()
+    return dict(row) if row else None
+
+
+async def refunded_minor(conn: AsyncConnection, payment_id: str) -> int:
+    """What has been refunded of a payment so far (approved refunds only)."""
+    return (await conn.execute(select(func.coalesce(func.sum(refund_t.c.amount_minor), 0)).where(
+        refund_t.c.payment_id == payment_id, refund_t.c.status == RefundStatus.APPROVED.value))).scalar_one()
+
+
+async def charge_method(conn: AsyncConnection, customer_id: str, method_id: str | None) -> Row | None:
+    """The card to charge: the one named, else the customer's active default."""
+    query = select(payment_method)
+    if method_id:
+        query = query.where(payment_method.c.id == method_id)
+    else:
+        query = query.where(payment_method.c.customer_id == customer_id, payment_method.c.is_default,
+                            payment_method.c.state == PaymentMethodState.ACTIVE.value)
+    row = (await conn.execute(query)).mappings().one_or_none()
+    return dict(row) if row else None
+
+
+def _replay(row: Row, customer_id: str, amount_minor: int, currency: str) -> PaymentResult:
+    if (row["customer_id"], row["amount_minor"], row["currency"]) != (customer_id, amount_minor, currency):
+        raise Conflict("payment.idempotency_key_reused",
+                       f"idempotency key {row['idempotency_key']} was used for a different charge ({row['id']})",
+                       {"payment_id": row["id"], "idempotency_key": row["idempotency_key"]})
+    return _payment_result(row)
+
+
+@activity.defn(name="payment_charge")
+async def charge(customer_id: str, amount_minor: int, currency: str, purpose: str, reference: str | None,
+                 idempotency_key: str, payment_method_id: str | None = None) -> PaymentResult:
+    """Charge the customer's default card (or the one named) once per idempotency key."""
+    with activity_edge():
+        return await _charge(customer_id, amount_minor, currency, purpose, reference, idempotency_key,
+                             payment_method_id)
+
+
+async def _charge(customer_id: str, amount_minor: int, currency: str, purpose: str, reference: str | None,
+                  key: str, method_id: str | None) -> PaymentResult:
+    async with get_engine().connect() as conn:
+        if (done := await payment_by_key(conn, key)) is not None:
+            return _replay(done, customer_id, amount_minor, currency)  # never call the gateway twice
+        method = await charge_method(conn, customer_id, method_id)
+    raise_if(check_charge(customer_id=customer_id, method_id=method and method["id"],
+                          method_customer_id=method and method["customer_id"],
+                          method_state=method and method["state"], amount_minor=amount_minor,
+                          currency=currency))
+    assert method is not None
+    try:
+        attempt = get_gateway().charge(method["gateway_token"], amount_minor, currency, key)
+    except IdempotencyMismatch as exc:
+        raise Conflict("payment.idempotency_key_reused", str(exc), {"idempotency_key": key}) from exc
+    try:
+        async with unit_of_work() as uow:
+            payment_id = await uow.next_id(IdKind.PAYMENT)
+            # A concurrent call with the same key may have recorded first: then keep its row, not ours.
+            row = (await uow.conn.execute(pg_insert(payment_t).values(
+                id=payment_id, customer_id=customer_id, payment_method_id=method["id"],
+                amount_minor=amount_minor, currency=currency, status=attempt.status,
+                decline_code=attempt.decline_code, idempotency_key=key, purpose=purpose, reference=reference,
+                gateway_reference=attempt.reference, created_at=clock.now(),
+            ).on_conflict_do_nothing(index_elements=["idempotency_key"], index_where=text("status <> 'error'"))
+                .returning(payment_t))).mappings().one_or_none()
+            if row is None:
+                raise _AlreadyRecorded
+            uow.record(f"payment.{attempt.status}", "payment", payment_id, {
+                "customer_id": customer_id, "payment_method_id": method["id"], "amount_minor": amount_minor,
+                "currency": currency, "purpose": purpose, "reference": reference, "idempotency_key": key,
+                "decline_code": attempt.decline_code})
+    except _AlreadyRecorded:
+        async with get_engine().connect() as conn:
+            done = await payment_by_key(conn, key)
+        assert done is not None
+        return _replay(done, customer_id, amount_minor, currency)
+    if attempt.status == PaymentStatus.ERROR:
+        raise ExternalServiceError("payment.gateway.processing_error",
+                                   "the payment gateway failed to process the charge; try again",
+                                   {"payment_id": payment_id, "idempotency_key": key})
+    return _payment_result(dict(row))
+
+
+async def load_payment(conn: AsyncConnection, payment_id: str, for_update: bool = False) -> Row:
+    """Load a payment row or raise NotFound."""
+    query = select(payment_t).where(payment_t.c.id == payment_id)
+    row = (await conn.execute(query.with_for_update() if for_update else query)).mappings().one_or_none()
+    if row is None:
+        raise NotFound("payment", payment_id)
+    return dict(row)
+
+
+async def _refund_by_key(conn: AsyncConnection, key: str) -> Row | None:
+    row = (await conn.execute(select(refund_t).where(refund_t.c.idempotency_key == key))).mappings().one_or_none()
+    return dict(row) if row else None
+
+
+def _refund_replay(row: Row, payment_id: str, amount_minor: int) -> RefundResult:
+    if (row["payment_id"], row["amount_minor"]) != (payment_id, amount_minor):
+        raise Conflict("refund.idempotency_key_reused",
+                       f"idempotency key {row['idempotency_key']} was used for a different refund ({row['id']})",
+                       {"refund_id": row["id"], "idempotency_key": row["idempotency_key"]})
+    return _refund_result(row)
+
+
+@activity.defn(name="payment_refund")
+async def refund(payment_id: str, amount_minor: int, idempotency_key: str,
+                         reason: str | None = None) -> RefundResult:
+    """Refund part or all of an approved payment once per idempotency key."""
+    with activity_edge():
+        return await _refund(payment_id, amount_minor, idempotency_key, reason, None)
+
+
+async def _refund(payment_id: str, amount_minor: int, key: str, reason: str | None,
+                  currency: str | None) -> RefundResult:
+    async with get_engine().connect() as conn:
+        if (done := await _refund_by_key(conn, key)) is not None:
+            return _refund_replay(done, payment_id, amount_minor)
+    try:
+        async with unit_of_work() as uow:
+            # The payment row lock serialises refunds of one payment, so the cumulative check
+            # below cannot be raced by a concurrent refund.
+            paid = await load_payment(uow.conn, payment_id, for_update=True)
+            if await _refund_by_key(uow.conn, key) is not None:
+                raise _AlreadyRecorded
+            raise_if(check_refund(payment_id=payment_id, payment_status=paid["status"],
+                                  payment_currency=paid["currency"], paid_minor=paid["amount_minor"],
+                                  refunded_minor=await refunded_minor(uow.conn, payment_id),
+                                  amount_minor=amount_minor, currency=currency or paid["currency"]))
+            try:
+                attempt = get_gateway().refund(paid["gateway_reference"] or "", amount_minor, key)
+            except IdempotencyMismatch as exc:
+                raise Conflict("refund.idempotency_key_reused", str(exc), {"idempotency_key": key}) from exc
+            refund_id = await uow.next_id(IdKind.REFUND)
+            try:
+                row = (await uow.conn.execute(insert(refund_t).values(
+                    id=refund_id, payment_id=payment_id, customer_id=paid["customer_id"],
+                    amount_minor=amount_minor, currency=paid["currency"], status=attempt.status,
+                    decline_code=attempt.decline_code, idempotency_key=key, reason=reason,
+                    gateway_reference=attempt.reference, created_at=clock.now(),
+                ).returning(refund_t))).mappings().one()
+            except IntegrityError as exc:  # the same key, raced in under another payment's lock
+                raise _AlreadyRecorded from exc
+            uow.record(f"refund.{attempt.status}", "refund", refund_id, {
+                "payment_id": payment_id, "customer_id": paid["customer_id"], "amount_minor": amount_minor,
+                "currency": paid["currency"], "reason": reason, "idempotency_key": key,
+                "decline_code": attempt.decline_code})
+    except _AlreadyRecorded:
+        async with get_engine().connect() as conn:
+            done = await _refund_by_key(conn, key)
+        assert done is not None
+        return _refund_replay(done, payment_id, amount_minor)
+    return _refund_result(dict(row))
+
+
+async def refund_in_currency(payment_id: str, amount_minor: int, currency: str, idempotency_key: str,
+                             reason: str | None = None) -> RefundResult:
+    """Refund as the API asks for it: the requested currency must match the payment's."""
+    return await _refund(payment_id, amount_minor, idempotency_key, reason, currency)

@@ -1,0 +1,237 @@
+"""The payment gateway simulator: the card processor outside our walls, in-process and deterministic.
+
+Tokens. The API (which tokenises) and the workers (which charge) are different processes, so a
+`tok_… → card` map in one process's memory would be invisible to the other, and keeping it in a
+table of ours would make the BSS database the card vault we promised not to be. Tokens are
+therefore self-describing and signed:
+
+    tok_v1_<payload>.<sig>   payload = base64url("<behaviour>.<YYYYMM>.<nonce>")
+                             sig     = HMAC-SHA256(simulator key, payload), truncated
+
+The payload carries only what the simulated processor needs to answer a charge: the test-card
+behaviour class (approve / decline / insufficient_funds / processing_error, SPEC §3) and the expiry
+month. It never carries the card number, not even hashed: a PAN has so little entropy (known BIN,
+known last four, Luhn) that any hash of it could be brute-forced from the token. The nonce is
+random, so tokenising the same card twice gives two unrelated tokens. The signature stops anyone
+who can write a token string (a client, a row edit) from minting a token that the processor did not
+issue; a forged or altered token is declined as `invalid_token`. The key is the simulated
+processor's own secret, not a BSS secret; a real PSP adapter replaces this module wholesale.
+
+Charges and refunds. `charge` is idempotent on the caller's key: the same key with the same
+request returns the same attempt, a different request under a used key raises
+`IdempotencyMismatch`, and the charge reference is derived from the key, so even a second process
+answers a replay with the same reference. The ledger (charges made, amounts refunded, request
+counts) lives in this process's memory: the simulator is the outside world, and the BSS side is
+idempotent on its own through unique keys in `payment.payment` / `payment.refund`.
+`processing_error` attempts are not remembered under the key: a retry is a new attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+from core import clock
+from domain.payment import card_expired, luhn_ok, normalise_card_number
+from simulators.cards import DECLINE_CODES, Behaviour, behaviour_of, brand_of
+
+SIMULATOR_KEY = b"bss-cli payment gateway simulator v1"
+TOKEN_PREFIX = "tok_v1_"
+CHARGE_PREFIX = "ch_"
+REFUND_PREFIX = "re_"
+
+
+class GatewayError(Exception):
+    """The gateway refused a request outright (not a decline); `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class IdempotencyMismatch(GatewayError):
+    """An idempotency key was reused for a different request."""
+
+
+@dataclass(frozen=True)
+class CardToken:
+    """What tokenising a card returns: the token and what may be shown of the card."""
+
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class ChargeAttempt:
+    """The processor's answer to one charge."""
+
+    status: str                   # approved | declined | error
+    amount_minor: int
+    currency: str
+    idempotency_key: str
+    reference: str | None = None  # set for approved and declined charges
+    decline_code: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundAttempt:
+    """The processor's answer to one refund."""
+
+    status: str                   # approved | declined
+    amount_minor: int
+    idempotency_key: str
+    charge_reference: str
+    reference: str | None = None
+    decline_code: str | None = None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class PaymentGateway:
+    """A deterministic card processor: tokenise, charge, refund."""
+
+    def __init__(self, key: bytes = SIMULATOR_KEY) -> None:
+        self._key = key
+        self._lock = threading.Lock()
+        self._charges: dict[str, tuple[str, ChargeAttempt]] = {}   # key -> (token, attempt)
+        self._refunds: dict[str, RefundAttempt] = {}
+        self._refunded: Counter[str] = Counter()                    # charge reference -> minor units
+        self.charge_requests: Counter[str] = Counter()              # idempotency key -> requests seen
+        self.refund_requests: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        """Forget every charge and refund (tests)."""
+        with self._lock:
+            self._charges.clear()
+            self._refunds.clear()
+            self._refunded.clear()
+            self.charge_requests.clear()
+            self.refund_requests.clear()
+
+    # -- signing -----------------------------------------------------------------------------
+    def _sign(self, kind: str, payload: str) -> str:
+        return _b64(hmac.new(self._key, f"{kind}|{payload}".encode(), hashlib.sha256).digest()[:16])
+
+    def _seal(self, kind: str, fields: list[str]) -> str:
+        payload = _b64(".".join(fields).encode())
+        return f"{payload}.{self._sign(kind, payload)}"
+
+    def _open(self, kind: str, sealed: str) -> list[str] | None:
+        payload, _, sig = sealed.rpartition(".")
+        if not payload or not hmac.compare_digest(sig, self._sign(kind, payload)):
+            return None
+        try:
+            return _unb64(payload).decode().split(".")
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def _derived(self, kind: str, key: str) -> str:
+        return _b64(hmac.new(self._key, f"{kind}|{key}".encode(), hashlib.sha256).digest()[:12])
+
+    # -- operations --------------------------------------------------------------------------
+    def tokenize(self, card_number: str, exp_month: int, exp_year: int, cvc: str | None = None) -> CardToken:
+        """Exchange a card number for a token; the number is forgotten when this returns."""
+        number = normalise_card_number(card_number)
+        if not luhn_ok(number):
+            raise GatewayError("invalid_number", "the card number is not valid")
+        if not 1 <= exp_month <= 12 or card_expired(exp_month, exp_year, clock.now()):
+            raise GatewayError("expired_card", "the card has expired")
+        if cvc is not None and not (cvc.isdigit() and len(cvc) in (3, 4)):
+            raise GatewayError("invalid_cvc", "the security code is not valid")
+        fields = [behaviour_of(number).value, f"{exp_year:04d}{exp_month:02d}", secrets.token_hex(8)]
+        return CardToken(token=TOKEN_PREFIX + self._seal("tok", fields), brand=brand_of(number),
+                         last4=number[-4:], exp_month=exp_month, exp_year=exp_year)
+
+    def _card(self, token: str) -> tuple[Behaviour, int, int] | None:
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        fields = self._open("tok", token[len(TOKEN_PREFIX):])
+        if fields is None or len(fields) != 3 or fields[0] not in {b.value for b in Behaviour}:
+            return None
+        return Behaviour(fields[0]), int(fields[1][4:]), int(fields[1][:4])
+
+    def charge(self, token: str, amount_minor: int, currency: str, idempotency_key: str) -> ChargeAttempt:
+        """Charge a tokenised card once per idempotency key; declines and errors are attempts too."""
+        if amount_minor <= 0:
+            raise GatewayError("invalid_amount", "amount must be positive")
+        with self._lock:
+            self.charge_requests[idempotency_key] += 1
+            if idempotency_key in self._charges:
+                seen_token, attempt = self._charges[idempotency_key]
+                if (seen_token, attempt.amount_minor, attempt.currency) != (token, amount_minor, currency):
+                    raise IdempotencyMismatch("idempotency_mismatch",
+                                              "this idempotency key was used for a different charge")
+                return attempt
+            attempt = self._decide(token, amount_minor, currency, idempotency_key)
+            if attempt.status != "error":
+                self._charges[idempotency_key] = (token, attempt)
+            return attempt
+
+    def _decide(self, token: str, amount_minor: int, currency: str, key: str) -> ChargeAttempt:
+        card = self._card(token)
+        if card is None:
+            status, code = "declined", "invalid_token"
+        elif card_expired(card[1], card[2], clock.now()):
+            status, code = "declined", "expired_card"
+        else:
+            code = DECLINE_CODES[card[0]]
+            status = "error" if card[0] is Behaviour.PROCESSING_ERROR else "declined" if code else "approved"
+        if status == "error":
+            return ChargeAttempt("error", amount_minor, currency, key, decline_code=code)
+        reference = CHARGE_PREFIX + self._seal("ch", [status, str(amount_minor), currency,
+                                                       self._derived("ch", key)])
+        return ChargeAttempt(status, amount_minor, currency, key, reference=reference, decline_code=code)
+
+    def refund(self, gateway_reference: str, amount_minor: int, idempotency_key: str) -> RefundAttempt:
+        """Refund part or all of an approved charge, once per idempotency key."""
+        if amount_minor <= 0:
+            raise GatewayError("invalid_amount", "amount must be positive")
+        with self._lock:
+            self.refund_requests[idempotency_key] += 1
+            if idempotency_key in self._refunds:
+                seen = self._refunds[idempotency_key]
+                if (seen.charge_reference, seen.amount_minor) != (gateway_reference, amount_minor):
+                    raise IdempotencyMismatch("idempotency_mismatch",
+                                              "this idempotency key was used for a different refund")
+                return seen
+            attempt = self._decide_refund(gateway_reference, amount_minor, idempotency_key)
+            self._refunds[idempotency_key] = attempt
+            if attempt.status == "approved":
+                self._refunded[gateway_reference] += amount_minor
+            return attempt
+
+    def _decide_refund(self, reference: str, amount_minor: int, key: str) -> RefundAttempt:
+        fields = self._open("ch", reference[len(CHARGE_PREFIX):]) if reference.startswith(CHARGE_PREFIX) else None
+        code = None
+        if fields is None or len(fields) != 4:
+            code = "unknown_charge"
+        elif fields[0] != "approved":
+            code = "charge_not_refundable"
+        elif self._refunded[reference] + amount_minor > int(fields[1]):
+            code = "amount_exceeds_charge"
+        if code:
+            return RefundAttempt("declined", amount_minor, key, reference, decline_code=code)
+        return RefundAttempt("approved", amount_minor, key, reference,
+                             reference=REFUND_PREFIX + self._derived("re", key))
+
+
+_gateway = PaymentGateway()
+
+
+def get_gateway() -> PaymentGateway:
+    """The process-wide simulated gateway."""
+    return _gateway
