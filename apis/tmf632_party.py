@@ -1,0 +1,126 @@
+"""TMF632 Party Management: the individuals customers are engaged with (`/tmf-api/party/v4/individual`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from activities import customer as customers
+from apis.tmf import href, list_response, parse_list_query, select_fields, tmf_response
+from core.db import get_engine
+from core.errors import MalformedRequest, NotFound
+from domain.customer import individual
+
+BASE = "/tmf-api/party/v4"
+INDIVIDUAL_PATH = f"{BASE}/individual"
+FILTERS = {"id": individual.c.id, "givenName": individual.c.given_name,
+           "familyName": individual.c.family_name, "status": individual.c.status}
+# wire attribute -> column; the only attributes we hold (others are refused as unknown fields).
+COLUMNS = {"givenName": "given_name", "familyName": "family_name", "middleName": "middle_name",
+           "birthDate": "birth_date", "gender": "gender", "nationality": "nationality", "title": "title"}
+MANDATORY = ("givenName", "familyName")
+
+router = APIRouter(prefix=BASE, tags=["TMF632 party"])
+
+class IndividualCreate(BaseModel):
+    """Body of POST /individual (the attributes of `Individual_Create` we hold)."""
+
+    model_config = ConfigDict(extra="forbid")
+    givenName: str = Field(min_length=1, max_length=100)
+    familyName: str = Field(min_length=1, max_length=100)
+    middleName: str | None = Field(default=None, max_length=100)
+    birthDate: dt.date | None = None
+    gender: str | None = Field(default=None, max_length=30)
+    nationality: str | None = Field(default=None, max_length=60)
+    title: str | None = Field(default=None, max_length=30)
+    type_: str | None = Field(default=None, alias="@type", pattern="^Individual$")
+
+
+class IndividualUpdate(BaseModel):
+    """Body of PATCH /individual/{id} (merge-patch of `Individual_Update`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    givenName: str | None = Field(default=None, min_length=1, max_length=100)
+    familyName: str | None = Field(default=None, min_length=1, max_length=100)
+    middleName: str | None = Field(default=None, max_length=100)
+    birthDate: dt.date | None = None
+    gender: str | None = Field(default=None, max_length=30)
+    nationality: str | None = Field(default=None, max_length=60)
+    title: str | None = Field(default=None, max_length=30)
+    type_: str | None = Field(default=None, alias="@type", pattern="^Individual$")
+
+
+def full_name(row: Any) -> str:
+    """The display name of an individual: given, middle and family names."""
+    return " ".join(part for part in (row["given_name"], row["middle_name"], row["family_name"]) if part)
+
+
+def to_tmf(row: Any, request: Request) -> dict[str, Any]:
+    """Map an individual row to the TMF632 `Individual` wire shape."""
+    body: dict[str, Any] = {
+        "id": row["id"], "href": href(request, f"{INDIVIDUAL_PATH}/{row['id']}"), "@type": "Individual",
+        "givenName": row["given_name"], "familyName": row["family_name"], "middleName": row["middle_name"],
+        "fullName": full_name(row), "formattedName": full_name(row),
+        "birthDate": f"{row['birth_date'].isoformat()}T00:00:00Z" if row["birth_date"] else None,
+        "gender": row["gender"], "nationality": row["nationality"], "title": row["title"],
+        "status": row["status"],
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def _load(individual_id: str) -> Any:
+    async with get_engine().connect() as conn:
+        row = (await conn.execute(select(individual).where(individual.c.id == individual_id))
+               ).mappings().first()
+    if row is None:
+        raise NotFound("individual", individual_id)
+    return row
+
+
+def _columns(body: BaseModel) -> dict[str, Any]:
+    """Column values for the wire attributes present in the body."""
+    present = body.model_dump(include=body.model_fields_set & set(COLUMNS))
+    for name in MANDATORY:
+        if name in present and present[name] is None:
+            raise MalformedRequest("request.malformed", f"{name}: cannot be removed", {"field": name})
+    return {COLUMNS[name]: value for name, value in present.items()}
+
+
+@router.post("/individual", status_code=201)
+async def create_individual(body: IndividualCreate, request: Request) -> JSONResponse:
+    """Create an individual."""
+    ident = await customers.create_individual(_columns(body))
+    return tmf_response(to_tmf(await _load(ident), request), status=201)
+
+
+@router.get("/individual")
+async def list_individuals(request: Request) -> JSONResponse:
+    """List individuals (filters: id, givenName, familyName, status)."""
+    query = parse_list_query(request, FILTERS)
+    where = [FILTERS[name] == value for name, value in query.filters.items()]
+    async with get_engine().connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(individual).where(*where))).scalar_one()
+        rows = (await conn.execute(select(individual).where(*where).order_by(individual.c.id)
+                                   .offset(query.offset).limit(query.limit))).mappings().all()
+    return list_response([to_tmf(row, request) for row in rows], total, query)
+
+
+@router.get("/individual/{individual_id}")
+async def get_individual(individual_id: str, request: Request, fields: str | None = None) -> JSONResponse:
+    """Show one individual."""
+    selected = tuple(f.strip() for f in fields.split(",")) if fields else None
+    return tmf_response(select_fields(to_tmf(await _load(individual_id), request), selected))
+
+
+@router.patch("/individual/{individual_id}")
+async def patch_individual(individual_id: str, body: IndividualUpdate, request: Request) -> JSONResponse:
+    """Merge-patch an individual's names and personal attributes."""
+    values = _columns(body)
+    if values:
+        await customers.update_individual(individual_id, values)
+    return tmf_response(to_tmf(await _load(individual_id), request))

@@ -1,0 +1,138 @@
+"""TMF683 Party Interaction: the contact log of customers (`/tmf-api/partyInteraction/v4/partyInteraction`).
+
+Customer writes log their interactions themselves (channel = the API surface that carried them);
+POST records one reported by a client (a call, a store visit) against an existing customer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from activities import interaction as interactions
+from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
+from apis.tmf629_customer import CUSTOMER_PATH
+from core.db import get_engine
+from core.errors import NotFound
+from domain.customer import customer, party_interaction
+from policies import customer as rules
+from policies.base import raise_if
+
+BASE = "/tmf-api/partyInteraction/v4"
+INTERACTION_PATH = f"{BASE}/partyInteraction"
+FILTERS = {"id": party_interaction.c.id, "relatedParty.id": party_interaction.c.customer_id,
+           "channel": party_interaction.c.channel, "status": party_interaction.c.status,
+           "direction": party_interaction.c.direction, "reason": party_interaction.c.reason}
+
+NEWEST_FIRST = (party_interaction.c.start_at.desc(), party_interaction.c.id.desc())
+
+router = APIRouter(prefix=BASE, tags=["TMF683 party interaction"])
+
+
+class TimePeriodIn(BaseModel):
+    """When the interaction happened."""
+
+    model_config = ConfigDict(extra="forbid")
+    startDateTime: AwareDatetime
+    endDateTime: AwareDatetime | None = None
+
+
+class RefIn(BaseModel):
+    """A channel or party reference as TMF clients send it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=60)
+    href: str | None = None
+    name: str | None = Field(default=None, max_length=100)
+    role: str | None = Field(default=None, max_length=60)
+    referredType: str | None = Field(default=None, alias="@referredType")
+    type_: str | None = Field(default=None, alias="@type")
+
+
+class InteractionCreate(BaseModel):
+    """Body of POST /partyInteraction (mandatory attributes of `PartyInteraction_Create`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    interactionDate: TimePeriodIn
+    reason: str = Field(min_length=1, max_length=200)
+    status: str = Field(min_length=1, max_length=40)
+    direction: str = Field(pattern="^(inbound|outbound)$")
+    channel: list[RefIn] = Field(min_length=1, max_length=1)
+    relatedParty: list[RefIn] = Field(default_factory=list, max_length=5)
+    description: str | None = Field(default=None, max_length=2000)
+    type_: str | None = Field(default=None, alias="@type", pattern="^PartyInteraction$")
+
+
+def channel_ref(channel: str) -> dict[str, Any]:
+    """A `RelatedChannel` for a channel name (channels have no resource of their own, hence the URN)."""
+    return {"id": channel, "href": f"urn:bss-cli:channel:{channel}", "name": channel,
+            "@referredType": "Channel"}
+
+
+def to_tmf(row: Any, request: Request) -> dict[str, Any]:
+    """Map an interaction row to TMF683 `PartyInteraction`."""
+    period = {"startDateTime": iso(row["start_at"])}
+    if row["end_at"]:
+        period["endDateTime"] = iso(row["end_at"])
+    body = {
+        "id": row["id"], "href": href(request, f"{INTERACTION_PATH}/{row['id']}"),
+        "@type": "PartyInteraction", "creationDate": iso(row["created_at"]), "interactionDate": period,
+        "reason": row["reason"], "description": row["description"], "status": row["status"],
+        "statusChangeDate": iso(row["status_changed_at"]), "direction": row["direction"],
+        "channel": [channel_ref(row["channel"])],
+        "relatedParty": [{"id": row["customer_id"], "role": "customer", "@referredType": "Customer",
+                          "href": href(request, f"{CUSTOMER_PATH}/{row['customer_id']}")}],
+    }
+    if row["actor"]:
+        body["note"] = [{"author": row["actor"], "date": iso(row["created_at"]),
+                         "text": f"recorded by {row['actor']}"}]
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def _load(interaction_id: str) -> Any:
+    async with get_engine().connect() as conn:
+        row = (await conn.execute(select(party_interaction).where(party_interaction.c.id == interaction_id))
+               ).mappings().first()
+    if row is None:
+        raise NotFound("party_interaction", interaction_id)
+    return row
+
+
+@router.post("/partyInteraction", status_code=201)
+async def create_interaction(body: InteractionCreate, request: Request) -> JSONResponse:
+    """Record an interaction with one customer (relatedParty with @referredType Customer)."""
+    customer_ids = [p.id for p in body.relatedParty if p.referredType == "Customer"]
+    async with get_engine().connect() as conn:
+        found = (await conn.execute(select(customer.c.id).where(customer.c.id.in_(customer_ids)))
+                 ).scalars().all()
+    raise_if(rules.check_interaction(customer_ids, found))
+    channel = body.channel[0]
+    row = await interactions.create_interaction(interactions.NewInteraction(
+        customer_id=customer_ids[0], reason=body.reason, channel=channel.name or channel.id,
+        direction=body.direction, status=body.status, description=body.description,
+        start_at=body.interactionDate.startDateTime, end_at=body.interactionDate.endDateTime))
+    return tmf_response(to_tmf(await _load(row["id"]), request), status=201)
+
+
+@router.get("/partyInteraction")
+async def list_interactions(request: Request) -> JSONResponse:
+    """List interactions, newest first (filters: id, relatedParty.id, channel, status, direction, reason)."""
+    query = parse_list_query(request, FILTERS)
+    where = [FILTERS[name] == value for name, value in query.filters.items()]
+    async with get_engine().connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(party_interaction).where(*where))
+                 ).scalar_one()
+        rows = (await conn.execute(select(party_interaction).where(*where).order_by(*NEWEST_FIRST)
+                                   .offset(query.offset).limit(query.limit))).mappings().all()
+    return list_response([to_tmf(row, request) for row in rows], total, query)
+
+
+@router.get("/partyInteraction/{interaction_id}")
+async def get_interaction(interaction_id: str, request: Request, fields: str | None = None) -> JSONResponse:
+    """Show one interaction."""
+    selected = tuple(f.strip() for f in fields.split(",")) if fields else None
+    return tmf_response(select_fields(to_tmf(await _load(interaction_id), request), selected))
