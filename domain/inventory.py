@@ -1,19 +1,46 @@
 """Inventory schema (TMF639): the MSISDN and eSIM profile pools and their state machines.
 
 Reservations name their holder (`reserved_for`, an order id) so a failed or cancelled order can
-release exactly what it took, and a retried reservation finds its own row instead of a second one.
+release exactly what it took, and a retried reservation finds its own row instead of a second one
+(a partial unique index allows one live number and one live profile per order). `pool_watermark`
+remembers whether a pool is below its low watermark, so the alert fires once per crossing.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Index, Integer, Table, Text, UniqueConstraint, func
+from pydantic import BaseModel
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
 
 from domain.metadata import metadata
 from domain.states import StateMachine
 
 QUARANTINE_DAYS = 90  # a released number rests this long before anyone else gets it (SPEC §2)
+MAX_RANGE_SIZE = 100_000  # one add-range is one transaction; bigger blocks are split by the operator
+# Available units below which a pool is "low" (10 % of the SPEC §3 pools); a `pool_watermark` row
+# with its own threshold overrides it per pool.
+DEFAULT_LOW_WATERMARK = 100
+
+
+class Pool(StrEnum):
+    """The two resource pools."""
+
+    MSISDN = "msisdn"
+    ESIM = "esim"
 
 
 class MsisdnState(StrEnum):
@@ -63,6 +90,14 @@ ESIM_MACHINE: StateMachine[EsimState] = StateMachine("esim_profile", {
 })
 
 
+# What an operator may do by hand (PATCH); reserve/assign/release belong to the order flow.
+MSISDN_OPERATOR_EVENTS = frozenset({"quarantine", "recycle", "port_out"})
+ESIM_OPERATOR_EVENTS = frozenset({"suspend", "resume", "recycle"})
+# States in which a row still belongs to the order that reserved it (one per order, see the indexes).
+MSISDN_HELD = (MsisdnState.RESERVED, MsisdnState.ASSIGNED)
+ESIM_HELD = (EsimState.RESERVED, EsimState.DOWNLOADED, EsimState.ACTIVATED, EsimState.SUSPENDED)
+
+
 def activation_code(smdp_address: str, matching_id: str) -> str:
     """Build the LPA activation code a device scans: `LPA:1$<smdp host>$<matching id>`."""
     return f"LPA:1${smdp_address}${matching_id}"
@@ -87,6 +122,11 @@ msisdn = Table(
     CheckConstraint("state <> 'quarantine' OR quarantine_until IS NOT NULL", name="quarantine_has_end"),
     # Serves "next available number" (state = 'available' ORDER BY number ... SKIP LOCKED).
     Index("ix_msisdn_state", "state", "number"),
+    # One live number per order: a retried reservation racing its first attempt loses here
+    # instead of holding a second number.
+    Index("uq_msisdn_reserved_for", "reserved_for", unique=True,
+          postgresql_where=text("state IN ('reserved', 'assigned')")),
+    Index("ix_msisdn_assigned_to", "assigned_to", postgresql_where=text("assigned_to IS NOT NULL")),
     schema="inventory",
 )
 
@@ -110,6 +150,9 @@ esim_profile = Table(
                     name="state_known"),
     CheckConstraint("state <> 'reserved' OR reserved_for IS NOT NULL", name="reserved_has_holder"),
     Index("ix_esim_profile_state", "state", "iccid"),
+    Index("uq_esim_profile_reserved_for", "reserved_for", unique=True,
+          postgresql_where=text("state IN ('reserved', 'downloaded', 'activated', 'suspended')")),
+    Index("ix_esim_profile_assigned_msisdn", "assigned_msisdn", postgresql_where=text("assigned_msisdn IS NOT NULL")),
     schema="inventory",
 )
 
@@ -130,3 +173,52 @@ msisdn_range = Table(
                     name="bounds_ordered"),
     schema="inventory",
 )
+
+# One row per pool once it has crossed its watermark (or an operator set a threshold): `low` is
+# flipped by a conditional UPDATE, so concurrent reservations raise the alert exactly once.
+pool_watermark = Table(
+    "pool_watermark", metadata,
+    Column("pool", Text, primary_key=True),
+    Column("threshold", Integer, nullable=False, server_default=str(DEFAULT_LOW_WATERMARK)),
+    Column("low", Boolean, nullable=False, server_default=false()),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("pool IN ('msisdn', 'esim')", name="pool_known"),
+    CheckConstraint("threshold >= 0", name="threshold_non_negative"),
+    schema="inventory",
+)
+
+
+class EsimReservation(BaseModel):
+    """The eSIM profile an order holds, with what a device needs to download it."""
+
+    iccid: str
+    imsi: str
+    smdp_address: str
+    matching_id: str
+    activation_code: str
+
+
+class ReleaseResult(BaseModel):
+    """What `release_reservations` gave back (empty when the order held nothing)."""
+
+    order_id: str
+    msisdns: list[str] = []
+    iccids: list[str] = []
+    recycled_iccids: list[str] = []  # downloaded to a device already: retired, never reissued
+
+    @property
+    def released(self) -> int:
+        """How many resources changed state."""
+        return len(self.msisdns) + len(self.iccids) + len(self.recycled_iccids)
+
+
+class RangeResult(BaseModel):
+    """What one `add-range` did: numbers added, numbers already in the pool, or a repeat."""
+
+    range_id: str
+    first: str
+    last: str
+    size: int
+    added: int
+    skipped: int
+    repeated: bool = False  # this exact range was added before; nothing was done

@@ -1,0 +1,272 @@
+"""Inventory activities of the order and termination flows: reserve, release, assign, quarantine, recycle.
+
+Each is a Temporal activity and a plain async function: one unit of work with its audit events,
+idempotent on the order or subscription id, refusals raised as `PolicyViolation`. Concurrency:
+the next free unit is taken with `FOR UPDATE SKIP LOCKED LIMIT 1`, so concurrent reservations
+each lock a different row instead of queueing on one; a retry racing its own first attempt is
+stopped by the partial unique index on `reserved_for` and then returns what the first one took.
+Replenishment and operator moves live in `activities/inventory_pool.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from temporalio import activity
+
+from activities.inventory_pool import PAST, Unchanged, acting_for_flow, after_return, after_take
+from activities.uow import UnitOfWork, unit_of_work
+from core import clock
+from core.db import get_engine
+from domain import inventory as inv
+from domain.inventory import (
+    ESIM_HELD,
+    MSISDN_HELD,
+    EsimReservation,
+    EsimState,
+    MsisdnState,
+    Pool,
+    ReleaseResult,
+    activation_code,
+)
+from policies.base import raise_if
+from policies.inventory import (
+    check_assign_esim,
+    check_assign_msisdn,
+    check_msisdn_available,
+    check_msisdn_transition,
+    check_order_holds,
+    check_pool_not_empty,
+)
+
+MSISDN, ESIM = inv.msisdn, inv.esim_profile
+Row = dict[str, Any]
+
+
+def _reservation(row: Any) -> EsimReservation:
+    return EsimReservation(iccid=row["iccid"], imsi=row["imsi"], smdp_address=row["smdp_address"],
+                           matching_id=row["matching_id"],
+                           activation_code=activation_code(row["smdp_address"], row["matching_id"]))
+
+
+async def _held(conn: AsyncConnection, table: Table, order_id: str, lock: bool = False) -> Row | None:
+    """The number or profile this order holds (at most one: see the unique indexes)."""
+    states = MSISDN_HELD if table is MSISDN else ESIM_HELD
+    query = select(table).where(table.c.reserved_for == order_id, table.c.state.in_([s.value for s in states]))
+    row = (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def _next_available(conn: AsyncConnection, table: Table, key: Any) -> Row | None:
+    # SKIP LOCKED: a row another reservation is taking right now is passed over, not waited for.
+    query = (select(table).where(table.c.state == "available").order_by(key).limit(1)
+             .with_for_update(skip_locked=True))
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def _take(table: Table, order_id: str, pick: Callable[[UnitOfWork], Awaitable[Row]], pool: Pool) -> Row:
+    """Reserve one row for `order_id` (or return the one it already holds) in one unit of work."""
+    async with get_engine().connect() as conn:
+        if (held := await _held(conn, table, order_id)) is not None:
+            return held  # a retry after the first attempt committed
+    try:
+        async with unit_of_work() as uow:
+            row = await pick(uow)
+            key = table.c.number if table is MSISDN else table.c.iccid
+            now = clock.now()
+            taken = (await uow.conn.execute(update(table).where(key == row[key.name]).values(
+                state="reserved", reserved_for=order_id, reserved_at=now, updated_at=now,
+            ).returning(table))).mappings().one()
+            uow.record(f"inventory.{pool.value}.reserved", table.name, row[key.name], {"order_id": order_id})
+            await after_take(uow, pool)
+        return dict(taken)
+    except IntegrityError:
+        async with get_engine().connect() as conn:
+            if (held := await _held(conn, table, order_id)) is not None:
+                return held  # a concurrent attempt for the same order won; use its row
+        raise
+
+
+@activity.defn(name="inventory_reserve_msisdn")
+async def reserve_msisdn(order_id: str, preferred: str | None = None) -> str:
+    """Reserve the preferred number, or the next available one, for an order; idempotent on the order."""
+
+    async def pick(uow: UnitOfWork) -> Row:
+        if preferred is not None:
+            # Wait for (not skip) a lock on a chosen number: its true state decides the answer.
+            row = (await uow.conn.execute(select(MSISDN).where(MSISDN.c.number == preferred)
+                                          .with_for_update())).mappings().first()
+            raise_if(check_msisdn_available(preferred, row and row["state"]))
+            return dict(row)
+        row = await _next_available(uow.conn, MSISDN, MSISDN.c.number)
+        raise_if(check_pool_not_empty(Pool.MSISDN, row and row["number"]))
+        return row
+
+    with acting_for_flow():
+        return (await _take(MSISDN, order_id, pick, Pool.MSISDN))["number"]
+
+
+@activity.defn(name="inventory_reserve_esim")
+async def reserve_esim(order_id: str) -> EsimReservation:
+    """Reserve the next available eSIM profile for an order; idempotent on the order."""
+
+    async def pick(uow: UnitOfWork) -> Row:
+        row = await _next_available(uow.conn, ESIM, ESIM.c.iccid)
+        raise_if(check_pool_not_empty(Pool.ESIM, row and row["iccid"]))
+        return row
+
+    with acting_for_flow():
+        return _reservation(await _take(ESIM, order_id, pick, Pool.ESIM))
+
+
+@activity.defn(name="inventory_release_reservations")
+async def release_reservations(order_id: str) -> ReleaseResult:
+    """Give back everything an unfinished order reserved (downloaded profiles are retired); idempotent."""
+    with acting_for_flow():
+        try:
+            async with unit_of_work() as uow:
+                now = clock.now()
+                cleared = {"reserved_for": None, "reserved_at": None, "updated_at": now}
+                numbers = await _move(uow, MSISDN, order_id, MsisdnState.RESERVED, MsisdnState.AVAILABLE, cleared)
+                iccids = await _move(uow, ESIM, order_id, EsimState.RESERVED, EsimState.AVAILABLE, cleared)
+                # A profile that reached a device can never be issued again (SPEC §2: recycled is terminal).
+                retired = await _move(uow, ESIM, order_id, EsimState.DOWNLOADED, EsimState.RECYCLED,
+                                      {"updated_at": now})
+                result = ReleaseResult(order_id=order_id, msisdns=numbers, iccids=iccids, recycled_iccids=retired)
+                if not result.released:
+                    raise Unchanged(result)
+                for number in numbers:
+                    uow.record("inventory.msisdn.released", "msisdn", number, {"order_id": order_id})
+                for iccid in iccids:
+                    uow.record("inventory.esim.released", "esim_profile", iccid, {"order_id": order_id})
+                for iccid in retired:
+                    uow.record("inventory.esim.recycled", "esim_profile", iccid,
+                               {"order_id": order_id, "reason": "order released after download"})
+                if numbers:
+                    await after_return(uow, Pool.MSISDN)
+                if iccids:
+                    await after_return(uow, Pool.ESIM)
+        except Unchanged as nothing:
+            return nothing.result
+        return result
+
+
+async def _move(uow: UnitOfWork, table: Table, order_id: str, source: str, target: str,
+                values: dict[str, Any]) -> list[str]:
+    key = table.c.number if table is MSISDN else table.c.iccid
+    # The WHERE is the transition's precondition; the row lock it takes makes it the last word.
+    rows = await uow.conn.execute(update(table).where(table.c.reserved_for == order_id, table.c.state == source)
+                                  .values(state=target, **values).returning(key))
+    return sorted(rows.scalars())
+
+
+@activity.defn(name="inventory_mark_esim_downloaded")
+async def mark_esim_downloaded(order_id: str) -> EsimReservation:
+    """Record that the order's profile was downloaded to the device (reserved → downloaded); idempotent."""
+    with acting_for_flow():
+        try:
+            async with unit_of_work() as uow:
+                row = await _held(uow.conn, ESIM, order_id, lock=True)
+                raise_if(check_order_holds(Pool.ESIM, order_id, row and row["iccid"]))
+                assert row is not None
+                if row["state"] != EsimState.RESERVED:
+                    raise Unchanged(row)
+                await _set(uow, ESIM, row["iccid"], "download", {"order_id": order_id},
+                           state=EsimState.DOWNLOADED.value)
+        except Unchanged as done:
+            return _reservation(done.result)
+        return _reservation(row)
+
+
+async def _set(uow: UnitOfWork, table: Table, ident: str, event: str, payload: dict[str, Any], **values: Any) -> None:
+    key = table.c.number if table is MSISDN else table.c.iccid
+    await uow.conn.execute(update(table).where(key == ident).values(updated_at=clock.now(), **values))
+    pool = Pool.MSISDN if table is MSISDN else Pool.ESIM
+    uow.record(f"inventory.{pool.value}.{PAST[event]}", table.name, ident, payload)
+
+
+@activity.defn(name="inventory_assign_resources")
+async def assign_resources(order_id: str, subscription_id: str) -> None:
+    """Hand the order's number and profile to its new subscription (eSIM → downloaded → activated)."""
+    with acting_for_flow():
+        try:
+            async with unit_of_work() as uow:
+                number_row = await _held(uow.conn, MSISDN, order_id, lock=True)
+                profile = await _held(uow.conn, ESIM, order_id, lock=True)
+                raise_if([*check_order_holds(Pool.MSISDN, order_id, number_row and number_row["number"]),
+                          *check_order_holds(Pool.ESIM, order_id, profile and profile["iccid"])])
+                assert number_row is not None and profile is not None
+                number = number_row["number"]
+                raise_if([*check_assign_msisdn(number, number_row["state"], number_row["assigned_to"], subscription_id),
+                          *check_assign_esim(profile["iccid"], profile["state"], profile["assigned_msisdn"], number)])
+                payload = {"order_id": order_id, "subscription_id": subscription_id}
+                if number_row["state"] == MsisdnState.RESERVED:
+                    await _set(uow, MSISDN, number, "assign", payload, state=MsisdnState.ASSIGNED.value,
+                               assigned_to=subscription_id)
+                if profile["state"] == EsimState.RESERVED:
+                    await _set(uow, ESIM, profile["iccid"], "download", payload, state=EsimState.DOWNLOADED.value)
+                if profile["state"] in (EsimState.RESERVED, EsimState.DOWNLOADED):
+                    await _set(uow, ESIM, profile["iccid"], "activate", {**payload, "msisdn": number},
+                               state=EsimState.ACTIVATED.value, assigned_msisdn=number)
+                if not uow.events:
+                    raise Unchanged  # a retry: both were handed over already
+        except Unchanged:
+            return
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@activity.defn(name="inventory_release_for_termination")
+async def release_for_termination(subscription_id: str, as_of: dt.datetime) -> None:
+    """Put a terminated line's number in quarantine until `as_of` + 90 days and recycle its eSIM; idempotent."""
+    until = _aware(as_of) + dt.timedelta(days=inv.QUARANTINE_DAYS)
+    with acting_for_flow():
+        try:
+            async with unit_of_work() as uow:
+                rows = (await uow.conn.execute(select(MSISDN).where(MSISDN.c.assigned_to == subscription_id)
+                                               .order_by(MSISDN.c.number).with_for_update())).mappings().all()
+                payload = {"subscription_id": subscription_id}
+                for row in rows:
+                    # A ported-out number is not ours to move any more; the line still ends.
+                    if row["state"] == MsisdnState.ASSIGNED:
+                        raise_if(check_msisdn_transition(row["number"], row["state"], "quarantine"))
+                        await _set(uow, MSISDN, row["number"], "quarantine", {**payload, "until": until.isoformat()},
+                                   state=MsisdnState.QUARANTINE.value, quarantine_until=until)
+                live = [EsimState.DOWNLOADED.value, EsimState.ACTIVATED.value, EsimState.SUSPENDED.value]
+                profiles = (await uow.conn.execute(select(ESIM.c.iccid).where(
+                    ESIM.c.assigned_msisdn.in_([r["number"] for r in rows]), ESIM.c.state.in_(live))
+                    .order_by(ESIM.c.iccid).with_for_update())).scalars().all()
+                for iccid in profiles:
+                    await _set(uow, ESIM, iccid, "recycle", payload, state=EsimState.RECYCLED.value)
+                if not uow.events:
+                    raise Unchanged
+        except Unchanged:
+            return
+
+
+@activity.defn(name="inventory_recycle_quarantined")
+async def recycle_quarantined(as_of: dt.datetime) -> int:
+    """Return every number whose quarantine ended by `as_of` to the pool; return how many."""
+    with acting_for_flow():
+        try:
+            async with unit_of_work() as uow:
+                numbers = (await uow.conn.execute(update(MSISDN).where(
+                    MSISDN.c.state == MsisdnState.QUARANTINE.value, MSISDN.c.quarantine_until <= _aware(as_of),
+                ).values(state=MsisdnState.AVAILABLE.value, assigned_to=None, reserved_for=None, reserved_at=None,
+                         quarantine_until=None, updated_at=clock.now()).returning(MSISDN.c.number))).scalars().all()
+                if not numbers:
+                    raise Unchanged
+                for number in sorted(numbers):
+                    uow.record("inventory.msisdn.recycled", "msisdn", number, {"as_of": _aware(as_of).isoformat()})
+                await after_return(uow, Pool.MSISDN)
+        except Unchanged:
+            return 0
+        return len(numbers)

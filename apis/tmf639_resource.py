@@ -1,0 +1,293 @@
+"""TMF639 Resource Inventory: `/tmf-api/resourceInventoryManagement/v4/resource` (MSISDNs and eSIM profiles).
+
+`@type` is `MSISDN` (id and name = the number) or `ESimProfile` (id and name = the ICCID). Our
+exact state travels in `resourceCharacteristic` (`state`); `resourceStatus` is its TMF mapping
+(assigned numbers and active profiles are `reserved` with `usageState: active`, quarantine is
+`standby`, ported-out and recycled units are `unknown`). POST adds one number; PATCH moves a
+unit by hand (`resourceStatus`, or the `state` characteristic for moves TMF cannot name, e.g.
+`ported_out`). Operator extras live beside it under `/inventory-api/v1`:
+`POST /inventory-api/v1/msisdn/range` (replenish, idempotent) and `GET /inventory-api/v1/summary`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from activities import inventory_pool as pool_ops
+from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
+from core.db import get_engine
+from core.errors import MalformedRequest, NotFound
+from domain import inventory as inv
+from domain.inventory import ESIM_MACHINE, MSISDN_MACHINE, EsimState, MsisdnState, Pool, activation_code
+from policies.base import raise_if
+from policies.inventory import check_esim_transition, check_msisdn_transition, check_range, event_for_target
+
+BASE = "/tmf-api/resourceInventoryManagement/v4"
+RESOURCE_PATH = f"{BASE}/resource"
+OPS = "/inventory-api/v1"
+TYPES = {Pool.MSISDN: "MSISDN", Pool.ESIM: "ESimProfile"}
+POOL_OF_TYPE = {name: pool for pool, name in TYPES.items()}
+TMF_STATUS = {
+    Pool.MSISDN: {"available": "available", "reserved": "reserved", "assigned": "reserved",
+                  "quarantine": "standby", "ported_out": "unknown"},
+    Pool.ESIM: {"available": "available", "reserved": "reserved", "downloaded": "reserved", "activated": "reserved",
+                "suspended": "suspended", "recycled": "unknown"},
+}
+# PATCH resourceStatus → our state, where the TMF name is unambiguous; the rest go by `state`.
+STATUS_TARGET = {Pool.MSISDN: {"available": "available", "reserved": "reserved", "standby": "quarantine"},
+                 Pool.ESIM: {"available": "available", "suspended": "suspended"}}
+IN_USE = {"assigned", "activated", "suspended"}
+LOCKED = {"quarantine", "ported_out", "suspended", "recycled"}
+CODE_VISIBLE = {EsimState.RESERVED, EsimState.DOWNLOADED, EsimState.ACTIVATED, EsimState.SUSPENDED}
+FILTERS = ("@type", "id", "name", "resourceStatus", "state")
+ResourceStatus = Literal["standby", "alarm", "available", "reserved", "unknown", "suspended"]
+
+tmf = APIRouter(prefix=BASE, tags=["TMF639 resource inventory"])
+ops = APIRouter(prefix=OPS, tags=["inventory operations"])
+
+
+class CharacteristicIn(BaseModel):
+    """A `{name, value}` pair; only `state` can be written."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: Literal["state"]
+    value: str = Field(min_length=1, max_length=40)
+    valueType: str | None = None
+    type_: str | None = Field(default=None, alias="@type")
+
+
+class NoteIn(BaseModel):
+    """Why an operator moved the unit (kept in the audit event)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    text: str = Field(min_length=1, max_length=500)
+    author: str | None = Field(default=None, max_length=120)
+    date: str | None = None
+    type_: str | None = Field(default=None, alias="@type")
+
+
+class ResourceCreate(BaseModel):
+    """Body of POST /resource: one MSISDN (`name` = the number; the spec's `href`/`id` are not asked for)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(pattern=r"^[0-9]{8,15}$")
+    type_: Literal["MSISDN"] = Field(default="MSISDN", alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    description: str | None = Field(default=None, max_length=500)
+    resourceStatus: Literal["available"] | None = None
+
+
+class ResourceUpdate(BaseModel):
+    """Body of PATCH /resource/{id} (merge-patch): a new `resourceStatus` or `state`, with an optional note."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    resourceStatus: ResourceStatus | None = None
+    resourceCharacteristic: list[CharacteristicIn] | None = Field(default=None, max_length=1)
+    note: list[NoteIn] | None = Field(default=None, max_length=1)
+    type_: Literal["MSISDN", "ESimProfile"] | None = Field(default=None, alias="@type")
+
+
+class RangeCreate(BaseModel):
+    """Body of POST /inventory-api/v1/msisdn/range."""
+
+    model_config = ConfigDict(extra="forbid")
+    first: str = Field(min_length=1, max_length=20)
+    last: str = Field(min_length=1, max_length=20)
+
+
+def _char(name: str, value: Any) -> dict[str, Any]:
+    return {"name": name, "value": value, "valueType": "string"}
+
+
+def _common(pool: Pool, ident: str, state: str, created_at: Any, request: Request) -> dict[str, Any]:
+    return {"id": ident, "href": href(request, f"{RESOURCE_PATH}/{ident}"), "@type": TYPES[pool],
+            "@baseType": "LogicalResource", "name": ident, "category": TYPES[pool],
+            "resourceStatus": TMF_STATUS[pool][state], "usageState": "active" if state in IN_USE else "idle",
+            "administrativeState": "locked" if state in LOCKED else "unlocked",
+            "startOperatingDate": iso(created_at)}
+
+
+def msisdn_to_tmf(row: Any, request: Request) -> dict[str, Any]:
+    """Map a number to a TMF639 `Resource` of `@type` MSISDN."""
+    chars = [_char("state", row["state"])]
+    for name, column in (("reservedFor", "reserved_for"), ("assignedTo", "assigned_to"), ("rangeId", "range_id")):
+        if row[column]:
+            chars.append(_char(name, row[column]))
+    if row["quarantine_until"]:
+        chars.append(_char("quarantineUntil", iso(row["quarantine_until"])))
+    return {**_common(Pool.MSISDN, row["number"], row["state"], row["created_at"], request),
+            "resourceCharacteristic": chars}
+
+
+def esim_to_tmf(row: Any, request: Request) -> dict[str, Any]:
+    """Map a profile to a TMF639 `Resource` of `@type` ESimProfile (activation code once it is reserved)."""
+    chars = [_char("state", row["state"]), _char("iccid", row["iccid"]), _char("imsi", row["imsi"]),
+             _char("smdpAddress", row["smdp_address"])]
+    if row["state"] in CODE_VISIBLE:  # the matching id is the download secret: only for a holder
+        chars += [_char("matchingId", row["matching_id"]),
+                  _char("activationCode", activation_code(row["smdp_address"], row["matching_id"]))]
+    if row["reserved_for"]:
+        chars.append(_char("reservedFor", row["reserved_for"]))
+    body = {**_common(Pool.ESIM, row["iccid"], row["state"], row["created_at"], request),
+            "resourceCharacteristic": chars}
+    if row["assigned_msisdn"]:
+        chars.append(_char("assignedMsisdn", row["assigned_msisdn"]))
+        body["resourceRelationship"] = [{"relationshipType": "isAssignedTo", "resource": {
+            "id": row["assigned_msisdn"], "href": href(request, f"{RESOURCE_PATH}/{row['assigned_msisdn']}"),
+            "@type": "MSISDN", "@referredType": "MSISDN"}}]
+    return body
+
+
+def _table(pool: Pool) -> tuple[Table, Any]:
+    return (inv.msisdn, inv.msisdn.c.number) if pool is Pool.MSISDN else (inv.esim_profile, inv.esim_profile.c.iccid)
+
+
+def _to_tmf(pool: Pool, row: Any, request: Request) -> dict[str, Any]:
+    return msisdn_to_tmf(row, request) if pool is Pool.MSISDN else esim_to_tmf(row, request)
+
+
+def _states(pool: Pool) -> set[str]:
+    return {s.value for s in (MsisdnState if pool is Pool.MSISDN else EsimState)}
+
+
+def _where(pool: Pool, filters: dict[str, str]) -> list[Any] | None:
+    """SQL conditions for one pool, or None when the filters exclude it entirely."""
+    table, key = _table(pool)
+    where: list[Any] = []
+    if "@type" in filters and POOL_OF_TYPE[filters["@type"]] is not pool:
+        return None
+    for name in ("id", "name"):
+        if name in filters:
+            where.append(key == filters[name])
+    if "state" in filters:
+        if filters["state"] not in _states(pool):
+            return None
+        where.append(table.c.state == filters["state"])
+    if "resourceStatus" in filters:
+        states = [s for s, status in TMF_STATUS[pool].items() if status == filters["resourceStatus"]]
+        if not states:
+            return None
+        where.append(table.c.state.in_(states))  # served by ix_*_state
+    return where
+
+
+def _check_filters(filters: dict[str, str]) -> None:
+    if filters.get("@type", "MSISDN") not in POOL_OF_TYPE:
+        raise MalformedRequest("request.malformed", "@type must be MSISDN or ESimProfile", {"field": "@type"})
+    pools = [POOL_OF_TYPE[filters["@type"]]] if "@type" in filters else list(Pool)
+    if "state" in filters and not any(filters["state"] in _states(p) for p in pools):
+        raise MalformedRequest("request.malformed", f"unknown state '{filters['state']}'", {"field": "state"})
+    statuses = set(ResourceStatus.__args__)  # type: ignore[attr-defined]
+    if "resourceStatus" in filters and filters["resourceStatus"] not in statuses:
+        raise MalformedRequest("request.malformed", f"resourceStatus must be one of {sorted(statuses)}",
+                               {"field": "resourceStatus"})
+
+
+@tmf.get("/resource")
+async def list_resources(request: Request) -> JSONResponse:
+    """List numbers then profiles (filters: @type, id, name, resourceStatus, state; fields; offset/limit)."""
+    query = parse_list_query(request, FILTERS)
+    _check_filters(query.filters)
+    items: list[dict[str, Any]] = []
+    total, offset = 0, query.offset
+    async with get_engine().connect() as conn:
+        for pool in Pool:
+            where = _where(pool, query.filters)
+            if where is None:
+                continue
+            table, key = _table(pool)
+            count = (await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
+            if offset < count and len(items) < query.limit:
+                rows = await conn.execute(select(table).where(*where).order_by(key).offset(offset)
+                                          .limit(query.limit - len(items)))
+                items += [_to_tmf(pool, row, request) for row in rows.mappings()]
+            offset, total = max(0, offset - count), total + count
+    return list_response(items, total, query)
+
+
+async def _find(conn: AsyncConnection, ident: str) -> tuple[Pool, Any]:
+    for pool in Pool:
+        table, key = _table(pool)
+        row = (await conn.execute(select(table).where(key == ident))).mappings().first()
+        if row is not None:
+            return pool, row
+    raise NotFound("resource", ident)
+
+
+@tmf.get("/resource/{resource_id}")
+async def get_resource(resource_id: str, request: Request, fields: str | None = None) -> JSONResponse:
+    """Show one number (by MSISDN) or profile (by ICCID)."""
+    async with get_engine().connect() as conn:
+        pool, row = await _find(conn, resource_id)
+    selected = tuple(f.strip() for f in fields.split(",")) if fields else None
+    return tmf_response(select_fields(_to_tmf(pool, row, request), selected))
+
+
+@tmf.post("/resource", status_code=201)
+async def add_resource(body: ResourceCreate, request: Request) -> JSONResponse:
+    """Add one MSISDN to the pool, available."""
+    row = await pool_ops.add_msisdn(body.name)
+    return tmf_response(msisdn_to_tmf(row, request), status=201)
+
+
+@tmf.patch("/resource/{resource_id}")
+async def update_resource(resource_id: str, body: ResourceUpdate, request: Request) -> JSONResponse:
+    """Move a unit by hand: quarantine, recycle or port out a number; suspend, resume or recycle a profile."""
+    async with get_engine().connect() as conn:
+        pool, row = await _find(conn, resource_id)
+    if body.type_ is not None and POOL_OF_TYPE[body.type_] is not pool:
+        raise MalformedRequest("request.malformed", f"{resource_id} is a {TYPES[pool]}", {"field": "@type"})
+    target = body.resourceCharacteristic[0].value if body.resourceCharacteristic else None
+    if body.resourceStatus is not None:
+        by_status = STATUS_TARGET[pool].get(body.resourceStatus, f"resourceStatus:{body.resourceStatus}")
+        if target is not None and target != by_status:
+            raise MalformedRequest("request.malformed", "resourceStatus and the state characteristic disagree",
+                                   {"field": "resourceStatus"})
+        target = by_status
+    if target is None or target == row["state"]:
+        return tmf_response(_to_tmf(pool, row, request))
+    machine, check = (MSISDN_MACHINE, check_msisdn_transition) if pool is Pool.MSISDN else (
+        ESIM_MACHINE, check_esim_transition)
+    event = event_for_target(machine, row["state"], target) or f"to_{target}"
+    raise_if(check(resource_id, row["state"], event, operator=True))  # fast 422; the activity decides under lock
+    note = body.note[0].text if body.note else None
+    return tmf_response(_to_tmf(pool, await pool_ops.change_state(pool, resource_id, target, note), request))
+
+
+@ops.post("/msisdn/range")
+async def add_range(body: RangeCreate) -> JSONResponse:
+    """Replenish the number pool with FIRST..LAST (201 when added, 200 for a repeat of the same range)."""
+    raise_if(check_range(body.first, body.last))
+    result = await pool_ops.add_msisdn_range(body.first, body.last)
+    return tmf_response({"rangeId": result.range_id, "first": result.first, "last": result.last, "size": result.size,
+                         "added": result.added, "skipped": result.skipped, "repeated": result.repeated},
+                        status=200 if result.repeated else 201)
+
+
+@ops.get("/summary")
+async def pool_summary() -> JSONResponse:
+    """Count each pool by state, with its low-watermark threshold and whether it is low now."""
+    out: dict[str, Any] = {}
+    async with get_engine().connect() as conn:
+        marks = {r.pool: r for r in await conn.execute(select(inv.pool_watermark))}
+        for pool in Pool:
+            table, _ = _table(pool)
+            counts = dict((await conn.execute(select(table.c.state, func.count()).group_by(table.c.state))).all())
+            by_state = {state: counts.get(state, 0) for state in sorted(_states(pool))}
+            mark = marks.get(pool.value)
+            threshold = mark.threshold if mark else inv.DEFAULT_LOW_WATERMARK
+            out[pool.value] = {"total": sum(by_state.values()), "byState": by_state, "lowWatermark": threshold,
+                               "low": by_state["available"] < threshold}
+    return tmf_response(out)
+
+
+router = APIRouter()
+router.include_router(tmf)
+router.include_router(ops)
