@@ -3,13 +3,16 @@
 Allowances hang off the offering, not the specification: two plans share one specification
 ("a bundled prepaid line") and differ only in how much of each allowance they sell.
 Quantities are integers in base units (MB, seconds, SMS count; -1 = unlimited, see
-`domain.subscription`), money in minor units.
+`domain.subscription`), money in minor units. The typed views at the end are what
+`activities.catalog` hands other domains; the rules over them live in `policies.catalog`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -67,6 +70,13 @@ class VasExpiry(StrEnum):
 
     END_OF_PERIOD = "end_of_period"
     DURATION = "duration"
+
+
+CURRENCY = "SGD"   # the one catalog currency; prices are tax-inclusive (SPEC §3)
+PERIOD_DAYS = 30   # every plan renews 30 days after activation (SPEC §3, `reference_data.PERIOD_DAYS`)
+# The kind of an offering is the reference category it sits in, and picks its specification.
+KIND_CATEGORY = {OfferingKind.PLAN: "PLANS", OfferingKind.VAS: "VAS"}
+KIND_SPECIFICATION = {OfferingKind.PLAN: "SPEC_MOBILE_BUNDLE", OfferingKind.VAS: "SPEC_ALLOWANCE_ADDON"}
 
 
 catalog = Table(
@@ -163,6 +173,8 @@ product_offering_price = Table(
     Column("valid_from", DateTime(timezone=True), nullable=False),
     Column("valid_to", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Only the end of the window ever changes (closing a version); amounts and starts never do.
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("price_minor >= 0", name="price_non_negative"),
     CheckConstraint("price_type IN ('recurring', 'one_time')", name="price_type_known"),
     CheckConstraint("(price_type = 'recurring' AND recurring_period_days > 0)"
@@ -185,3 +197,109 @@ bundle_allowance = Table(
                     " OR (allowance_type = 'sms' AND unit = 'sms')", name="unit_matches_type"),
     schema="catalog",
 )
+
+# An operator price migration: existing lines move from one price version to another at their
+# first renewal on or after `effective_from` (creation + notice). The subscription flow reads it.
+price_migration = Table(
+    "price_migration", metadata,
+    Column("id", Text, primary_key=True),
+    Column("offering_id", Text, ForeignKey("catalog.product_offering.id"), nullable=False),
+    Column("from_price_id", Text, ForeignKey("catalog.product_offering_price.id"), nullable=False),
+    Column("to_price_id", Text, ForeignKey("catalog.product_offering_price.id"), nullable=False),
+    Column("from_price_minor", Integer, nullable=False),
+    Column("to_price_minor", Integer, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("notice_days", Integer, nullable=False),
+    Column("effective_from", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("notice_days >= 0", name="notice_non_negative"),
+    CheckConstraint("from_price_id <> to_price_id", name="prices_differ"),
+    Index("ix_price_migration_offering_id", "offering_id", "effective_from"),
+    schema="catalog",
+)
+
+
+def in_window(valid_from: dt.datetime, valid_to: dt.datetime | None, at: dt.datetime) -> bool:
+    """True when `at` lies in the half-open window [valid_from, valid_to)."""
+    return valid_from <= at and (valid_to is None or at < valid_to)
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True)  # values, shared across flows: never mutated
+
+
+class PriceVersion(_Value):
+    """One stored version of an offering's price and its validity window."""
+
+    id: str
+    offering_id: str
+    price_minor: int
+    currency: str = CURRENCY
+    price_type: PriceType
+    period_days: int | None = None
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None = None
+
+    def active_at(self, at: dt.datetime) -> bool:
+        """True when this version is in force at `at`."""
+        return in_window(self.valid_from, self.valid_to, at)
+
+
+class PriceSnapshot(_Value):
+    """The price an order or renewal fixes: which version, how much, how often."""
+
+    offering_id: str
+    price_id: str
+    price_minor: int
+    currency: str
+    price_type: PriceType
+    period_days: int | None  # None for a one-time price
+
+
+class Allowance(_Value):
+    """What an offering grants of one allowance type, in its base unit (-1 = unlimited)."""
+
+    allowance_type: AllowanceType
+    quantity: int
+    unit: str
+
+    @property
+    def unlimited(self) -> bool:
+        """True when the allowance has no cap."""
+        return self.quantity == UNLIMITED
+
+
+class OfferingView(_Value):
+    """The facts of an offering other domains act on (kind, validity, how a VAS expires)."""
+
+    id: str
+    name: str
+    kind: OfferingKind
+    lifecycle_status: LifecycleStatus
+    is_sellable: bool
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    restores_data: bool
+    vas_expiry: VasExpiry | None
+    vas_duration_seconds: int | None
+
+
+class PriceMigrationView(_Value):
+    """A stored price migration, as the renewal flow applies it."""
+
+    id: str
+    offering_id: str
+    from_price_id: str
+    to_price_id: str
+    from_price_minor: int
+    to_price_minor: int
+    currency: str
+    notice_days: int
+    effective_from: dt.datetime
+    created_at: dt.datetime
+
+
+def snapshot(price: PriceVersion) -> PriceSnapshot:
+    """Fix `price` as the snapshot an order or renewal charges."""
+    return PriceSnapshot(offering_id=price.offering_id, price_id=price.id, price_minor=price.price_minor,
+                         currency=price.currency, price_type=price.price_type, period_days=price.period_days)

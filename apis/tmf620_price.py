@@ -1,0 +1,198 @@
+"""TMF620 `productOfferingPrice`: price versions with validity windows (GET, POST, PATCH).
+
+Wire mapping: stored `one_time` is `oneTime`; a recurring price says its period honestly in days
+(`recurringChargePeriodType: "day"`, `recurringChargePeriodLength: 30`); `price` is the v4
+`Money` (`{unit, value}`, tax-inclusive, `value` = minor units / 100 exactly). `lifecycleStatus`
+follows the window: `Retired` once it has ended, else `Active` (a version whose start is still
+ahead says so in `validFor`). Each version carries `productOffering`, the ref of the offering it
+prices (an extension: v4 has no back-reference, and a version belongs to exactly one offering);
+`?productOffering.id=` filters on it. POST adds a version; PATCH may rename one or close/re-open
+its end — amount, type, period and start are immutable (`catalog.price.immutable`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from activities import catalog_admin as admin
+from apis.tmf620_catalog import (
+    BASE, OFFERING_PATH, PRICE_PATH, RefIn, TimePeriodIn, admin_only, item_resource, list_resource, load_body,
+    parse_lifecycle, valid_for,
+)
+from apis.tmf import href, iso, ref, tmf_response
+from core import clock
+from core.errors import MalformedRequest
+from domain.catalog import LifecycleStatus, PriceType, product_offering, product_offering_price
+from domain.money import Money
+
+PRICE_TYPE_WIRE = {PriceType.RECURRING: "recurring", PriceType.ONE_TIME: "oneTime"}
+PRICE_TYPE_STORED = {wire: stored for stored, wire in PRICE_TYPE_WIRE.items()}
+MAX_PRICE_MINOR = 10_000_000  # SGD 100,000: far above any plan, well inside the integer column
+
+router = APIRouter(prefix=BASE, tags=["TMF620 product catalog"])
+
+
+class MoneyIn(BaseModel):
+    """A TMF v4 `Money`: ISO currency and a tax-inclusive amount in major units."""
+
+    model_config = ConfigDict(extra="forbid")
+    unit: str = Field(pattern="^[A-Z]{3}$")
+    value: float = Field(ge=0)
+
+
+def minor_units(money: MoneyIn, field: str = "price.value") -> int:
+    """Convert a major-unit amount to integer minor units exactly (at most 2 decimals)."""
+    scaled = Decimal(str(money.value)).scaleb(2)
+    if scaled != scaled.to_integral_value() or scaled > MAX_PRICE_MINOR:
+        raise MalformedRequest("request.malformed", f"{field}: at most 2 decimals and at most "
+                               f"{MAX_PRICE_MINOR // 100:,}", {"field": field})
+    return int(scaled)
+
+
+class PriceCreate(BaseModel):
+    """Body of POST /productOfferingPrice: a new price version for one offering."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    productOffering: RefIn
+    priceType: Literal["recurring", "oneTime"]
+    price: MoneyIn
+    recurringChargePeriodType: Literal["day"] | None = None
+    recurringChargePeriodLength: int | None = Field(default=None, gt=0)
+    validFor: TimePeriodIn | None = None
+    isBundle: Literal[False] | None = None
+    lifecycleStatus: Literal["Active"] | None = None
+    type_: Literal["ProductOfferingPrice"] | None = Field(default=None, alias="@type")
+
+    @model_validator(mode="after")
+    def _period_matches_type(self) -> PriceCreate:
+        recurring = self.priceType == "recurring"
+        if recurring != (self.recurringChargePeriodLength is not None):
+            raise ValueError("recurringChargePeriodLength is required for a recurring price and only for it")
+        if not recurring and self.recurringChargePeriodType is not None:
+            raise ValueError("recurringChargePeriodType is only for a recurring price")
+        return self
+
+
+class PriceUpdate(BaseModel):
+    """Body of PATCH /productOfferingPrice/{id}: rename, or move the end (`validFor.endDateTime`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    validFor: TimePeriodIn | None = None
+    # Accepted so the refusal is the rule (`catalog.price.immutable`), not a schema error.
+    priceType: Literal["recurring", "oneTime"] | None = None
+    price: MoneyIn | None = None
+    recurringChargePeriodLength: int | None = Field(default=None, gt=0)
+    type_: Literal["ProductOfferingPrice"] | None = Field(default=None, alias="@type")
+
+
+def money(amount_minor: int, currency: str) -> dict[str, Any]:
+    """A TMF `Money` from integer minor units."""
+    return {"unit": currency, "value": Money(amount_minor, currency).major}
+
+
+def to_tmf(row: Any, offering_name: str | None, request: Request) -> dict[str, Any]:
+    """Map a price version row to TMF620 `ProductOfferingPrice`."""
+    ended = row["valid_to"] is not None and row["valid_to"] <= clock.now()
+    recurring = row["price_type"] == PriceType.RECURRING
+    every = f"every {row['recurring_period_days']} days" if recurring else "once"
+    body = {
+        "id": row["id"], "href": href(request, f"{PRICE_PATH}/{row['id']}"), "@type": "ProductOfferingPrice",
+        "name": row["name"], "description": f"{Money(row['price_minor'], row['currency']).format()} {every}, tax included",
+        "isBundle": False, "lastUpdate": iso(row["updated_at"]),
+        "lifecycleStatus": "Retired" if ended else "Active", "priceType": PRICE_TYPE_WIRE[PriceType(row["price_type"])],
+        "price": money(row["price_minor"], row["currency"]), "validFor": valid_for(row["valid_from"], row["valid_to"]),
+        "productOffering": ref(request, OFFERING_PATH, row["offering_id"], "ProductOffering", offering_name),
+    }
+    if recurring:
+        body |= {"recurringChargePeriodType": "day", "recurringChargePeriodLength": row["recurring_period_days"]}
+    return body
+
+
+async def prices_to_tmf(conn: AsyncConnection, rows: list[Any], request: Request) -> list[dict[str, Any]]:
+    """Map price rows, naming the offering each one prices."""
+    ids = {r["offering_id"] for r in rows}
+    names = dict((await conn.execute(select(product_offering.c.id, product_offering.c.name).where(
+        product_offering.c.id.in_(ids)))).tuples().all())
+    return [to_tmf(r, names.get(r["offering_id"]), request) for r in rows]
+
+
+def _lifecycle(text: str) -> ColumnElement[bool]:
+    end, now = product_offering_price.c.valid_to, clock.now()
+    state = parse_lifecycle(text)
+    if state is LifecycleStatus.ACTIVE:
+        return or_(end.is_(None), end > now)
+    return end <= now if state is LifecycleStatus.RETIRED else false()
+
+
+FILTERS = {"id": product_offering_price.c.id, "name": product_offering_price.c.name,
+           "productOffering.id": product_offering_price.c.offering_id}
+SPECIAL = {"lifecycleStatus": _lifecycle,
+           "priceType": lambda text: product_offering_price.c.price_type == PRICE_TYPE_STORED.get(text, "?")}
+
+
+@router.get("/productOfferingPrice")
+async def list_prices(request: Request) -> JSONResponse:
+    """List price versions (filters: id, name, priceType, lifecycleStatus, productOffering.id; fields; paging)."""
+    return await list_resource(request, product_offering_price, FILTERS, prices_to_tmf, SPECIAL, keep=("priceType",),
+                               order_by=(product_offering_price.c.offering_id, product_offering_price.c.valid_from,
+                                         product_offering_price.c.id))
+
+
+@router.get("/productOfferingPrice/{price_id}")
+async def get_price(price_id: str, request: Request, fields: str | None = None) -> JSONResponse:
+    """Show one price version."""
+    return await item_resource(product_offering_price, price_id, "product_offering_price", prices_to_tmf, request,
+                               fields, "priceType")
+
+
+@router.post("/productOfferingPrice", status_code=201, dependencies=[Depends(admin_only)])
+async def create_price(body: PriceCreate, request: Request) -> JSONResponse:
+    """Add a price version to an offering (`set-price`); the lowest active price wins from its start."""
+    window = body.validFor or TimePeriodIn()
+    new = admin.NewPrice(offering_id=body.productOffering.id, name=body.name, price_minor=minor_units(body.price),
+                         currency=body.price.unit, price_type=PRICE_TYPE_STORED[body.priceType],
+                         period_days=body.recurringChargePeriodLength, valid_from=window.startDateTime,
+                         valid_to=window.endDateTime)
+    await admin.precheck(admin.check_price, new)
+    ident = await admin.add_price(new)
+    return tmf_response(await _body(ident, request), status=201)
+
+
+async def _body(price_id: str, request: Request) -> dict[str, Any]:
+    return await load_body(product_offering_price, price_id, "product_offering_price", prices_to_tmf, request)
+
+
+@router.patch("/productOfferingPrice/{price_id}", dependencies=[Depends(admin_only)])
+async def patch_price(price_id: str, body: PriceUpdate, request: Request) -> JSONResponse:
+    """Rename a price version or close/re-open its end; anything else needs a new version."""
+    present = body.model_fields_set
+    changes: dict[str, Any] = {}
+    if "name" in present:
+        if body.name is None:
+            raise MalformedRequest("request.malformed", "name: cannot be removed", {"field": "name"})
+        changes["name"] = body.name
+    if body.validFor is not None:
+        if "startDateTime" in body.validFor.model_fields_set:
+            changes["valid_from"] = body.validFor.startDateTime
+        if "endDateTime" in body.validFor.model_fields_set:
+            changes["valid_to"] = body.validFor.endDateTime
+    if body.price is not None:
+        changes |= {"price_minor": minor_units(body.price), "currency": body.price.unit}
+    if body.priceType is not None:
+        changes["price_type"] = PRICE_TYPE_STORED[body.priceType]
+    if body.recurringChargePeriodLength is not None:
+        changes["recurring_period_days"] = body.recurringChargePeriodLength
+    if changes:
+        patch = admin.Patch(changes=changes)
+        await admin.precheck(admin.check_price_patch, price_id, patch)
+        await admin.change_price(price_id, patch)
+    return tmf_response(await _body(price_id, request))
