@@ -1,0 +1,193 @@
+"""Processes of the stack: detached spawning, pid files that remember identity, stopping, memory.
+
+A pid file holds three lines: the pid, the process create time and the argv (JSON). The create
+time is what makes `bss down` safe: a pid reused by an unrelated process has another create
+time, so it is never signalled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from cli.stack.logs import START_MARKER
+
+# psutil derives create times from boot time + clock ticks, stable to well under this.
+_CREATE_TIME_TOLERANCE_S = 0.05
+_MAX_LOG_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    """What `up` wrote about a process it started."""
+
+    pid: int
+    create_time: float
+    argv: tuple[str, ...]
+
+
+def pid_path(run_dir: Path, name: str) -> Path:
+    """Return the pid file of component `name`."""
+    return run_dir / f"{name}.pid"
+
+
+def write_record(run_dir: Path, name: str, pid: int, argv: Sequence[str]) -> PidRecord:
+    """Record `pid` (with its create time) as component `name`; return the record."""
+    record = PidRecord(pid, psutil.Process(pid).create_time(), tuple(argv))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = pid_path(run_dir, name).with_suffix(".tmp")
+    tmp.write_text(f"{record.pid}\n{record.create_time!r}\n{json.dumps(list(record.argv))}\n")
+    tmp.replace(pid_path(run_dir, name))  # atomic: a concurrent reader never sees half a file
+    return record
+
+
+def read_record(run_dir: Path, name: str) -> PidRecord | None:
+    """Return the pid record of `name`, or None when absent or unreadable."""
+    try:
+        lines = pid_path(run_dir, name).read_text().splitlines()
+        return PidRecord(int(lines[0]), float(lines[1]), tuple(json.loads(lines[2])))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def remove_record(run_dir: Path, name: str) -> None:
+    """Delete the pid file of `name` if present."""
+    pid_path(run_dir, name).unlink(missing_ok=True)
+
+
+def same_process(pid: int, create_time: float) -> psutil.Process | None:
+    """Return the live process `pid` if it is still the one created at `create_time`."""
+    try:
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - create_time) > _CREATE_TIME_TOLERANCE_S:
+            return None  # the pid was reused
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def live_process(record: PidRecord | None) -> psutil.Process | None:
+    """Return the recorded process when it is alive and still the same process."""
+    return same_process(record.pid, record.create_time) if record else None
+
+
+def _rotate(log_path: Path) -> None:
+    try:
+        if log_path.stat().st_size > _MAX_LOG_BYTES:
+            log_path.replace(log_path.with_suffix(log_path.suffix + ".1"))
+    except FileNotFoundError:
+        pass
+
+
+def spawn(argv: Sequence[str], log_path: Path, *, cwd: Path, user: str | None = None) -> subprocess.Popen:
+    """Start `argv` detached from the CLI: own session, stdin from /dev/null, output to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    _rotate(log_path)
+    ids: dict[str, object] = {}
+    if user is not None:
+        import pwd
+
+        entry = pwd.getpwnam(user)
+        # Drop root's groups too: PostgreSQL refuses to run with root privileges of any kind.
+        ids = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    with log_path.open("ab") as log:
+        # A marker per start, so a log tail shows where the current run begins.
+        log.write(f"\n{START_MARKER}{' '.join(argv)} ({time.strftime('%Y-%m-%d %H:%M:%S')}) ===\n".encode())
+        log.flush()
+        # The child gets its own copy of the log descriptor; the session makes it survive the CLI.
+        return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=cwd, start_new_session=True, close_fds=True, **ids)  # type: ignore[arg-type]
+
+
+def signal_process(proc: psutil.Process, sig: int) -> None:
+    """Send `sig` to `proc`, ignoring a process that is already gone."""
+    try:
+        proc.send_signal(sig)
+    except psutil.NoSuchProcess:
+        pass
+
+
+def gone(proc: psutil.Process) -> bool:
+    """True when `proc` has exited (a zombie counts: it only waits for its parent to reap it)."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_all(procs: Iterable[psutil.Process], timeout_s: float, interval_s: float = 0.02) -> list[psutil.Process]:
+    """Wait until every process in `procs` has exited; return those still alive after `timeout_s`.
+
+    Polls them all together (psutil.wait_procs waits on one at a time, which adds up to a second
+    per slow process to the others).
+    """
+    alive = list(procs)
+    deadline = time.monotonic() + timeout_s
+    while alive:
+        alive = [proc for proc in alive if not gone(proc)]
+        if not alive or time.monotonic() >= deadline:
+            break
+        time.sleep(interval_s)
+    return alive
+
+
+def tree(proc: psutil.Process) -> list[psutil.Process]:
+    """Return `proc` and all of its descendants."""
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_memory(proc: psutil.Process) -> tuple[int, int | None]:
+    """Return (RSS, PSS) in bytes summed over the process tree; PSS is None when unreadable.
+
+    RSS double-counts pages shared between the processes of a tree (PostgreSQL's shared buffers
+    are in every backend); PSS splits each shared page between its users, so PSS sums are honest.
+    """
+    rss, pss = 0, 0
+    for member in tree(proc):
+        try:
+            rss += member.memory_info().rss
+            if pss is not None:
+                pss += member.memory_full_info().pss  # smaps_rollup: cheap on current kernels
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        except (psutil.AccessDenied, AttributeError):
+            pss = None
+    return rss, pss
+
+
+def uptime_s(proc: psutil.Process) -> float | None:
+    """Return how long `proc` has been running, in seconds."""
+    try:
+        # Create times are wall-clock stamps, so uptime must be computed against the wall clock.
+        return max(0.0, time.time() - proc.create_time())
+    except psutil.NoSuchProcess:
+        return None
+
+
+@contextmanager
+def exclusive(run_dir: Path) -> Iterator[None]:
+    """Hold the supervisor lock, so two `bss up`/`bss down` never race over the same pid files."""
+    import fcntl
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / "supervisor.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the CLI dies
+        yield
+
+
+def is_root() -> bool:
+    """True when the CLI runs as root (the embedded PostgreSQL then runs as its own user)."""
+    return os.geteuid() == 0

@@ -1,0 +1,228 @@
+"""`bss up` and `bss down`: start every missing component at once, then poll; stop by pid files.
+
+Everything is spawned before anything is waited for: the API answers 503 on /health until the
+database does and the worker retries Temporal, so they come up beside PostgreSQL and Temporal
+instead of after them. The database is migrated (when behind) as soon as PostgreSQL is ready,
+while the Python processes are still importing.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psutil
+
+from cli.stack import postgres
+from cli.stack.components import INFRA, POSTGRES, WORKER, WORKING_DIR, Component, build_components
+from cli.stack.logs import current_run_tail
+from cli.stack.migrate import ensure_migrated
+from cli.stack.procs import (
+    exclusive,
+    live_process,
+    read_record,
+    remove_record,
+    signal_process,
+    spawn,
+    wait_all,
+    write_record,
+)
+from cli.stack.status import running_process
+from core.settings import Settings
+
+POLL_INTERVAL_S = 0.05
+# (event, component name, detail): rendered by the command, kept out of the supervisor.
+Reporter = Callable[[str, str, str], None]
+
+
+class StackError(Exception):
+    """A component failed to become healthy; carries the tail of its log."""
+
+    def __init__(self, component: str, message: str, log_tail: list[str]) -> None:
+        super().__init__(f"{component}: {message}")
+        self.component, self.message, self.log_tail = component, message, log_tail
+
+
+@dataclass
+class UpReport:
+    """What `up` did: which components it started, which were already running, and timings."""
+
+    started: dict[str, int] = field(default_factory=dict)
+    already_running: dict[str, int] = field(default_factory=dict)
+    healthy_after_s: dict[str, float] = field(default_factory=dict)
+    migrated: bool = False
+    elapsed_s: float = 0.0
+
+
+def _quiet(event: str, name: str, detail: str) -> None:
+    pass
+
+
+def prepare(settings: Settings) -> None:
+    """Create the stack's directories and the dev API tokens (before the API starts and reads them)."""
+    from core.tokens import ensure_dev_tokens
+
+    for path in (settings.home, settings.run_dir, settings.log_dir):
+        path.mkdir(parents=True, exist_ok=True)
+    ensure_dev_tokens(settings.home / "tokens.env")
+
+
+def _start(settings: Settings, component: Component) -> subprocess.Popen:
+    user = None
+    if component.name == POSTGRES:
+        pgdata = settings.pg_data_dir
+        postgres.check_socket_path(pgdata)
+        if not postgres.is_initialised(pgdata):
+            postgres.initialise(pgdata)
+        postgres.clear_stale_lock(pgdata)
+        user = postgres.owner(pgdata)
+    elif component.name == WORKER:
+        (settings.run_dir / "worker.ready").unlink(missing_ok=True)  # health means "this pid wrote it"
+    popen = spawn(component.argv, component.log_path(settings), cwd=WORKING_DIR, user=user)
+    write_record(settings.run_dir, component.name, popen.pid, component.argv)
+    return popen
+
+
+def _spawn_missing(settings: Settings, components: list[Component], report: Reporter,
+                   result: UpReport) -> tuple[dict[str, int], dict[str, subprocess.Popen]]:
+    pids: dict[str, int] = {}
+    children: dict[str, subprocess.Popen] = {}
+    # A PostgreSQL that still needs initdb (first run only) is started last, so its second of
+    # initialisation overlaps the other components' start instead of delaying it.
+    needs_init = settings.embedded_db and not postgres.is_initialised(settings.pg_data_dir)
+    order = sorted(components, key=lambda c: c.name == POSTGRES and needs_init)
+    for component in order:
+        if component.external:
+            report("external", component.name, component.url)
+            continue
+        proc = running_process(settings, component, adopt=True)
+        if proc is not None:
+            pids[component.name] = result.already_running[component.name] = proc.pid
+            report("running", component.name, str(proc.pid))
+            continue
+        remove_record(settings.run_dir, component.name)
+        children[component.name] = popen = _start(settings, component)
+        pids[component.name] = result.started[component.name] = popen.pid
+        report("started", component.name, str(popen.pid))
+    return pids, children
+
+
+def _fail(settings: Settings, component: Component, message: str) -> StackError:
+    return StackError(component.name, message, current_run_tail(component.log_path(settings), 30))
+
+
+def _check_alive(settings: Settings, component: Component, pid: int | None,
+                 child: subprocess.Popen | None) -> None:
+    if child is not None:
+        code = child.poll()  # also reaps it, so a crashed child never lingers as a zombie
+        if code is not None:
+            raise _fail(settings, component, f"exited with code {code} while starting")
+    elif pid is not None and not psutil.pid_exists(pid):
+        raise _fail(settings, component, f"process {pid} disappeared while starting")
+
+
+class _Migration:
+    """`ensure_migrated` in a thread, so the poll loop keeps reporting while Alembic works."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.thread: threading.Thread | None = None
+        self.ran = False
+        self.error: Exception | None = None
+
+    def start(self) -> None:
+        """Begin checking (and if needed migrating) the database."""
+        self.thread = threading.Thread(target=self._run, name="bss-migrate", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.ran = ensure_migrated(self.settings)
+        except Exception as exc:  # noqa: BLE001 - handed to the main thread, which reports it
+            self.error = exc
+
+    def done(self) -> bool:
+        """True once the database is at head; raises StackError if migrating failed."""
+        if self.thread is None or self.thread.is_alive():
+            return False
+        if self.error is not None:
+            exc = self.error
+            raise StackError("database", f"migration failed: {exc.__class__.__name__}: {exc}", []) from exc
+        return True
+
+
+def up(settings: Settings, timeout_s: float = 60.0, report: Reporter = _quiet) -> UpReport:
+    """Start whatever is not running and wait until every component is healthy."""
+    t0 = time.monotonic()
+    result = UpReport()
+    prepare(settings)
+    components = build_components(settings)
+    with exclusive(settings.run_dir):
+        pids, children = _spawn_missing(settings, components, report, result)
+    pending = {c.name: c for c in components}
+    deadline = t0 + timeout_s
+    migration = _Migration(settings)
+    while True:
+        for name, component in list(pending.items()):
+            _check_alive(settings, component, pids.get(name), children.get(name))
+            if component.probe(pids.get(name)):
+                del pending[name]
+                result.healthy_after_s[name] = time.monotonic() - t0
+                report("healthy", name, f"{result.healthy_after_s[name]:.2f}")
+        if migration.thread is None and POSTGRES not in pending:
+            report("migrating", "database", "")
+            migration.start()
+        migrated = migration.done()  # raises as soon as a migration fails
+        if not pending and migrated:
+            break
+        if time.monotonic() > deadline:
+            if pending:
+                raise _fail(settings, next(iter(pending.values())), f"not healthy after {timeout_s:.0f} s")
+            raise StackError("database", f"migrations still running after {timeout_s:.0f} s", [])
+        time.sleep(POLL_INTERVAL_S)
+    result.migrated = migration.ran
+    report("migrated" if migration.ran else "at-head", "database", "")
+    result.elapsed_s = time.monotonic() - t0
+    return result
+
+
+def _stop_group(settings: Settings, components: list[Component], timeout_s: float,
+                report: Reporter) -> dict[str, int]:
+    procs: dict[str, psutil.Process] = {}
+    for component in components:
+        proc = live_process(read_record(settings.run_dir, component.name))
+        if proc is None:
+            remove_record(settings.run_dir, component.name)  # stale: never signal a reused pid
+            continue
+        procs[component.name] = proc
+        signal_process(proc, postgres.STOP_SIGNAL if component.name == POSTGRES else signal.SIGTERM)
+        report("stopping", component.name, str(proc.pid))
+    alive = wait_all(procs.values(), timeout_s)
+    for name, proc in procs.items():
+        if proc in alive:
+            report("killing", name, str(proc.pid))
+            signal_process(proc, postgres.KILL_SIGNAL if name == POSTGRES else signal.SIGKILL)
+    for proc in wait_all(alive, 5.0):
+        signal_process(proc, signal.SIGKILL)  # PostgreSQL ignored even an immediate shutdown
+    wait_all(alive, 5.0)
+    for name, proc in procs.items():
+        remove_record(settings.run_dir, name)
+        report("stopped", name, str(proc.pid))
+    return {name: proc.pid for name, proc in procs.items()}
+
+
+def down(settings: Settings, timeout_s: float = 10.0, report: Reporter = _quiet) -> dict[str, int]:
+    """Stop what `up` started (by pid file), applications before infrastructure; return stopped pids."""
+    components = [c for c in build_components(settings) if not c.external]
+    apps = [c for c in components if c.name not in INFRA]
+    infra = [c for c in components if c.name in INFRA]
+    with exclusive(settings.run_dir):
+        # Applications first: they flush spans and close connections while the database answers.
+        stopped = _stop_group(settings, apps, timeout_s, report)
+        stopped |= _stop_group(settings, infra, timeout_s, report)
+        (settings.run_dir / "worker.ready").unlink(missing_ok=True)
+    return stopped

@@ -1,0 +1,188 @@
+"""End to end: the real `bss up` starts the whole stack, and one trace crosses API → workflow → activity.
+
+The stack runs once for the module in its own BSS_HOME on free ports, as separate processes
+started by the `bss` console script — exactly what `make up` does — and `bss down` always runs
+at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+
+BSS = Path(sys.executable).with_name("bss")
+COMPONENTS = ("postgres", "temporal", "api", "worker", "self-serve", "csr")
+PORT_VARS = ("BSS_API_PORT", "BSS_SELF_SERVE_PORT", "BSS_CSR_PORT", "BSS_TEMPORAL_PORT", "BSS_TEMPORAL_UI_PORT")
+# The session conftest configures in-process tests (test tokens, no span store); the stack under
+# test must configure itself from its own BSS_HOME, like a developer's.
+_FOREIGN_PREFIXES = ("BSS_", "TEMPORAL_", "OTEL_")
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports the kernel just handed out, held together so they are distinct."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass
+class Stack:
+    """A stack started by `bss up` in its own home."""
+
+    home: Path
+    env: dict[str, str]
+
+    def bss(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """Run the `bss` console script against this stack."""
+        return subprocess.run([str(BSS), *args], env=self.env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+
+    def status(self) -> tuple[int, dict[str, dict]]:
+        """Return the exit code of `bss status --json` and its rows by component name."""
+        result = self.bss("status", "--json", timeout=60)
+        return result.returncode, {row["name"]: row for row in json.loads(result.stdout)}
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the stack's API."""
+        return f"http://127.0.0.1:{self.env['BSS_API_PORT']}"
+
+    def token(self, name: str = "BSS_API_TOKEN_CLI") -> str:
+        """Return a dev token that `bss up` generated into the home."""
+        lines = (self.home / "tokens.env").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))[name]
+
+    @property
+    def dsn(self) -> str:
+        """asyncpg DSN of the stack's database."""
+        return f"postgresql://postgres@/bss?host={self.home / 'pg'}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Start the whole stack once for the module; always stop it."""
+    base = tmp_path_factory.mktemp("stack")
+    home = base / "home"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(_FOREIGN_PREFIXES) and key != "PYTHONDONTWRITEBYTECODE"}
+    env |= {"BSS_HOME": str(home), **dict(zip(PORT_VARS, map(str, _free_ports(len(PORT_VARS)))))}
+    # A private bytecode cache: every later `bss` call and restarted process starts warm, and
+    # nothing is written into the repository.
+    env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
+    stack = Stack(home=home, env=env)
+    try:
+        result = stack.bss("up", "--timeout", "150")
+        assert result.returncode == 0, f"bss up failed:\n{result.stdout}\n{result.stderr}"
+        yield stack
+    finally:
+        stack.bss("down")
+
+
+def test_status_reports_every_component_healthy(stack: Stack) -> None:
+    code, rows = stack.status()
+    assert code == 0
+    assert set(rows) == set(COMPONENTS)
+    for row in rows.values():
+        assert row["health"] == "healthy", row
+        assert psutil.pid_exists(row["pid"]), row
+        assert row["rss"] > 0 and row["url"], row
+
+
+def test_portals_serve_their_placeholder_page(stack: Stack) -> None:
+    for var, words in (("BSS_SELF_SERVE_PORT", "plans"), ("BSS_CSR_PORT", "customer 360")):
+        page = httpx.get(f"http://127.0.0.1:{stack.env[var]}/", timeout=10)
+        assert page.status_code == 200 and words in page.text
+        assert httpx.get(f"http://127.0.0.1:{stack.env[var]}/health", timeout=10).status_code == 200
+
+
+async def _spans(dsn: str, trace_id: str) -> list[tuple[str, str]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT service, name FROM audit.span WHERE trace_id = $1", trace_id)
+    finally:
+        await conn.close()
+    return [(row["service"], row["name"]) for row in rows]
+
+
+def _complete(spans: list[tuple[str, str]]) -> bool:
+    services = {service for service, _ in spans}
+    names = [name for _, name in spans]
+    return ({"bss-api", "bss-worker"} <= services
+            and any(n.startswith("StartWorkflow:PingWorkflow") for n in names)
+            and any(n.startswith("RunActivity:record_ping") for n in names)
+            and any(n.startswith("INSERT") for n in names))
+
+
+async def test_one_trace_crosses_api_workflow_and_activity(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30,
+                                 headers={"X-BSS-API-Token": stack.token()}) as client:
+        response = await client.post("/bss-api/v1/diagnostics/ping", json={"note": "e2e"})
+    assert response.status_code == 201, response.text
+    trace_id = response.json()["traceId"]
+    assert trace_id
+    # Spans leave each process through a batch exporter (200 ms delay); give them a moment.
+    deadline = time.monotonic() + 10
+    spans = await _spans(stack.dsn, trace_id)
+    while not _complete(spans) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        spans = await _spans(stack.dsn, trace_id)
+    assert _complete(spans), f"trace {trace_id} is missing spans: {sorted(spans)}"
+
+
+def test_request_without_token_is_refused_with_a_tmf_error(stack: Stack) -> None:
+    response = httpx.post(f"{stack.api_url}/bss-api/v1/diagnostics/ping", json={}, timeout=10)
+    assert response.status_code == 401
+    body = response.json()
+    assert body["@type"] == "Error" and body["status"] == "401" and body["code"] and body["message"]
+
+
+def test_a_killed_worker_comes_back_and_the_rest_is_left_alone(stack: Stack) -> None:
+    _, before = stack.status()
+    os.kill(before["worker"]["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    code, rows = stack.status()
+    while rows["worker"]["health"] != "down" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        code, rows = stack.status()
+    assert code == 1 and rows["worker"]["health"] == "down"
+
+    result = stack.bss("up", "--timeout", "150")
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    code, after = stack.status()
+    assert code == 0
+    assert after["worker"]["health"] == "healthy" and after["worker"]["pid"] != before["worker"]["pid"]
+    for name in COMPONENTS:
+        if name != "worker":
+            assert after[name]["pid"] == before[name]["pid"], f"{name} was restarted"
+
+
+def test_down_stops_everything_and_a_second_down_is_harmless(stack: Stack) -> None:
+    _, rows = stack.status()
+    pids = [row["pid"] for row in rows.values()]
+    result = stack.bss("down")
+    assert result.returncode == 0, result.stderr
+    assert not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert not list((stack.home / "run").glob("*.pid"))
+    code, rows = stack.status()
+    assert code == 1 and all(row["health"] == "down" for row in rows.values())
+    again = stack.bss("down")
+    assert again.returncode == 0 and "nothing to stop" in again.stdout
