@@ -11,7 +11,7 @@ def main() -> None:
     """Serve the API on the configured host and port."""
     settings = get_settings()
     uvicorn.run("apis.app:create_app", factory=True, host=settings.host, port=settings.api_port,
-                loop="uvloop", http="httptools", log_level=settings.log_level.lower(),
+                loop="uvloop", http="httptools", ws="none", log_level=settings.log_level.lower(),
                 access_log=False, lifespan="on")
 
 

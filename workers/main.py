@@ -50,7 +50,6 @@ async def run(queue_names: list[str]) -> None:
     await asyncio.gather(*(w.shutdown() for w in workers))
     await asyncio.gather(*tasks, return_exceptions=True)
     await dispose_engines()
-    shutdown_tracing()
 
 
 def main() -> None:
@@ -58,6 +57,8 @@ def main() -> None:
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     queue_names = sys.argv[1:] or list(REGISTRY)
     asyncio.run(run(queue_names))
+    # Outside the event loop: the span store exporter drives its own loop to flush.
+    shutdown_tracing()
 
 
 if __name__ == "__main__":
