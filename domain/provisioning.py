@@ -1,7 +1,10 @@
-"""Provisioning schema (TMF640): task types, the task state machine, and network simulator knobs.
+"""Provisioning schema (TMF640): tasks, the task state machine, and network simulator knobs.
 
 The simulator reads `fault_rule` and `simulator_latency` on every call, so an operator can inject
 faults or slow an element down on a running stack without a restart.
+
+A task belongs to a product order (activation) or to a line (termination, block, unblock); its
+`task_key` is the business key that makes a retried create find the task instead of adding one.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Index,
     Integer,
     SmallInteger,
     Table,
@@ -23,21 +27,8 @@ from sqlalchemy import (
 )
 
 from domain.metadata import metadata
+from domain.provisioning_flow import TaskState, TaskType  # sandbox-safe enums, used (and re-exported) here
 from domain.states import StateMachine
-
-
-class TaskType(StrEnum):
-    """Every kind of network task (SPEC §2), named as the operator sees it."""
-
-    HLR_PROVISION = "HLR_PROVISION"
-    PCRF_POLICY_PUSH = "PCRF_POLICY_PUSH"
-    OCS_BALANCE_INIT = "OCS_BALANCE_INIT"
-    ESIM_PROFILE_PREPARE = "ESIM_PROFILE_PREPARE"
-    HLR_DEPROVISION = "HLR_DEPROVISION"
-    PCRF_POLICY_REMOVE = "PCRF_POLICY_REMOVE"
-    ESIM_PROFILE_DISABLE = "ESIM_PROFILE_DISABLE"
-    PCRF_BLOCK = "PCRF_BLOCK"
-    PCRF_UNBLOCK = "PCRF_UNBLOCK"
 
 
 class NetworkElement(StrEnum):
@@ -62,18 +53,10 @@ TASK_ELEMENT: dict[TaskType, NetworkElement] = {
 }
 
 
-class TaskState(StrEnum):
-    """Lifecycle of one provisioning task (SPEC §2)."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    STUCK = "stuck"
-
-
 # `stuck → running` needs an operator's note and `failed → running` an attempts budget;
 # those guards are policies (provisioning.resolve.*, provisioning.retry.*), not transitions.
+# An operator may also retry a stuck task (a stuck element may answer a second call): that takes
+# the one edge out of `stuck`, guarded by the retry policy instead of the note.
 TASK_MACHINE: StateMachine[TaskState] = StateMachine("provisioning_task", {
     (TaskState.PENDING, "start"): TaskState.RUNNING,
     (TaskState.RUNNING, "complete"): TaskState.COMPLETED,
@@ -82,6 +65,21 @@ TASK_MACHINE: StateMachine[TaskState] = StateMachine("provisioning_task", {
     (TaskState.STUCK, "resolve"): TaskState.RUNNING,
     (TaskState.FAILED, "retry"): TaskState.RUNNING,
 })
+# The machine's event that takes a task back to `running` when an operator retries it.
+RETRY_EDGE = {TaskState.FAILED: "retry", TaskState.STUCK: "resolve"}
+
+RETRYABLE_BY_OPERATOR = (TaskState.FAILED, TaskState.STUCK)  # the states an operator may retry
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+def order_task_key(order_id: str, task_type: TaskType) -> str:
+    """The business key of an activation task: one per product order × task type."""
+    return f"{order_id}:{task_type.value}"
+
+
+def line_task_key(subscription_id: str, key_suffix: str, task_type: TaskType) -> str:
+    """The business key of a line task: one per line × occasion × task type."""
+    return f"{subscription_id}:{key_suffix}:{task_type.value}"
 
 
 class FaultMode(StrEnum):
@@ -122,5 +120,34 @@ simulator_latency = Table(
     Column("latency_ms", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("latency_ms >= 0", name="latency_non_negative"),
+    schema="provisioning",
+)
+
+task = Table(
+    "task", metadata,
+    Column("id", Text, primary_key=True),
+    Column("task_key", Text, nullable=False, unique=True),
+    Column("product_order_id", Text),   # activation tasks
+    Column("service_order_id", Text),
+    Column("service_id", Text),
+    Column("subscription_id", Text),    # line tasks (termination, block); set on activation tasks once known
+    Column("task_type", Text, nullable=False),
+    Column("state", Text, nullable=False, server_default=TaskState.PENDING.value),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default=str(DEFAULT_MAX_ATTEMPTS)),
+    Column("last_error", Text),
+    Column("operator_note", Text),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("duration_ms", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("state IN ('pending', 'running', 'completed', 'failed', 'stuck')", name="state_known"),
+    CheckConstraint("attempts >= 0 AND max_attempts > 0", name="attempts_non_negative"),
+    CheckConstraint("product_order_id IS NOT NULL OR subscription_id IS NOT NULL", name="has_owner"),
+    Index("ix_task_product_order_id", "product_order_id"),
+    Index("ix_task_service_order_id", "service_order_id"),
+    Index("ix_task_subscription_id", "subscription_id"),
+    Index("ix_task_state", "state"),
     schema="provisioning",
 )
