@@ -35,3 +35,8 @@ def dynamic_config(time_skipping: bool = False) -> list[str]:
 def search_attribute_args() -> list[str]:
     """Return `--search-attribute K=Type` arguments for the dev server."""
     return [f"--search-attribute={k}={v}" for k, v in search_attributes().items()]
+
+
+def sqlite_pragma_args() -> list[str]:
+    """Return `--sqlite-pragma` arguments for the dev server's on-disk store."""
+    return [f"--sqlite-pragma={k}={v}" for k, v in _pairs(TEMPORAL_DEV_DIR / "sqlite-pragmas.txt")]

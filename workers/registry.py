@@ -1,13 +1,15 @@
-"""Which workflows and activities each task queue hosts."""
+"""Which workflows and activities each task queue hosts (one queue per concern)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from activities import inventory, line_activation, ordering, payment, provisioning, service_order
 from activities.diagnostics import record_ping
 from workflows import queues
 from workflows.diagnostics import PingWorkflow
+from workflows.order import OrderWorkflow
 
 
 @dataclass(frozen=True)
@@ -19,5 +21,16 @@ class QueueSpec:
 
 
 REGISTRY: dict[str, QueueSpec] = {
+    queues.ORDERS: QueueSpec(workflows=[OrderWorkflow], activities=[
+        ordering.record_order_step, ordering.end_order,
+        inventory.reserve_msisdn, inventory.reserve_esim, inventory.release_reservations,
+        inventory.assign_resources,
+        service_order.create_service_order, service_order.cancel_service_order,
+        service_order.complete_service_order, line_activation.activate_line,
+    ]),
+    queues.PAYMENTS: QueueSpec(workflows=[], activities=[payment.charge, payment.refund]),
+    queues.PROVISIONING: QueueSpec(workflows=[], activities=[
+        provisioning.run_provisioning_task, provisioning.mark_task_failed, provisioning.resolve_stuck_task,
+    ]),
     queues.SYSTEM: QueueSpec(workflows=[PingWorkflow], activities=[record_ping]),
 }

@@ -42,13 +42,13 @@ def venv_bin(name: str) -> Path:
 
 def temporal_argv(settings: Settings) -> list[str]:
     """Return the `temporal server start-dev` command line of the embedded Temporal."""
-    from core.temporal_dev import dynamic_config, search_attribute_args
+    from core.temporal_dev import dynamic_config, search_attribute_args, sqlite_pragma_args
 
     return [str(venv_bin("temporal")), "server", "start-dev",
             "--db-filename", str(settings.home / "temporal.db"),
             "--namespace", settings.temporal_namespace,
             "--port", str(settings.temporal_port), "--ui-port", str(settings.temporal_ui_port),
-            "--ip", settings.host, *search_attribute_args(), *dynamic_config()]
+            "--ip", settings.host, *sqlite_pragma_args(), *search_attribute_args(), *dynamic_config()]
 
 
 def _python(module: str, *args: str) -> tuple[str, ...]:

@@ -1,0 +1,145 @@
+"""Product order writes: accept an order (API), record its milestones and its end (workflow)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from temporalio import activity
+
+from activities.uow import unit_of_work
+from core import clock, context
+from core.errors import NotFound, PolicyViolation
+from domain.catalog import PriceSnapshot
+from domain.customer import customer
+from domain.ids import IdKind
+from domain.inventory import msisdn
+from domain.ordering import ORDER_MACHINE, OrderState, OrderStep, product_order
+from domain.ordering_flow import EndOrder, OrderStepUpdate
+from domain.payment import payment_method
+from policies.base import raise_if
+from policies.ordering import OrderFacts, check_order_create
+
+
+class NewOrder(BaseModel):
+    """What a client asks for."""
+
+    customer_id: str
+    offering_id: str
+    external_id: str | None = None
+    requested_msisdn: str | None = None
+
+
+async def load_order_facts(conn: AsyncConnection, req: NewOrder, sellable: bool) -> OrderFacts:
+    """Load what the create-order rules need (customer, cards, requested number)."""
+    # FOR SHARE: a concurrent close of this customer waits until the order is in (or fails).
+    cust = (await conn.execute(select(customer.c.status, customer.c.kyc_status)
+                               .where(customer.c.id == req.customer_id).with_for_update(read=True))).first()
+    cards = (await conn.execute(select(func.count()).select_from(payment_method).where(
+        payment_method.c.customer_id == req.customer_id, payment_method.c.state == "active"))).scalar_one()
+    number_state = None
+    if req.requested_msisdn:
+        number_state = (await conn.execute(select(msisdn.c.state).where(
+            msisdn.c.number == req.requested_msisdn))).scalar_one_or_none()
+    return OrderFacts(customer_id=req.customer_id, customer_status=cust.status if cust else None,
+                      kyc_status=cust.kyc_status if cust else None, active_cards=cards,
+                      offering_id=req.offering_id, offering_sellable=sellable,
+                      requested_msisdn=req.requested_msisdn, requested_msisdn_state=number_state)
+
+
+async def find_by_external_id(conn: AsyncConnection, external_id: str) -> dict | None:
+    """Return the order a client already made with this request id, if any."""
+    row = (await conn.execute(select(product_order).where(product_order.c.external_id == external_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def create_order(req: NewOrder, price: PriceSnapshot | None) -> tuple[dict, bool]:
+    """Accept an order (state acknowledged) with its price snapshot; return (row, created).
+
+    A retried request with the same `external_id` returns the first order instead of a second one;
+    the unique constraint decides when two retries race.
+    """
+    async with unit_of_work() as uow:
+        if req.external_id and (existing := await find_by_external_id(uow.conn, req.external_id)):
+            uow.record("order.create.replayed", "order", existing["id"], {"externalId": req.external_id})
+            return existing, False
+        facts = await load_order_facts(uow.conn, req, sellable=price is not None)
+        raise_if(check_order_create(facts))
+        assert price is not None
+        order_id = await uow.next_id(IdKind.ORDER)
+        values = {
+            "id": order_id, "external_id": req.external_id, "customer_id": req.customer_id,
+            "offering_id": req.offering_id, "offering_price_id": price.price_id, "price_minor": price.price_minor,
+            "currency": price.currency, "period_days": price.period_days or 30,
+            "requested_msisdn": req.requested_msisdn, "channel": context.current().channel,
+            "order_date": clock.now(), "updated_at": clock.now(),
+        }
+        stmt = insert(product_order).values(**values).on_conflict_do_nothing(index_elements=["external_id"])
+        inserted = (await uow.conn.execute(stmt.returning(product_order.c.id))).first()
+        if inserted is None:  # lost a race with the same external id: return the winner
+            existing = await find_by_external_id(uow.conn, req.external_id or "")
+            uow.record("order.create.replayed", "order", existing["id"], {"externalId": req.external_id})
+            return existing, False
+        uow.record("order.acknowledged", "order", order_id, {
+            "customerId": req.customer_id, "offeringId": req.offering_id, "priceMinor": price.price_minor,
+            "currency": price.currency, "externalId": req.external_id})
+        row = (await uow.conn.execute(select(product_order).where(product_order.c.id == order_id))).one()
+        return dict(row._mapping), True
+
+
+async def _lock(conn: AsyncConnection, order_id: str) -> dict:
+    row = (await conn.execute(select(product_order).where(product_order.c.id == order_id).with_for_update())).first()
+    if row is None:
+        raise NotFound("order", order_id)
+    return dict(row._mapping)
+
+
+def _system_context(order_id: str) -> context.RequestContext:
+    return context.RequestContext(actor="system", channel="system:OrderWorkflow", service_identity="system")
+
+
+@activity.defn(name="order_record_step")
+async def record_order_step(step: OrderStepUpdate) -> None:
+    """Record a milestone (and the resources it produced) on the order row; idempotent."""
+    with context.acting_as(_system_context(step.order_id)):
+        async with unit_of_work() as uow:
+            order = await _lock(uow.conn, step.order_id)
+            values: dict = {"step": step.step, "updated_at": clock.now()}
+            if order["state"] == OrderState.ACKNOWLEDGED:
+                values["state"] = ORDER_MACHINE.next(OrderState(order["state"]), "start")
+            for key in ("msisdn", "iccid", "payment_id", "service_order_id"):
+                if getattr(step, key) is not None:
+                    values[key] = getattr(step, key)
+            if step.provisioning_started and order["provisioning_started_at"] is None:
+                values["provisioning_started_at"] = clock.now()
+            await uow.conn.execute(update(product_order).where(product_order.c.id == step.order_id).values(**values))
+            uow.record(f"order.step.{step.step.lower()}", "order", step.order_id,
+                       step.model_dump(exclude={"order_id"}, exclude_none=True))
+
+
+@activity.defn(name="order_end")
+async def end_order(end: EndOrder) -> None:
+    """Close the order as completed, failed or cancelled; a second call with the same end is a no-op."""
+    target = OrderState(end.state)
+    event = {OrderState.COMPLETED: "complete", OrderState.FAILED: "fail", OrderState.CANCELLED: "cancel"}[target]
+    with context.acting_as(_system_context(end.order_id)):
+        async with unit_of_work() as uow:
+            order = await _lock(uow.conn, end.order_id)
+            if order["state"] == target:
+                uow.record("order.end.replayed", "order", end.order_id, {"state": target.value})
+                return
+            state = ORDER_MACHINE.next(OrderState(order["state"]), event)
+            step = {OrderState.COMPLETED: OrderStep.COMPLETED, OrderState.FAILED: OrderStep.FAILED,
+                    OrderState.CANCELLED: OrderStep.CANCELLED}[state]
+            await uow.conn.execute(update(product_order).where(product_order.c.id == end.order_id).values(
+                state=state.value, step=step.value, failure_reason=end.reason,
+                subscription_id=end.subscription_id or order["subscription_id"],
+                completed_at=clock.now(), updated_at=clock.now()))
+            uow.record(f"order.{state.value}", "order", end.order_id,
+                       {"reason": end.reason, "subscriptionId": end.subscription_id})
+
+
+def refusal_codes(exc: PolicyViolation) -> list[str]:
+    """The rule codes of a refusal (for workflow failure reasons)."""
+    return [v.code for v in exc.violations]

@@ -1,0 +1,146 @@
+"""TMF622 Product Ordering: accept an order, start its workflow, show live progress, cancel."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.ordering import NewOrder, create_order, end_order
+from apis.deps import TemporalDep
+from apis.tmf import list_response, parse_list_query, tmf_response
+from apis.tmf622_wire import (
+    BASE, CancelProductOrderCreate, ProductOrderCreate, cancel_to_tmf, order_to_tmf, parse_order,
+)
+from core.db import get_engine
+from core.errors import ExternalServiceError, NotFound, PolicyViolation, Violation
+from domain.ordering import OrderStep, product_order
+from domain.ordering_flow import CancelOrder, EndOrder, PlaceOrder
+from policies.base import raise_if
+from policies.ordering import check_order_cancel
+from workflows import queues
+from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.search_attributes import CUSTOMER_ID, ORDER_ID, ORDER_STATUS
+
+router = APIRouter(prefix=BASE, tags=["TMF622 productOrder"])
+
+FILTERS = {"state": product_order.c.state, "externalId": product_order.c.external_id,
+           "relatedParty.id": product_order.c.customer_id, "productOffering.id": product_order.c.offering_id}
+WIRE_TO_STATE = {"inProgress": "in_progress"}
+
+
+async def load_order(order_id: str) -> dict:
+    """Read one order row or raise 404."""
+    async with get_engine().connect() as conn:
+        row = (await conn.execute(select(product_order).where(product_order.c.id == order_id))).first()
+    if row is None:
+        raise NotFound("order", order_id)
+    return dict(row._mapping)
+
+
+async def _resolve_price(offering_id: str):  # noqa: ANN202 - PriceSnapshot | None
+    from activities.catalog import resolve_price
+    from core import clock
+
+    try:
+        return await resolve_price(offering_id, clock.now())
+    except PolicyViolation:
+        return None  # reported with every other refusal by the order policy
+
+
+async def start_order_workflow(temporal: Client, row: dict) -> None:
+    """Start `order-{id}` once; a second start for the same order is a no-op, never a second run."""
+    order = PlaceOrder(order_id=row["id"], customer_id=row["customer_id"], offering_id=row["offering_id"],
+                       price_minor=row["price_minor"], currency=row["currency"],
+                       requested_msisdn=row["requested_msisdn"])
+    try:
+        await temporal.start_workflow(
+            OrderWorkflow.run, order, id=order_workflow_id(row["id"]), task_queue=queues.ORDERS,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(CUSTOMER_ID, row["customer_id"]), SearchAttributePair(ORDER_ID, row["id"]),
+                SearchAttributePair(ORDER_STATUS, OrderStep.ACKNOWLEDGED.value)]))
+    except WorkflowAlreadyStartedError:
+        return  # it already ran to its end: the order row tells the outcome
+
+
+@router.post("/productOrder", status_code=201)
+async def create_product_order(body: ProductOrderCreate, request: Request, temporal: TemporalDep) -> JSONResponse:
+    """Accept an order for a plan, snapshot its price and start order-to-activation."""
+    customer_id, offering_id, msisdn = parse_order(body)
+    price = await _resolve_price(offering_id)
+    row, created = await create_order(NewOrder(customer_id=customer_id, offering_id=offering_id,
+                                               external_id=body.externalId, requested_msisdn=msisdn), price)
+    if row["state"] == "acknowledged":
+        try:
+            await start_order_workflow(temporal, row)
+        except RPCError as exc:
+            # Nothing was reserved or charged yet: end the order rather than strand it.
+            await end_order(EndOrder(order_id=row["id"], state="failed",
+                                     reason="orchestration.unavailable: the order could not be started"))
+            raise ExternalServiceError("temporal.unavailable", f"order {row['id']} could not start: {exc}") from exc
+    return tmf_response(order_to_tmf(row, request), status=201 if created else 200)
+
+
+@router.get("/productOrder")
+async def list_product_orders(request: Request) -> JSONResponse:
+    """List orders (filters: state, externalId, relatedParty.id, productOffering.id)."""
+    query = parse_list_query(request, FILTERS)
+    conditions = [FILTERS[k] == WIRE_TO_STATE.get(v, v) for k, v in query.filters.items()]
+    async with get_engine().connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(product_order).where(*conditions))).scalar_one()
+        rows = (await conn.execute(select(product_order).where(*conditions).order_by(product_order.c.order_date.desc(),
+                product_order.c.id.desc()).offset(query.offset).limit(query.limit))).all()
+    return list_response([order_to_tmf(dict(r._mapping), request) for r in rows], total, query)
+
+
+@router.get("/productOrder/{order_id}")
+async def get_product_order(order_id: str, request: Request) -> JSONResponse:
+    """One order with its live state, step, line and failure reason."""
+    return tmf_response(order_to_tmf(await load_order(order_id), request))
+
+
+@router.post("/cancelProductOrder", status_code=201)
+async def cancel_product_order(body: CancelProductOrderCreate, request: Request,
+                               temporal: TemporalDep) -> JSONResponse:
+    """Cancel an order that has not started provisioning; its workflow compensates."""
+    row = await load_order(body.productOrder.id)
+    raise_if(check_order_cancel(row["id"], row["state"], row["provisioning_started_at"] is not None))
+    reason = body.cancellationReason or "cancelled by request"
+    handle = temporal.get_workflow_handle(order_workflow_id(row["id"]))
+    try:
+        await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason=reason))
+    except WorkflowUpdateFailedError as exc:
+        raise PolicyViolation(_violation_from_update(exc, row["id"])) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound("order", row["id"]) from exc
+        raise
+    return tmf_response(cancel_to_tmf(await load_order(row["id"]), request, reason), status=201)
+
+
+@router.get("/cancelProductOrder/{cancel_id}")
+async def get_cancel_product_order(cancel_id: str, request: Request) -> JSONResponse:
+    """The cancellation request of an order (`CAN-<order id>`)."""
+    if not cancel_id.startswith("CAN-"):
+        raise NotFound("cancel_product_order", cancel_id)
+    row = await load_order(cancel_id.removeprefix("CAN-"))
+    if row["state"] != "cancelled" and row["failure_reason"] is None:
+        raise NotFound("cancel_product_order", cancel_id)
+    return tmf_response(cancel_to_tmf(row, request))
+
+
+def _violation_from_update(exc: WorkflowUpdateFailedError, order_id: str) -> Violation:
+    """The workflow validator's message starts with the rule code it applied."""
+    message = str(exc.cause.message if exc.cause and hasattr(exc.cause, "message") else exc)
+    code, _, text = message.partition(": ")
+    if "." not in code or " " in code:
+        code, text = "order.cancel.not_after_provisioning_started", message
+    return Violation(code, text, {"order_id": order_id})
