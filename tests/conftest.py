@@ -48,7 +48,7 @@ def pg_server() -> Iterator[PgServer]:
     """One embedded PostgreSQL server for the whole run."""
     server = start_pg_server()
     yield server
-    server.stop()
+    server.stop()  # spare copies and pending drops die with the server
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -94,14 +94,42 @@ async def db(pg_server: PgServer, migrated_template: str) -> AsyncIterator[Async
         yield engine
 
 
+# One spare copy of each template is made in the background while a test runs: CREATE DATABASE
+# is server-side work (about a second for the seeded template on a busy 2-core box), so it
+# overlaps with the test instead of adding to it. Drops run in the background too.
+_spares: dict[str, asyncio.Task] = {}
+_drops: list[asyncio.Task] = []
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True)
+async def _settle_copies() -> AsyncIterator[None]:
+    """At the end of the run, let background drops finish and cancel unused spares."""
+    yield
+    for task in _spares.values():
+        task.cancel()
+    await asyncio.gather(*_spares.values(), *_drops, return_exceptions=True)
+
+
+async def _fresh_copy(server: PgServer, template: str) -> str:
+    name = await server.create_database(template)
+    await _separate_id_ranges(server, name)
+    return name
+
+
+async def _take_copy(server: PgServer, template: str) -> str:
+    spare = _spares.pop(template, None)
+    name = await spare if spare else await _fresh_copy(server, template)
+    _spares[template] = asyncio.create_task(_fresh_copy(server, template))
+    return name
+
+
 @asynccontextmanager
 async def _database(server: PgServer, template: str) -> AsyncIterator[AsyncEngine]:
     from core import db as core_db
     from core.telemetry import instrument_sqlalchemy
 
     instrument_sqlalchemy()
-    name = await server.create_database(template)
-    await _separate_id_ranges(server, name)
+    name = await _take_copy(server, template)
     engine = core_db.make_engine(server.sqlalchemy_url(name))
     core_db.use_engine(engine)
     try:
@@ -109,7 +137,7 @@ async def _database(server: PgServer, template: str) -> AsyncIterator[AsyncEngin
     finally:
         core_db.use_engine(None)
         await engine.dispose()
-        await server.drop_database(name)
+        _drops.append(asyncio.create_task(server.drop_database(name)))
 
 
 _databases_made = iter(range(1, 1_000_000))

@@ -43,7 +43,9 @@ class PgServer:
     async def create_database(self, template: str | None = None, prefix: str = "t") -> str:
         """Create a new database (optionally a copy of `template`); return its name."""
         name = f"{prefix}_{next(_counter)}"
-        clause = f' TEMPLATE "{template}"' if template else ""
+        # FILE_COPY copies the template's files in one go; the default WAL_LOG strategy (PG 15+)
+        # writes every block through the WAL, ~5x slower for our small test databases.
+        clause = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
         await self.execute(f'CREATE DATABASE "{name}"{clause}')
         return name
 
