@@ -20,19 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
+from domain.subscription_flow import SubscriptionStart
 from tests.support.factories import APPROVE, ready_customer
 from tests.workflows.order_helpers import rows
 from workers.factory import sandbox_runner
 from workers.interceptors import BssErrorInterceptor
 from workflows.subscription import ACTIVITIES, SubscriptionWorkflow, subscription_workflow_id
-from domain.subscription_flow import SubscriptionStart
 
 GB = 1024
 LONG = 10_000  # a continue-as-new threshold no date-asserting test reaches (notes/temporal.md §1.4 trap 2)
 
 
-@pytest_asyncio.fixture
-async def sub_queue(temporal_env, worker) -> AsyncIterator[str]:  # noqa: ANN001
+@pytest_asyncio.fixture(name="sub_queue")
+async def subscription_queue(temporal_env, worker) -> AsyncIterator[str]:
     """A private task queue with the subscription workflow and its activities (payments and network: the pool)."""
     queue = f"subscriptions-{uuid.uuid4().hex[:8]}"
     async with Worker(temporal_env.client, task_queue=queue, workflows=[SubscriptionWorkflow],
@@ -60,7 +60,7 @@ async def open_line(api: httpx.AsyncClient, offering_id: str = "PLAN_M", card: s
     return line.subscription_id
 
 
-async def start_line(env, queue: str, subscription_id: str, can_every: int = LONG) -> WorkflowHandle:  # noqa: ANN001
+async def start_line(env, queue: str, subscription_id: str, can_every: int = LONG) -> WorkflowHandle:
     """Start the line's workflow without auto-skipping; the test moves its clock with `fast_forward`."""
     with env.with_time_skipping_disabled():
         return await env.client.start_workflow(
@@ -127,7 +127,7 @@ async def exhaust_data(db: AsyncEngine, subscription_id: str) -> None:
                                 "'data_exhausted' WHERE id = :s"), {"s": subscription_id})
 
 
-async def fast_forward(env, handle: WorkflowHandle, **delta: float) -> None:  # noqa: ANN001
+async def fast_forward(env, handle: WorkflowHandle, **delta: float) -> None:
     """Move the line's virtual clock forward (bounded: it never overshoots the point a test acts at)."""
     assert await env.fast_forward(handle, timedelta(**delta)), f"fast-forward of {delta} did not complete"
 
@@ -135,3 +135,17 @@ async def fast_forward(env, handle: WorkflowHandle, **delta: float) -> None:  # 
 def days(n: float) -> timedelta:
     """`n` days."""
     return timedelta(days=n)
+
+
+_events = iter(range(1, 10**9))
+
+
+async def use_data(api: httpx.AsyncClient, db: AsyncEngine, subscription_id: str, mb: int) -> dict:
+    """Rate `mb` of data on the line through TMF635 (the event that exhausts it blocks the line and signals)."""
+    msisdn = (await line(db, subscription_id))["msisdn"]
+    chars = [{"name": "msisdn", "value": msisdn}, {"name": "quantity", "value": mb}, {"name": "unit", "value": "MB"},
+             {"name": "roaming", "value": False}, {"name": "eventId", "value": f"sub-test-{next(_events)}"}]
+    response = await api.post("/tmf-api/usageManagement/v4/usage", json={
+        "usageType": "data", "usageDate": "2025-01-01T10:00:00Z", "usageCharacteristic": chars})
+    assert response.status_code == 201, response.text
+    return response.json()

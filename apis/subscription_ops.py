@@ -1,0 +1,242 @@
+"""Subscription write operations (custom, TMF-like): `/bss-api/v1/subscription/{id}/…`.
+
+`vas` {offeringId, requestId}, `renew` {requestId}, `plan-change` {offeringId},
+`plan-change/cancel`, `terminate` {reason}, and `GET lifecycle` (the workflow's view). Each write
+checks the policies here first (fast 422), then sends an update to the line's workflow
+`subscription-{id}`, whose validator runs the same rules (a refused update leaves no history) and
+whose activities have the last word on locked rows. Client request ids double as Temporal update
+ids, so a retried POST is answered by the first one. A refusal is a TMF Error with the rule code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.catalog import get_offering, resolve_price
+from apis.deps import TemporalDep
+from apis.tmf import href, iso, tmf_response
+from core import clock, context
+from core.db import get_engine
+from core.errors import BssError, ExternalServiceError, NotFound, PolicyViolation
+from domain.subscription import ALLOWANCE_UNITS, AllowanceType, subscription
+from domain.subscription_flow import (
+    CancelPlanChange,
+    ChangePlan,
+    LineView,
+    PurchaseVas,
+    RenewNow,
+    SubscriptionSnapshot,
+    TerminateLine,
+)
+from policies import subscription as rules
+from policies.base import raise_if, violation
+from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+
+BASE = "/bss-api/v1/subscription"
+RULE_PREFIX = re.compile(r"^(?P<code>[a-z_]+(?:\.[a-z_<>]+)+): (?P<message>.*)$", re.DOTALL)
+
+router = APIRouter(prefix=BASE, tags=["subscription operations"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VasIn(_Body):
+    """Body of POST /{id}/vas."""
+
+    offeringId: str = Field(min_length=1, max_length=60)
+    requestId: str = Field(min_length=1, max_length=100)
+
+
+class RenewIn(_Body):
+    """Body of POST /{id}/renew."""
+
+    requestId: str = Field(min_length=1, max_length=100)
+
+
+class PlanChangeIn(_Body):
+    """Body of POST /{id}/plan-change."""
+
+    offeringId: str = Field(min_length=1, max_length=60)
+
+
+class TerminateIn(_Body):
+    """Body of POST /{id}/terminate."""
+
+    reason: str = Field(default="terminated by request", min_length=1, max_length=500)
+
+
+class LineWorkflowGone(NotFound):
+    """The line exists but no lifecycle workflow runs for it (never started, or ended after termination)."""
+
+    def __init__(self, subscription_id: str) -> None:
+        BssError.__init__(self, "workflow.not_found",
+                          f"no lifecycle workflow is running for subscription {subscription_id}",
+                          {"subscription_id": subscription_id,
+                           "workflow_id": subscription_workflow_id(subscription_id)})
+
+
+async def load_line_row(subscription_id: str) -> dict[str, Any]:
+    """The subscription row, or 404 `subscription.not_found`."""
+    async with get_engine().connect() as conn:
+        row = (await conn.execute(select(subscription).where(subscription.c.id == subscription_id))).mappings().first()
+    if row is None:
+        raise NotFound("subscription", subscription_id)
+    return dict(row)
+
+
+async def offering_facts(offering_id: str, code: str) -> tuple[str | None, bool]:
+    """(kind, sellable now) of an offering; an unknown one is (None, False)."""
+    try:
+        kind = (await get_offering(offering_id)).kind.value
+        await resolve_price(offering_id, clock.now(), code=code)
+    except NotFound:
+        return None, False
+    except PolicyViolation:
+        return kind, False
+    return kind, True
+
+
+def acting() -> dict[str, str]:
+    ctx = context.current()
+    return {"actor": ctx.actor, "channel": ctx.channel, "service_identity": ctx.service_identity}
+
+
+def refusal(exc: WorkflowUpdateFailedError) -> tuple[str, str]:
+    """The rule code and message of a refused update (validator: `<code>: …`; handler: typed)."""
+    code, message, cause = "subscription.update.failed", str(exc), exc.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            message = cause.message
+            if cause.type and "." in cause.type:
+                code = cause.type
+            if (found := RULE_PREFIX.match(cause.message)) is not None:
+                code, message = found["code"], found["message"]
+            break
+        cause = cause.__cause__
+    return code, message
+
+
+async def send(temporal: TemporalDep, subscription_id: str, update: Any, arg: Any, update_id: str | None = None) -> Any:
+    """Run a workflow update on the line and map its refusal (422) or absence (404)."""
+    handle = temporal.get_workflow_handle(subscription_workflow_id(subscription_id))
+    try:
+        return await handle.execute_update(update, arg, id=update_id)
+    except WorkflowUpdateFailedError as exc:
+        code, message = refusal(exc)
+        raise PolicyViolation(violation(code, message, subscription_id=subscription_id)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise LineWorkflowGone(subscription_id) from exc
+        raise ExternalServiceError("temporal.unavailable", f"Temporal refused the update: {exc}") from exc
+
+
+def line_json(view: LineView, request: Request) -> dict[str, Any]:
+    """The line after a write."""
+    pending = None
+    if view.pending_offering_id:
+        pending = {"offeringId": view.pending_offering_id, "priceMinor": view.pending_price_minor,
+                   "effectiveAt": iso(view.period_end)}
+    return {
+        "id": view.subscription_id, "href": href(request, f"{BASE}/{view.subscription_id}"), "@type": "Subscription",
+        "state": view.state, "blockedReason": view.blocked_reason, "customerId": view.customer_id,
+        "offeringId": view.offering_id, "priceMinor": view.price_minor, "currency": view.currency,
+        "periodNumber": view.period_number, "periodStart": iso(view.period_start), "periodEnd": iso(view.period_end),
+        "pendingPlanChange": pending, "terminatedAt": iso(view.terminated_at),
+        "balances": [{"allowanceType": b.allowance_type, "total": b.total, "consumed": b.consumed,
+                      "remaining": b.remaining, "unit": ALLOWANCE_UNITS.get(AllowanceType(b.allowance_type), "")}
+                     for b in view.balances],
+    }
+
+
+@router.post("/{subscription_id}/vas", status_code=201)
+async def purchase_vas(subscription_id: str, body: VasIn, request: Request, temporal: TemporalDep) -> JSONResponse:
+    """Buy a VAS for the line with the card on file (idempotent on requestId)."""
+    row = await load_line_row(subscription_id)
+    kind, sellable = await offering_facts(body.offeringId, "subscription.vas_purchase.offering_sellable")
+    raise_if(rules.check_vas_purchase(row["id"], row["state"], body.offeringId, kind, sellable, row["blocked_reason"]))
+    done = await send(temporal, row["id"], SubscriptionWorkflow.purchase_vas,
+                      PurchaseVas(offering_id=body.offeringId, request_id=body.requestId, **acting()),
+                      update_id=f"vas-{body.requestId}")
+    return tmf_response({
+        "@type": "VasPurchase", "subscriptionId": row["id"], "offeringId": done.offering_id,
+        "requestId": done.request_id, "paymentId": done.payment_id, "amountMinor": done.amount_minor,
+        "currency": done.currency, "expiresAt": iso(done.expires_at), "unblocked": done.unblocked,
+        "replayed": done.replayed, "subscription": line_json(done.line, request)}, status=201)
+
+
+@router.post("/{subscription_id}/renew")
+async def renew(subscription_id: str, body: RenewIn, request: Request, temporal: TemporalDep) -> JSONResponse:
+    """Renew the line now: charge the period, reset the bundle, lift a block (idempotent on requestId)."""
+    row = await load_line_row(subscription_id)
+    raise_if(rules.check_renew(row["id"], row["state"]))
+    done = await send(temporal, row["id"], SubscriptionWorkflow.renew,
+                      RenewNow(request_id=body.requestId, **acting()), update_id=f"renew-{body.requestId}")
+    return tmf_response({
+        "@type": "Renewal", "subscriptionId": row["id"], "periodNumber": done.period_number,
+        "paymentId": done.payment_id, "amountMinor": done.amount_minor, "currency": done.currency,
+        "replayed": done.replayed, "subscription": line_json(done.line, request)})
+
+
+@router.post("/{subscription_id}/plan-change")
+async def change_plan(subscription_id: str, body: PlanChangeIn, request: Request,
+                      temporal: TemporalDep) -> JSONResponse:
+    """Schedule a plan change for the next renewal (at the new plan's price then)."""
+    row = await load_line_row(subscription_id)
+    if row["pending_offering_id"] != body.offeringId:  # the same change again is a retry, not a conflict
+        kind, sellable = await offering_facts(body.offeringId, "subscription.plan_change.target_not_sellable")
+        raise_if(rules.check_plan_change(row["id"], row["state"], row["offering_id"], body.offeringId,
+                                         row["pending_offering_id"], kind, sellable))
+    view = await send(temporal, row["id"], SubscriptionWorkflow.change_plan,
+                      ChangePlan(offering_id=body.offeringId, **acting()))
+    return tmf_response(line_json(view, request))
+
+
+@router.post("/{subscription_id}/plan-change/cancel")
+async def cancel_plan_change(subscription_id: str, request: Request, temporal: TemporalDep) -> JSONResponse:
+    """Drop the scheduled plan change."""
+    row = await load_line_row(subscription_id)
+    raise_if(rules.check_cancel_plan_change(row["id"], row["state"], row["pending_offering_id"]))
+    view = await send(temporal, row["id"], SubscriptionWorkflow.cancel_plan_change, CancelPlanChange(**acting()))
+    return tmf_response(line_json(view, request))
+
+
+@router.post("/{subscription_id}/terminate")
+async def terminate(subscription_id: str, request: Request, temporal: TemporalDep,
+                    body: TerminateIn | None = None) -> JSONResponse:
+    """Terminate the line: number to quarantine, eSIM recycled, network deprovisioned."""
+    row = await load_line_row(subscription_id)
+    raise_if(rules.check_terminate(row["id"], row["state"]))
+    reason = body.reason if body else "terminated by request"
+    view = await send(temporal, row["id"], SubscriptionWorkflow.terminate, TerminateLine(reason=reason, **acting()))
+    return tmf_response(line_json(view, request))
+
+
+@router.get("/{subscription_id}/lifecycle")
+async def lifecycle(subscription_id: str, request: Request, temporal: TemporalDep) -> JSONResponse:
+    """The lifecycle workflow's view: next renewal, renewals paid, VAS timers, network and quarantine."""
+    row = await load_line_row(subscription_id)
+    try:
+        snap: SubscriptionSnapshot = await temporal.get_workflow_handle(
+            subscription_workflow_id(row["id"])).query(SubscriptionWorkflow.snapshot)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise LineWorkflowGone(row["id"]) from exc
+        raise ExternalServiceError("temporal.unavailable", f"Temporal refused the query: {exc}") from exc
+    return tmf_response({
+        "@type": "SubscriptionLifecycle", "subscriptionId": row["id"],
+        "nextRenewalAt": iso(snap.next_renewal_at), "renewals": snap.renewals,
+        "vasTimers": [{"offeringId": t.offering_id, "expiresAt": iso(t.expires_at)} for t in snap.vas_timers],
+        "networkBlocked": snap.network_blocked, "stuckTaskIds": snap.stuck_task_ids,
+        "quarantineUntil": iso(snap.quarantine_until),
+        "subscription": line_json(snap.line, request) if snap.line else None})

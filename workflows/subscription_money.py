@@ -1,0 +1,198 @@
+"""The paid steps of a line: renewals and VAS purchases, each charge → line write → bill.
+
+Charge first, then write: the customer never gets what was not paid for. The write after an
+approved charge retries until it holds (never "charged but still blocked"); if it is *refused*
+(a business rule, not an outage) the charge is refunded before the refusal reaches the caller.
+The bill is issued last, under the charge's own idempotency key; a bill that cannot be issued is
+logged for billing to reissue, never a reason to undo a paid period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.billing import issue_bill
+    from activities.payment import charge, refund
+    from activities.subscription import block_line, load_line
+    from activities.subscription_renewal import apply_renewal, renewal_terms
+    from activities.subscription_vas import grant_vas, vas_offer
+    from domain.billing import BillKind, BillLine, IssueBill, RateType
+    from domain.payment import PaymentResult
+    from domain.subscription_flow import (
+        Acting, ApplyRenewal, BlockLine, GrantVas, LineView, PurchaseVas, RecentRequest, RenewalTerms, Renewed,
+        RenewNow, VasPurchased, VasTimer, renew_request_key, renewal_key, vas_key,
+    )
+    from domain.subscription_ops import BlockReason, RenewalKind
+    from workflows import queues
+    from workflows.subscription_steps import PAYMENT, STEP, UNDO, internal, refusal, step
+
+# A scheduled renewal waits out a gateway outage (an outage is not the customer's decline).
+RENEWAL_PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+DAY = timedelta(days=1)
+
+
+@dataclass
+class ScheduledOutcome:
+    """The line after a period-end renewal, and whether it was paid."""
+
+    line: LineView
+    renewed: bool
+
+
+@dataclass
+class Bought:
+    """A VAS purchase: the answer, the line after it, and its expiry timer if it lapses on its own."""
+
+    result: VasPurchased
+    line: LineView
+    timer: VasTimer | None
+    served: RecentRequest
+
+
+class Money:
+    """Charge, write, bill — for one line."""
+
+    def __init__(self, subscription_id: str) -> None:
+        self.id = subscription_id
+
+    # --- renewals ------------------------------------------------------------------------------------
+
+    async def renew_on_schedule(self, line: LineView, now: datetime) -> ScheduledOutcome:
+        """Renew at the period end: paid → next period; declined (or unpayable) → blocked at once."""
+        try:
+            terms = await internal(renewal_terms, self.id, line.period_end)
+            key = renewal_key(self.id, terms.period_number)
+            payment = await self._charge(terms.customer_id, terms.price_minor, terms.currency, "renewal", key,
+                                         RENEWAL_PAYMENT)
+            if payment.approved:
+                renewed = await self._start_period(terms, payment, key, RenewalKind.SCHEDULED, line.period_end, now,
+                                                   Acting())
+                await self._bill(BillKind.RENEWAL, key, terms.customer_id, payment, renewed,
+                                 BillLine(offering_id=terms.offering_id, description=f"{terms.offering_name} renewal",
+                                          amount_minor=terms.price_minor, currency=terms.currency,
+                                          rate_type=RateType.RECURRING))
+                return ScheduledOutcome(renewed, True)
+            workflow.logger.info("renewal %s declined (%s): blocking %s", key, payment.decline_code, self.id)
+        except (ActivityError, ApplicationError) as err:  # no card, or a refusal: the period is unpaid all the same
+            workflow.logger.warning("renewal of %s not paid: %s", self.id, err)
+            current = await internal(load_line, self.id)
+            if current.state not in ("active", "blocked"):  # ended outside this workflow: follow the database
+                return ScheduledOutcome(current, False)
+        blocked = await internal(block_line, BlockLine(subscription_id=self.id, reason=BlockReason.RENEWAL_DECLINED,
+                                                       as_of=now))
+        return ScheduledOutcome(blocked, False)
+
+    async def renew_now(self, line: LineView, request: RenewNow, now: datetime) -> Renewed:
+        """Explicit renew: charge, then start a period from now (lifting any block)."""
+        terms = await step(renewal_terms, self.id, now)
+        key = renew_request_key(self.id, request.request_id)
+        payment = await self._pay(terms.customer_id, terms.price_minor, terms.currency, "renewal", key,
+                                  "subscription.renew.payment_declined")
+        renewed = await self._start_period(terms, payment, key, RenewalKind.EXPLICIT, now, now, request)
+        await self._bill(BillKind.RENEWAL, key, terms.customer_id, payment, renewed,
+                         BillLine(offering_id=terms.offering_id, description=f"{terms.offering_name} renewal",
+                                  amount_minor=terms.price_minor, currency=terms.currency,
+                                  rate_type=RateType.RECURRING))
+        return Renewed(subscription_id=self.id, period_number=renewed.period_number, payment_id=payment.payment_id,
+                       amount_minor=payment.amount_minor, currency=payment.currency, line=renewed)
+
+    @staticmethod
+    def served_renewal(request: RenewNow, result: Renewed) -> RecentRequest:
+        """What to remember of a renew request, to answer its retries."""
+        return RecentRequest(request_id=request.request_id, kind="renew", payment_id=result.payment_id,
+                             amount_minor=result.amount_minor, currency=result.currency,
+                             period_number=result.period_number)
+
+    def renew_replay(self, done: RecentRequest, line: LineView) -> Renewed:
+        """The answer to a renew request already served."""
+        return Renewed(subscription_id=self.id, period_number=done.period_number or line.period_number,
+                       payment_id=done.payment_id, amount_minor=done.amount_minor, currency=done.currency,
+                       replayed=True, line=line)
+
+    async def _start_period(self, terms: RenewalTerms, payment: PaymentResult, charge_key: str, kind: RenewalKind,
+                            start: datetime, now: datetime, acting: Acting) -> LineView:
+        cmd = ApplyRenewal(terms=terms, kind=kind.value, payment_id=payment.payment_id,
+                           idempotency_key=renewal_key(self.id, terms.period_number), period_start=start, as_of=now,
+                           **acting.acting())
+        try:
+            return await internal(apply_renewal, cmd)  # retried until it holds: paid means renewed
+        except ActivityError as err:
+            await self._refund(payment, charge_key, "the renewal was refused after payment")
+            raise refusal(err) from err
+
+    # --- VAS ---------------------------------------------------------------------------------------------
+
+    async def buy_vas(self, line: LineView, request: PurchaseVas, now: datetime) -> Bought:
+        """Charge the VAS price, grant the allowance (expiring with the period or on its own clock), bill it."""
+        offer = await step(vas_offer, request.offering_id, now)
+        key = vas_key(self.id, request.request_id)
+        payment = await self._pay(line.customer_id, offer.price_minor, offer.currency, "vas", key,
+                                  "subscription.vas_purchase.payment_declined")
+        timed = offer.expiry == "duration"
+        expires_at = now + timedelta(seconds=offer.duration_seconds or DAY.total_seconds()) if timed else line.period_end
+        try:
+            granted = await internal(grant_vas, GrantVas(
+                subscription_id=self.id, offer=offer, request_id=request.request_id, idempotency_key=key,
+                payment_id=payment.payment_id, as_of=now, expires_at=expires_at, **request.acting()))
+        except ActivityError as err:
+            await self._refund(payment, key, "the VAS was refused after payment")
+            raise refusal(err) from err
+        await self._bill(BillKind.VAS, key, line.customer_id, payment, granted.line,
+                         BillLine(offering_id=offer.offering_id, description=offer.name, amount_minor=offer.price_minor,
+                                  currency=offer.currency, rate_type=RateType.ONE_TIME), period=(now, expires_at))
+        result = VasPurchased(subscription_id=self.id, offering_id=offer.offering_id, request_id=request.request_id,
+                              payment_id=payment.payment_id, amount_minor=payment.amount_minor,
+                              currency=payment.currency, expires_at=expires_at, unblocked=granted.unblocked,
+                              line=granted.line)
+        timer = VasTimer(grant_key=key, offering_id=offer.offering_id, expires_at=expires_at) if timed else None
+        served = RecentRequest(request_id=request.request_id, kind="vas", payment_id=payment.payment_id,
+                               amount_minor=payment.amount_minor, currency=payment.currency,
+                               offering_id=offer.offering_id, expires_at=expires_at)
+        return Bought(result, granted.line, timer, served)
+
+    def vas_replay(self, done: RecentRequest, line: LineView) -> VasPurchased:
+        """The answer to a VAS request already served."""
+        return VasPurchased(subscription_id=self.id, offering_id=done.offering_id or "", request_id=done.request_id,
+                            payment_id=done.payment_id, amount_minor=done.amount_minor, currency=done.currency,
+                            expires_at=done.expires_at or line.period_end, unblocked=False, replayed=True, line=line)
+
+    # --- the card and the bill -------------------------------------------------------------------------
+
+    async def _charge(self, customer_id: str, amount_minor: int, currency: str, purpose: str, key: str,
+                      policy: RetryPolicy = PAYMENT) -> PaymentResult:
+        return await workflow.execute_activity(
+            charge, args=[customer_id, amount_minor, currency, purpose, self.id, key], task_queue=queues.PAYMENTS,
+            start_to_close_timeout=STEP, retry_policy=policy)
+
+    async def _pay(self, customer_id: str, amount_minor: int, currency: str, purpose: str, key: str,
+                   declined: str) -> PaymentResult:
+        """Charge inside an update: a decline (or no usable card) fails the update with `declined`."""
+        try:
+            payment = await self._charge(customer_id, amount_minor, currency, purpose, key)
+        except ActivityError as err:
+            raise refusal(err, declined) from err
+        if not payment.approved:
+            raise ApplicationError(f"{declined}: the card was declined ({payment.decline_code or payment.status})",
+                                   {"payment_id": payment.payment_id}, type=declined, non_retryable=True)
+        return payment
+
+    async def _refund(self, payment: PaymentResult, charge_key: str, reason: str) -> None:
+        await workflow.execute_activity(
+            refund, args=[payment.payment_id, payment.amount_minor, f"{charge_key}:refund", reason],
+            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=UNDO)
+
+    async def _bill(self, kind: BillKind, key: str, customer_id: str, payment: PaymentResult, line: LineView,
+                    item: BillLine, period: tuple[datetime, datetime] | None = None) -> None:
+        start, end = period or (line.period_start, line.period_end)
+        try:
+            await internal(issue_bill, IssueBill(idempotency_key=key, customer_id=customer_id, subscription_id=self.id,
+                                                 kind=kind, payment_id=payment.payment_id, period_start=start,
+                                                 period_end=end, lines=[item]))
+        except ActivityError as err:
+            workflow.logger.error("bill %s not issued (billing can reissue it): %s", key, err)
