@@ -10,6 +10,8 @@ from activities.diagnostics import record_ping
 from workflows import queues
 from workflows.diagnostics import PingWorkflow
 from workflows.order import OrderWorkflow
+from workflows.subscription import ACTIVITIES as SUBSCRIPTION_ACTIVITIES
+from workflows.subscription import SubscriptionWorkflow
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ REGISTRY: dict[str, QueueSpec] = {
         service_order.create_service_order, service_order.cancel_service_order,
         service_order.complete_service_order, line_activation.activate_line,
     ]),
+    queues.SUBSCRIPTIONS: QueueSpec(workflows=[SubscriptionWorkflow], activities=SUBSCRIPTION_ACTIVITIES),
     queues.PAYMENTS: QueueSpec(workflows=[], activities=[payment.charge, payment.refund]),
     queues.PROVISIONING: QueueSpec(workflows=[], activities=[
         provisioning.run_provisioning_task, provisioning.mark_task_failed, provisioning.resolve_stuck_task,

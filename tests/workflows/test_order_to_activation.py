@@ -11,7 +11,7 @@ from tests.workflows.order_helpers import (
 from workflows import queues
 
 
-async def test_happy_path_activates_a_line_with_full_balances(seeded_api, seeded_db):
+async def test_happy_path_activates_a_line_with_full_balances(seeded_api, seeded_db, temporal_env):
     customer = await ready_customer(seeded_api)
     order = await place_order(seeded_api, customer, offering_id="PLAN_M", external_id="signup-1")
     assert order["state"] in ("acknowledged", "inProgress")
@@ -32,6 +32,9 @@ async def test_happy_path_activates_a_line_with_full_balances(seeded_api, seeded
     assert sorted(t["task_type"] for t in tasks) == ["ESIM_PROFILE_PREPARE", "HLR_PROVISION", "OCS_BALANCE_INIT",
                                                      "PCRF_POLICY_PUSH"]
     assert {t["state"] for t in tasks} == {"completed"}
+    # The line's own workflow took over (renewals, VAS, termination) and outlives the order.
+    line_flow = await temporal_env.client.get_workflow_handle(f"subscription-{sub_id}").describe()
+    assert line_flow.status.name == "RUNNING" and line_flow.workflow_type == "SubscriptionWorkflow"
     # A retried POST with the same externalId returns the same order, never a second one.
     again = await seeded_api.post(ORDERS, json={**_body(customer), "externalId": "signup-1"})
     assert again.status_code == 200 and again.json()["id"] == order["id"]
