@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 import typer
 
@@ -55,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("list")
     def list_(customer_id: str | None = typer.Option(None, "--customer", help="Only this customer's lines."),
-              line_state: LineState | None = typer.Option(None, "--state", help="Only lines in this state."),
+              line_state: Annotated[LineState | None, typer.Option("--state", help="Only lines in this state.")] = None,
               limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many lines."),
               as_json: bool = typer.Option(False, "--json", help="Print the API's JSON.")) -> None:
         """List lines, optionally of one customer and in one state."""
