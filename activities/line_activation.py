@@ -25,11 +25,12 @@ async def activate_line(req: ActivateLine) -> LineActivated:
     with context.acting_as(ctx):
         async with unit_of_work() as uow:
             conn = uow.conn
-            existing = (await conn.execute(select(subscription.c.id, subscription.c.msisdn)
-                                           .where(subscription.c.order_id == req.order_id))).first()
+            existing = (await conn.execute(select(subscription).where(subscription.c.order_id == req.order_id))).first()
             if existing:
                 uow.record("subscription.activation.replayed", "subscription", existing.id, {"orderId": req.order_id})
-                return LineActivated(subscription_id=existing.id, msisdn=existing.msisdn)
+                return LineActivated(subscription_id=existing.id, msisdn=existing.msisdn,
+                                     period_start=existing.current_period_start,
+                                     period_end=existing.current_period_end)
             order = (await conn.execute(select(product_order).where(product_order.c.id == req.order_id))).first()
             if order is None:
                 raise NotFound("order", req.order_id)
@@ -53,4 +54,4 @@ async def activate_line(req: ActivateLine) -> LineActivated:
                 "orderId": order.id, "customerId": order.customer_id, "offeringId": order.offering_id,
                 "priceMinor": order.price_minor, "periodEnd": period_end.isoformat(),
                 "balances": {a.allowance_type: a.quantity for a in allowances}})
-            return LineActivated(subscription_id=sub_id, msisdn=req.msisdn)
+            return LineActivated(subscription_id=sub_id, msisdn=req.msisdn, period_start=now, period_end=period_end)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 
@@ -75,3 +77,5 @@ class LineActivated(BaseModel):
 
     subscription_id: str
     msisdn: str
+    period_start: datetime | None = None
+    period_end: datetime | None = None

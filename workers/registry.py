@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from activities import inventory, line_activation, ordering, payment, provisioning, service_order
+from activities import billing, inventory, line_activation, ordering, payment, provisioning, service_order
 from activities.diagnostics import record_ping
 from workflows import queues
 from workflows.diagnostics import PingWorkflow
@@ -28,7 +28,7 @@ REGISTRY: dict[str, QueueSpec] = {
         inventory.reserve_msisdn, inventory.reserve_esim, inventory.release_reservations,
         inventory.assign_resources,
         service_order.create_service_order, service_order.cancel_service_order,
-        service_order.complete_service_order, line_activation.activate_line,
+        service_order.complete_service_order, line_activation.activate_line, billing.issue_bill,
     ]),
     queues.SUBSCRIPTIONS: QueueSpec(workflows=[SubscriptionWorkflow], activities=SUBSCRIPTION_ACTIVITIES),
     queues.PAYMENTS: QueueSpec(workflows=[], activities=[payment.charge, payment.refund]),

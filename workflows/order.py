@@ -20,11 +20,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import assign_resources, release_reservations, reserve_esim, reserve_msisdn
+    from activities.billing import issue_bill
     from activities.line_activation import activate_line
     from activities.ordering import end_order, record_order_step
     from activities.payment import charge, refund
     from activities.provisioning import mark_task_failed, resolve_stuck_task, run_provisioning_task
     from activities.service_order import cancel_service_order, complete_service_order, create_service_order
+    from domain.billing import BillLine, IssueBill
     from domain.ordering import OrderStep
     from domain.subscription_flow import SubscriptionStart
     from domain.ordering_flow import (
@@ -141,8 +143,15 @@ class OrderWorkflow:
         await self._local(complete_service_order, CompleteServiceOrder(
             order_id=oid, subscription_id=line.subscription_id))
         if workflow.patched("start-subscription-workflow"):
-            # The line's own long-running workflow takes over (renewals, VAS, termination); it
-            # outlives this order, hence ABANDON. The patch keeps older order histories replayable.
+            # The first period's bill, then the line's own long-running workflow takes over
+            # (renewals, VAS, termination); it outlives this order, hence ABANDON. The patch keeps
+            # order histories recorded before this step replayable.
+            await self._local(issue_bill, IssueBill(
+                idempotency_key=f"{oid}:bill", customer_id=order.customer_id, subscription_id=line.subscription_id,
+                kind="activation", payment_id=payment.payment_id, period_start=line.period_start,
+                period_end=line.period_end, lines=[BillLine(
+                    offering_id=order.offering_id, description=f"{order.offering_id} first period",
+                    amount_minor=order.price_minor, currency=order.currency, rate_type="recurring")]))
             await workflow.start_child_workflow(
                 SubscriptionWorkflow.run, SubscriptionStart(subscription_id=line.subscription_id),
                 id=subscription_workflow_id(line.subscription_id), task_queue=queues.SUBSCRIPTIONS,

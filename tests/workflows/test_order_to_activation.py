@@ -32,6 +32,9 @@ async def test_happy_path_activates_a_line_with_full_balances(seeded_api, seeded
     assert sorted(t["task_type"] for t in tasks) == ["ESIM_PROFILE_PREPARE", "HLR_PROVISION", "OCS_BALANCE_INIT",
                                                      "PCRF_POLICY_PUSH"]
     assert {t["state"] for t in tasks} == {"completed"}
+    bills = await rows(seeded_db, "SELECT kind, amount_minor FROM billing.customer_bill WHERE subscription_id = :s",
+                       s=sub_id)
+    assert bills == [{"kind": "activation", "amount_minor": 2500}]
     # The line's own workflow took over (renewals, VAS, termination) and outlives the order.
     line_flow = await temporal_env.client.get_workflow_handle(f"subscription-{sub_id}").describe()
     assert line_flow.status.name == "RUNNING" and line_flow.workflow_type == "SubscriptionWorkflow"
