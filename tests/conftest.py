@@ -214,10 +214,21 @@ async def worker_pool(temporal_env) -> AsyncIterator[WorkerPool]:
 
 @pytest_asyncio.fixture
 async def worker(worker_pool: WorkerPool) -> AsyncIterator[WorkerPool]:
-    """The worker pool with every queue running (restored after a test paused some)."""
+    """The worker pool with every queue running (restored after a test paused some).
+
+    After the test, every workflow still running is terminated: a line's workflow outlives its
+    order, and its next activity would otherwise run against the next test's database.
+    """
     worker_pool.start()
     yield worker_pool
     worker_pool.start()
+    client = worker_pool.client
+    running = [wf async for wf in client.list_workflows("ExecutionStatus = 'Running'")]
+    for wf in running:
+        try:
+            await client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test finished")
+        except Exception:  # already closed between the list and the terminate
+            pass
 
 
 @pytest_asyncio.fixture(scope="session")
