@@ -14,7 +14,7 @@ TABLE_BOX = box.SIMPLE_HEAD
 
 STATE_STYLES = {
     "active": "green", "completed": "green", "available": "green", "approved": "green", "verified": "green",
-    "resolved": "green", "closed": "dim", "terminated": "dim", "removed": "dim", "recycled": "dim",
+    "resolved": "green", "settled": "green", "closed": "dim", "terminated": "dim", "removed": "dim", "recycled": "dim",
     "pending": "yellow", "in_progress": "yellow", "acknowledged": "yellow", "reserved": "yellow",
     "open": "yellow", "quarantine": "yellow", "running": "yellow", "pending_customer": "yellow",
     "blocked": "red", "failed": "red", "declined": "red", "stuck": "red", "suspended": "red",
