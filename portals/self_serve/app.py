@@ -1,72 +1,22 @@
-"""Self-serve portal placeholder: one page saying what is coming, plus `GET /health`.
-
-Deliberately tiny (Starlette + uvicorn only) so `bss up` starts it fast and it idles in little
-memory; the real portal (FastAPI + Jinja2 + htmx, DESIGN.md §2) replaces the page, not the shape.
-"""
+"""Self-serve portal placeholder (:9001): what the customer portal will do."""
 
 from __future__ import annotations
 
-import argparse
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from portals.placeholder import create_app, page, serve
 
 NAME = "portal-self-serve"
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>BSS self-serve</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5}</style>
-</head><body>
-<h1>BSS self-serve portal</h1>
-<p>This portal is coming soon. It will let a customer:</p>
-<ul>
-  <li>browse the prepaid plans and add-ons (VAS) of the catalog,</li>
-  <li>sign up: pick a number, get an eSIM (QR code), pay with a card on file,</li>
-  <li>follow the order until the line is active,</li>
-  <li>see a dashboard of bundle balances, renewals and payments,</li>
-  <li>top up, buy add-ons, change or cancel the plan.</li>
-</ul>
-<p>Until then, everything is available from the <code>bss</code> CLI and the API.</p>
-</body></html>
-"""
-
-
-async def index(request: Request) -> HTMLResponse:
-    """Serve the placeholder page."""
-    return HTMLResponse(PAGE)
-
-
-async def health(request: Request) -> JSONResponse:
-    """Report that the portal process is serving."""
-    return JSONResponse({"status": "ok", "service": NAME})
-
-
-def create_app() -> Starlette:
-    """Build the placeholder portal app."""
-    return Starlette(routes=[Route("/", index), Route("/health", health)])
-
-
-app = create_app()
+PAGE = page("BSS self-serve", "BSS self-serve portal", "This portal is coming soon. It will let a customer:", [
+    "browse the prepaid plans and add-ons (VAS) of the catalog,",
+    "sign up: pick a number, get an eSIM (QR code), pay with a card on file,",
+    "follow the order until the line is active,",
+    "see a dashboard of bundle balances, renewals and payments,",
+    "top up, buy add-ons, change or cancel the plan."])
+app = create_app(NAME, PAGE)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the portal; host and port default to the settings (`bss up` passes them explicitly)."""
-    parser = argparse.ArgumentParser(prog="python -m portals.self_serve.app")
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    args = parser.parse_args(argv)
-    if args.host is None or args.port is None:
-        # Only a bare start pays for pydantic-settings; the supervisor passes both values.
-        from core.settings import get_settings
-
-        settings = get_settings()
-        args.host = args.host or settings.host
-        args.port = args.port or settings.self_serve_port
-    import uvicorn
-
-    uvicorn.run(app, host=args.host, port=args.port, http="httptools", ws="none", lifespan="off",
-                access_log=False, log_level="info")
+    """Serve the self-serve portal placeholder."""
+    serve(app, "python -m portals.self_serve.app", lambda s: s.self_serve_port, argv)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
