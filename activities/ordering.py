@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.uow import unit_of_work
 from core import clock, context
-from core.errors import NotFound, PolicyViolation
+from core.errors import NotFound
 from domain.catalog import PriceSnapshot
 from domain.customer import customer
 from domain.ids import IdKind
@@ -95,27 +95,22 @@ async def _lock(conn: AsyncConnection, order_id: str) -> dict:
     return dict(row._mapping)
 
 
-def _system_context(order_id: str) -> context.RequestContext:
-    return context.RequestContext(actor="system", channel="system:OrderWorkflow", service_identity="system")
-
-
 @activity.defn(name="order_record_step")
 async def record_order_step(step: OrderStepUpdate) -> None:
     """Record a milestone (and the resources it produced) on the order row; idempotent."""
-    with context.acting_as(_system_context(step.order_id)):
-        async with unit_of_work() as uow:
-            order = await _lock(uow.conn, step.order_id)
-            values: dict = {"step": step.step, "updated_at": clock.now()}
-            if order["state"] == OrderState.ACKNOWLEDGED:
-                values["state"] = ORDER_MACHINE.next(OrderState(order["state"]), "start")
-            for key in ("msisdn", "iccid", "payment_id", "service_order_id"):
-                if getattr(step, key) is not None:
-                    values[key] = getattr(step, key)
-            if step.provisioning_started and order["provisioning_started_at"] is None:
-                values["provisioning_started_at"] = clock.now()
-            await uow.conn.execute(update(product_order).where(product_order.c.id == step.order_id).values(**values))
-            uow.record(f"order.step.{step.step.lower()}", "order", step.order_id,
-                       step.model_dump(exclude={"order_id"}, exclude_none=True))
+    async with unit_of_work() as uow:
+        order = await _lock(uow.conn, step.order_id)
+        values: dict = {"step": step.step, "updated_at": clock.now()}
+        if order["state"] == OrderState.ACKNOWLEDGED:
+            values["state"] = ORDER_MACHINE.next(OrderState(order["state"]), "start")
+        for key in ("msisdn", "iccid", "payment_id", "service_order_id"):
+            if getattr(step, key) is not None:
+                values[key] = getattr(step, key)
+        if step.provisioning_started and order["provisioning_started_at"] is None:
+            values["provisioning_started_at"] = clock.now()
+        await uow.conn.execute(update(product_order).where(product_order.c.id == step.order_id).values(**values))
+        uow.record(f"order.step.{step.step.lower()}", "order", step.order_id,
+                   step.model_dump(exclude={"order_id"}, exclude_none=True))
 
 
 @activity.defn(name="order_end")
@@ -123,23 +118,17 @@ async def end_order(end: EndOrder) -> None:
     """Close the order as completed, failed or cancelled; a second call with the same end is a no-op."""
     target = OrderState(end.state)
     event = {OrderState.COMPLETED: "complete", OrderState.FAILED: "fail", OrderState.CANCELLED: "cancel"}[target]
-    with context.acting_as(_system_context(end.order_id)):
-        async with unit_of_work() as uow:
-            order = await _lock(uow.conn, end.order_id)
-            if order["state"] == target:
-                uow.record("order.end.replayed", "order", end.order_id, {"state": target.value})
-                return
-            state = ORDER_MACHINE.next(OrderState(order["state"]), event)
-            step = {OrderState.COMPLETED: OrderStep.COMPLETED, OrderState.FAILED: OrderStep.FAILED,
-                    OrderState.CANCELLED: OrderStep.CANCELLED}[state]
-            await uow.conn.execute(update(product_order).where(product_order.c.id == end.order_id).values(
-                state=state.value, step=step.value, failure_reason=end.reason,
-                subscription_id=end.subscription_id or order["subscription_id"],
-                completed_at=clock.now(), updated_at=clock.now()))
-            uow.record(f"order.{state.value}", "order", end.order_id,
-                       {"reason": end.reason, "subscriptionId": end.subscription_id})
-
-
-def refusal_codes(exc: PolicyViolation) -> list[str]:
-    """The rule codes of a refusal (for workflow failure reasons)."""
-    return [v.code for v in exc.violations]
+    async with unit_of_work() as uow:
+        order = await _lock(uow.conn, end.order_id)
+        if order["state"] == target:
+            uow.record("order.end.replayed", "order", end.order_id, {"state": target.value})
+            return
+        state = ORDER_MACHINE.next(OrderState(order["state"]), event)
+        step = {OrderState.COMPLETED: OrderStep.COMPLETED, OrderState.FAILED: OrderStep.FAILED,
+                OrderState.CANCELLED: OrderStep.CANCELLED}[state]
+        await uow.conn.execute(update(product_order).where(product_order.c.id == end.order_id).values(
+            state=state.value, step=step.value, failure_reason=end.reason,
+            subscription_id=end.subscription_id or order["subscription_id"],
+            completed_at=clock.now(), updated_at=clock.now()))
+        uow.record(f"order.{state.value}", "order", end.order_id,
+                   {"reason": end.reason, "subscriptionId": end.subscription_id})
