@@ -5,7 +5,9 @@
 Each order: POST productOrder → poll GET until `completed` (10 ms polls sequentially, 250 ms in
 the concurrent burst; the server-side
 `orderDate → completionDate` is reported too, it has no polling error). Customers (individual,
-customer, KYC, card) are created first and are not timed. Prints numbers; asserts nothing.
+customer, KYC, card) are created first and are not timed. Each phase also reports the CPU seconds
+per order of every stack component (from the supervisor's pid files; the API's includes serving
+the polls). Prints numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cli.stack.procs import read_record  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
@@ -60,6 +64,39 @@ async def one_order(client: httpx.AsyncClient, customer_id: str, poll_s: float =
     return wall, server.total_seconds(), current["state"]
 
 
+COMPONENTS = ("api", "worker", "temporal", "postgres")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each stack component, its child processes included."""
+    run_dir = get_settings().run_dir
+    used = {}
+    for name in COMPONENTS:
+        record = read_record(run_dir, name)
+        if record is None:
+            continue
+        try:
+            root = psutil.Process(record.pid)
+            procs = [root, *root.children(recursive=True)]
+            total = 0.0
+            for proc in procs:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            t = root.cpu_times()
+            used[name] = total + t.children_user + t.children_system  # exited children too
+        except psutil.Error:
+            continue
+    return used
+
+
+def cpu_line(before: dict[str, float], orders: int) -> str:
+    """CPU-s per order of each component since `before`."""
+    after = cpu_seconds()
+    per = {n: (after[n] - before[n]) / max(orders, 1) for n in after if n in before}
+    parts = "  ".join(f"{n} {v:.3f}" for n, v in per.items())
+    return f"  CPU-s/order  {parts}  total {sum(per.values()):.3f}"
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -71,6 +108,7 @@ async def main(sequential: int, concurrent: int) -> None:
     async with httpx.AsyncClient(base_url=settings.api_base_url, timeout=60,
                                  headers={"X-BSS-API-Token": settings.api_token_cli}) as client:
         customers = [await make_customer(client, i, tag) for i in range(sequential + concurrent)]
+        cpu = cpu_seconds()
         results = [await one_order(client, c) for c in customers[:sequential]]
         failed = [r for r in results if r[2] != "completed"]
         walls, servers = [r[0] for r in results], [r[1] for r in results]
@@ -78,7 +116,9 @@ async def main(sequential: int, concurrent: int) -> None:
         print(f"  wall   p50 {statistics.median(walls) * 1000:.0f} ms  p99 {pct(walls, 99) * 1000:.0f} ms"
               f"  max {max(walls) * 1000:.0f} ms")
         print(f"  server p50 {statistics.median(servers) * 1000:.0f} ms  p99 {pct(servers, 99) * 1000:.0f} ms")
+        print(cpu_line(cpu, len(results)))
         if concurrent:
+            cpu = cpu_seconds()
             started = time.perf_counter()
             # Polls every 250 ms here: 20 clients polling at 10 ms would load the API more than the orders do.
             burst = await asyncio.gather(*(one_order(client, c, 0.25) for c in customers[sequential:]))
@@ -86,6 +126,7 @@ async def main(sequential: int, concurrent: int) -> None:
             ok = sum(1 for r in burst if r[2] == "completed")
             print(f"concurrent: {concurrent} orders, {ok} completed in {elapsed:.2f} s → {ok / elapsed:.1f} orders/s;"
                   f" wall p50 {statistics.median([r[0] for r in burst]) * 1000:.0f} ms")
+            print(cpu_line(cpu, len(burst)))
 
 
 if __name__ == "__main__":
