@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from domain.scenario_time import ScenarioClock
+
 
 class PlaceOrder(BaseModel):
     """Start order-to-activation for one accepted product order."""
@@ -16,6 +18,7 @@ class PlaceOrder(BaseModel):
     price_minor: int
     currency: str
     requested_msisdn: str | None = None
+    scenario_clock: ScenarioClock | None = None  # set on a time-skipping stack, handed to the line
 
 
 class OrderOutcome(BaseModel):

@@ -11,6 +11,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from domain.scenario_time import ScenarioClock
+
 WORKFLOW_CHANNEL = "system:SubscriptionWorkflow"
 RECENT_REQUESTS = 32  # request ids remembered across continue-as-new (bounded: carried every run)
 
@@ -107,6 +109,7 @@ class SubscriptionStart(BaseModel):
     recent_requests: list[RecentRequest] = []
     network_blocked: bool = False          # what the PCRF was last told
     network_seq: int = 0                   # numbers block/unblock occasions (task keys)
+    scenario_clock: ScenarioClock | None = None  # time-skipping stack: business time = workflow.now() + offset
 
 
 # --- client messages (workflow updates and signals) ---------------------------------------------

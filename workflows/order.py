@@ -153,7 +153,8 @@ class OrderWorkflow:
                     offering_id=order.offering_id, description=f"{order.offering_id} first period",
                     amount_minor=order.price_minor, currency=order.currency, rate_type="recurring")]))
             await workflow.start_child_workflow(
-                SubscriptionWorkflow.run, SubscriptionStart(subscription_id=line.subscription_id),
+                SubscriptionWorkflow.run, SubscriptionStart(subscription_id=line.subscription_id,
+                                                            scenario_clock=order.scenario_clock),
                 id=subscription_workflow_id(line.subscription_id), task_queue=queues.SUBSCRIPTIONS,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=TypedSearchAttributes([
