@@ -14,9 +14,6 @@ from pydantic import BaseModel
 # PostgreSQL NOTIFY channel: the payload is the new offset in seconds.
 CHANNEL = "bss_clock_offset"
 ROW_ID = 1
-# Renewals a line runs before continuing-as-new in scenario mode: never, in practice. A
-# continue-as-new inside a fast-forward double-shifts the new run's clock (notes/temporal.md §1.4.2).
-SCENARIO_CAN_EVERY = 1_000_000
 
 
 class ScenarioClock(BaseModel):

@@ -7,8 +7,9 @@ change and termination are validated updates (a refused update leaves no history
 lapses on its own timer. Rating signals `data_exhausted`; the network lane pushes PCRF block and
 unblock. After termination the workflow sleeps out the number's quarantine, recycles it, ends.
 
-Determinism: business time is `workflow.now()`, handed to activities as `as_of`; timers are
-durations to the next business instant. Every money and line write is idempotent on a business
+Determinism: business time is `workflow.now()` (plus the stack clock offset it started under on a
+time-skipping stack, DESIGN.md §6), handed to activities as `as_of`; timers are durations to the
+next business instant. Every money and line write is idempotent on a business
 key (`sub-{id}:renewal:{n}`, `sub-{id}:vas:{request}`), so replays and retries never charge twice.
 One lock serialises line writes between the timer loop and the update handlers.
 """
@@ -78,6 +79,8 @@ class SubscriptionWorkflow(LineTaskDecisions):
                                     want_blocked=lambda: self._state() == "blocked",
                                     terminated=lambda: self._state() == "terminated")
         self._money = Money(self._id)
+        self._scenario_clock = start.scenario_clock
+        self._offset = start.scenario_clock.offset if start.scenario_clock else timedelta(0)
 
     @workflow.run
     async def run(self, start: SubscriptionStart) -> str:
@@ -95,7 +98,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
             if renewed and self._time_to_continue_as_new() and await self._quiet():
                 workflow.continue_as_new(self._carry())
         await network  # deprovisioned
-        await sit_out_quarantine(self._line)
+        await sit_out_quarantine(self._line, self._now)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return "terminated"
 
@@ -107,7 +110,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
         if due is None:
             await workflow.wait_condition(lambda: self._wake)
             return
-        timeout = due - workflow.now()
+        timeout = due - self._now()
         if timeout <= timedelta(0):
             return
         try:
@@ -128,11 +131,11 @@ class SubscriptionWorkflow(LineTaskDecisions):
                 and line.blocked_reason != "renewal_declined")
 
     def _renewal_due(self) -> bool:
-        return self._renewal_scheduled() and workflow.now() + EARLY >= self._line.period_end
+        return self._renewal_scheduled() and self._now() + EARLY >= self._line.period_end
 
     async def _renew_on_schedule(self) -> bool:
         """Charge the next period at the period end; a decline blocks the line at once (no grace)."""
-        line, now = self._line, workflow.now()
+        line, now = self._line, self._now()
         outcome = await self._money.renew_on_schedule(line, now)
         self._line = outcome.line
         if outcome.renewed:
@@ -142,10 +145,14 @@ class SubscriptionWorkflow(LineTaskDecisions):
         return outcome.renewed
 
     def _time_to_continue_as_new(self) -> bool:
+        if self._scenario_clock is not None:
+            # Scenario time moves by fast-forward, and a continue-as-new inside one shifts the new
+            # run's clock twice on this server (notes/temporal.md §1.4.2): one run per line there.
+            return False
         return self._renewals_this_run >= self._can_every or workflow.info().is_continue_as_new_suggested()
 
     async def _expire_due_passes(self) -> None:
-        now = workflow.now()
+        now = self._now()
         for timer in sorted((t for t in self._timers if t.expires_at <= now + EARLY), key=lambda t: t.expires_at):
             self._line = await internal(expire_vas, ExpireVas(subscription_id=self._id, grant_key=timer.grant_key,
                                                               as_of=now))
@@ -169,7 +176,8 @@ class SubscriptionWorkflow(LineTaskDecisions):
         return SubscriptionStart(subscription_id=self._id, can_every_renewals=self._can_every,
                                  renewals=self._renewals, line=self._line, vas_timers=self._timers,
                                  recent_requests=self._recent[-RECENT_REQUESTS:],
-                                 network_blocked=self._network.blocked, network_seq=self._network.seq)
+                                 network_blocked=self._network.blocked, network_seq=self._network.seq,
+                                 scenario_clock=self._scenario_clock)
 
     # --- updates: VAS, renew, plan change, terminate ---------------------------------------------------
     # Validators run the policies on the workflow's view (a refused update leaves no history); the
@@ -181,7 +189,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
         async with self._serving(request, catch_up=True):
             if (done := self._served(request)) is not None:
                 return self._money.vas_replay(done, self._line)
-            bought = await self._money.buy_vas(self._line, request, workflow.now())
+            bought = await self._money.buy_vas(self._line, request, self._now())
             self._line = bought.line
             if bought.timer is not None:
                 self._timers.append(bought.timer)
@@ -195,7 +203,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
         async with self._serving(request):
             if (done := self._served(request)) is not None:
                 return self._money.renew_replay(done, self._line)
-            result = await self._money.renew_now(self._line, request, workflow.now())
+            result = await self._money.renew_now(self._line, request, self._now())
             self._line = result.line
             self._renewals += 1
             self._remember(self._money.served_renewal(request, result))
@@ -207,7 +215,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
         """Schedule a plan change; it pivots at the next renewal with the new plan's price."""
         async with self._serving(request):
             self._line = await step(schedule_plan_change, SchedulePlanChange(
-                subscription_id=self._id, offering_id=request.offering_id, as_of=workflow.now(), **request.acting()))
+                subscription_id=self._id, offering_id=request.offering_id, as_of=self._now(), **request.acting()))
             return self._line
 
     @workflow.update
@@ -215,14 +223,14 @@ class SubscriptionWorkflow(LineTaskDecisions):
         """Drop the scheduled plan change; the line renews on its current plan."""
         async with self._serving(request):
             self._line = await step(cancel_plan_change, DropPlanChange(
-                subscription_id=self._id, as_of=workflow.now(), **request.acting()))
+                subscription_id=self._id, as_of=self._now(), **request.acting()))
             return self._line
 
     @workflow.update
     async def terminate(self, request: TerminateLine) -> LineView:
         """End the line: terminated now, number to quarantine, eSIM recycled; the network is deprovisioned next."""
         async with self._serving(request):
-            now = workflow.now()
+            now = self._now()
             self._line = await step(terminate_line, EndLine(subscription_id=self._id, reason=request.reason,
                                                             as_of=now, **request.acting()))
             # Quarantine until termination + 90 days: the same instant the workflow sleeps to.
@@ -274,6 +282,10 @@ class SubscriptionWorkflow(LineTaskDecisions):
             stuck_task_ids=sorted(self._network.stuck), quarantine_until=quarantine_until(self._line))
 
     # --- helpers -----------------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        """Business time: the workflow's clock plus the stack offset it started under (0 outside scenarios)."""
+        return workflow.now() + self._offset
 
     def _state(self) -> str | None:
         return self._line.state if self._line else None

@@ -114,15 +114,15 @@ def quarantine_until(line: LineView | None) -> datetime | None:
     return ended + timedelta(days=QUARANTINE_DAYS) if ended else None
 
 
-async def sit_out_quarantine(line: LineView | None) -> None:
-    """Sleep until the number's quarantine ends, then return it to the pool."""
+async def sit_out_quarantine(line: LineView | None, now: Callable[[], datetime] = workflow.now) -> None:
+    """Sleep until the number's quarantine ends (by the business clock `now`), then return it to the pool."""
     until = quarantine_until(line)
     if until is None:
         return
-    if (left := until - workflow.now()) > timedelta(0):
+    if (left := until - now()) > timedelta(0):
         await workflow.sleep(left)
     # `as_of` is never before the quarantine end, even if the timer fired a hair early.
-    await internal(recycle_quarantined, max(workflow.now(), until))
+    await internal(recycle_quarantined, max(now(), until))
 
 
 class LineTaskDecisions:
