@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     trace_sample_ratio: float = 1.0
     span_store_enabled: bool = True
+    # `bss trace` reads Jaeger's HTTP query API (e.g. http://jaeger:16686) instead of the span store.
+    jaeger_query_url: str | None = None
 
     tmf_specs_dir: Path = REPO_ROOT.parent / "shared" / "tmf" / "specs"
 

@@ -18,10 +18,13 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 log = logging.getLogger(__name__)
 
+# One statement per batch (columns as arrays): `executemany` costs a Bind/Execute per span, which
+# made the exporter thread ~10 % of the API's CPU under load.
 _INSERT = """
 INSERT INTO audit.span (trace_id, span_id, parent_span_id, name, service, kind, start_time, end_time,
                         duration_us, status_code, status_message, attributes)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                     $8::timestamptz[], $9::bigint[], $10::text[], $11::text[], $12::jsonb[])
 ON CONFLICT DO NOTHING
 """
 
@@ -71,7 +74,7 @@ class PostgresSpanExporter(SpanExporter):
 
         if self._conn is None or self._conn.is_closed():
             self._conn = await asyncpg.connect(self._dsn, server_settings={"application_name": "bss-spans"})
-        await self._conn.executemany(_INSERT, rows)
+        await self._conn.execute(_INSERT, *(list(column) for column in zip(*rows)))
 
     def shutdown(self) -> None:
         if self._loop is not None:
