@@ -8,12 +8,15 @@ reads the same spans, so the terminal swimlane and Jaeger never disagree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from core.settings import Settings, get_settings
 
@@ -69,6 +72,34 @@ def current_trace_id() -> str | None:
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
 
 
+# Calls to systems outside our process (payment gateway, network elements) get one client span each,
+# named by the peer, so a trace shows them as their own components (`peer.service`, as Jaeger does).
+_external = trace.get_tracer("bss.external")
+
+
+@contextmanager
+def external_call(peer: str, operation: str, refusals: tuple[type[Exception], ...] = (),
+                  **attributes: str | int) -> Iterator[Span]:
+    """Trace one call to an outside system `peer`; an exception marks it failed unless it is a refusal."""
+    with _external.start_as_current_span(f"{peer} {operation}", kind=SpanKind.CLIENT,
+                                         attributes={"peer.service": peer, **attributes},
+                                         record_exception=False, set_status_on_exception=False) as span:
+        try:
+            yield span
+        except refusals as exc:  # the system answered "no": an answer, not a failure of the call
+            span.set_attribute("bss.refusal", type(exc).__name__)
+            raise
+        except Exception as exc:
+            span.record_exception(exc)
+            mark_error(span, f"{type(exc).__name__}: {exc}")
+            raise
+
+
+def mark_error(span: Span, message: str) -> None:
+    """Mark `span` as failed with `message` (an answer that is an error without an exception)."""
+    span.set_status(Status(StatusCode.ERROR, message))
+
+
 def instrument_fastapi(app: object) -> None:
     """Trace every request of a FastAPI app (server spans named by route)."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -83,6 +114,12 @@ def instrument_sqlalchemy() -> None:
     instrumentor = SQLAlchemyInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(enable_commenter=False)
+        # Keep the statement spans, drop the `connect` span around every pool checkout: ~30 per order
+        # that only ever said "0.2 ms, a connection was handed out".
+        from opentelemetry.instrumentation.utils import unwrap
+        from sqlalchemy.engine import Engine
+
+        unwrap(Engine, "connect")
 
 
 def instrument_httpx() -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import get_engine
+from core.telemetry import external_call, mark_error
 from domain.provisioning import TASK_ELEMENT, FaultMode, NetworkElement, TaskType
 from domain.reference_data import SIMULATOR_LATENCY_MS
 
@@ -114,6 +115,16 @@ async def execute(task_type: TaskType, attempt: int, *, conn: AsyncConnection | 
             async with get_engine().connect() as own:
                 settings = await load_settings(own, task_type)
     element = TASK_ELEMENT[task_type]
+    with external_call(element.value, task_type.value, **{"network.attempt": attempt}) as span:
+        result = await _answer(task_type, element, attempt, settings, heartbeat, sleep)
+        span.set_attribute("network.answer", result.answer.value)
+        if result.answer is not Answer.OK:
+            mark_error(span, result.message)
+        return result
+
+
+async def _answer(task_type: TaskType, element: NetworkElement, attempt: int, settings: ElementSettings,
+                  heartbeat: Callable[[], None] | None, sleep: Sleep) -> NetworkResult:
     fault = pick_fault(settings.rules, attempt)
     extra_ms = (fault.slow_ms or 0) if fault is not None and fault.mode is FaultMode.SLOW else 0
     delay_ms = settings.latency_ms + extra_ms

@@ -37,11 +37,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from core import clock
+from core.telemetry import external_call, mark_error
 from domain.payment import card_expired, luhn_ok, normalise_card_number
 from simulators.cards import DECLINE_CODES, Behaviour, behaviour_of, brand_of
 
 SIMULATOR_KEY = b"bss-cli payment gateway simulator v1"
 TOKEN_PREFIX = "tok_v1_"
+PEER = "payment-gateway"  # how traces name this outside system
 CHARGE_PREFIX = "ch_"
 REFUND_PREFIX = "re_"
 
@@ -145,6 +147,10 @@ class PaymentGateway:
     # -- operations --------------------------------------------------------------------------
     def tokenize(self, card_number: str, exp_month: int, exp_year: int, cvc: str | None = None) -> CardToken:
         """Exchange a card number for a token; the number is forgotten when this returns."""
+        with external_call(PEER, "tokenize", refusals=(GatewayError,)):  # nothing of the card in the span
+            return self._tokenize(card_number, exp_month, exp_year, cvc)
+
+    def _tokenize(self, card_number: str, exp_month: int, exp_year: int, cvc: str | None) -> CardToken:
         number = normalise_card_number(card_number)
         if not luhn_ok(number):
             raise GatewayError("invalid_number", "the card number is not valid")
@@ -166,6 +172,16 @@ class PaymentGateway:
 
     def charge(self, token: str, amount_minor: int, currency: str, idempotency_key: str) -> ChargeAttempt:
         """Charge a tokenised card once per idempotency key; declines and errors are attempts too."""
+        attrs = {"payment.amount_minor": amount_minor, "payment.currency": currency,
+                 "payment.idempotency_key": idempotency_key}
+        with external_call(PEER, "charge", refusals=(GatewayError,), **attrs) as span:
+            attempt = self._charge(token, amount_minor, currency, idempotency_key)
+            span.set_attribute("payment.status", attempt.status)
+            if attempt.status == "error":  # a decline is an answer; a processing error is a failure
+                mark_error(span, f"processing error ({attempt.decline_code})")
+            return attempt
+
+    def _charge(self, token: str, amount_minor: int, currency: str, idempotency_key: str) -> ChargeAttempt:
         if amount_minor <= 0:
             raise GatewayError("invalid_amount", "amount must be positive")
         with self._lock:
@@ -198,6 +214,13 @@ class PaymentGateway:
 
     def refund(self, gateway_reference: str, amount_minor: int, idempotency_key: str) -> RefundAttempt:
         """Refund part or all of an approved charge, once per idempotency key."""
+        attrs = {"payment.amount_minor": amount_minor, "payment.idempotency_key": idempotency_key}
+        with external_call(PEER, "refund", refusals=(GatewayError,), **attrs) as span:
+            attempt = self._refund(gateway_reference, amount_minor, idempotency_key)
+            span.set_attribute("payment.status", attempt.status)
+            return attempt
+
+    def _refund(self, gateway_reference: str, amount_minor: int, idempotency_key: str) -> RefundAttempt:
         if amount_minor <= 0:
             raise GatewayError("invalid_amount", "amount must be positive")
         with self._lock:
