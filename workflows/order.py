@@ -98,6 +98,10 @@ class OrderWorkflow:
         except OrderStopped as stop:
             return await self._compensate(stop.state, stop.reason)
         except ActivityError as err:
+            # A cancel accepted while the charge was still being retried wins over the charge's
+            # failure: the operator's decision (and reason) is what ends the order.
+            if self._cancel is not None and workflow.patched("cancel-wins-over-failed-step"):
+                return await self._compensate("cancelled", self._cancel.reason)
             return await self._compensate("failed", _reason(err))
         await self._record(OrderStep.COMPLETED)
         await self._local(end_order, EndOrder(order_id=order.order_id, state="completed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support.factories import DECLINE, ready_customer
+from tests.support.factories import DECLINE, GATEWAY_ERROR, ready_customer
 from tests.workflows.order_helpers import (
     ORDERS, money_for, place_order, resources_of, rows, set_fault, wait_order, wait_step,
 )
@@ -152,3 +152,19 @@ async def test_order_refusals_name_every_broken_rule_and_write_nothing(seeded_ap
     assert missing.status_code == 404 and missing.json()["code"] == "order.not_found"
     malformed = await seeded_api.post(ORDERS, json={"productOrderItem": []})
     assert malformed.status_code == 400
+
+
+async def test_cancel_while_the_charge_is_retried_ends_the_order_cancelled(seeded_api, seeded_db):
+    # The gateway answers this card with processing errors: the charge is retried, the order
+    # holds at RESERVED, and a cancel sent meanwhile decides how the order ends.
+    customer = await ready_customer(seeded_api, card=GATEWAY_ERROR)
+    order = await place_order(seeded_api, customer)
+    await wait_step(seeded_db, order["id"], "RESERVED")
+    cancel = await seeded_api.post("/tmf-api/productOrderingManagement/v4/cancelProductOrder", json={
+        "productOrder": {"id": order["id"], "@referredType": "ProductOrder"}, "cancellationReason": "wrong plan"})
+    assert cancel.status_code == 201, cancel.text
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "cancelled" and done["cancellationReason"] == "wrong plan"
+    assert (await money_for(seeded_db, order["id"]))["charged"] == 0
+    resources = await resources_of(seeded_db, order["id"])
+    assert (resources["msisdn"], resources["esim"], resources["still_reserved"]) == ("available", "available", 0)
