@@ -18,22 +18,20 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import catalog_admin as admin
 from activities.catalog import price_version, view
 from apis.tmf620_catalog import (
     BASE, CATEGORY_PATH, OFFERING_PATH, PRICE_PATH, SPEC_PATH, RefIn, TimePeriodIn, admin_only, human_quantity,
-    item_resource, lifecycle_wire, list_resource, load_body, parse_lifecycle, valid_for,
+    item_fields, lifecycle_wire, parse_lifecycle, valid_for, with_mandatory,
 )
-from apis.tmf import href, iso, ref, tmf_response
+from apis.tmf import iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf620_price import PRICE_TYPE_WIRE
 from core import clock
-from core.errors import MalformedRequest
+from core.db import raw_connection
+from core.errors import MalformedRequest, NotFound
 from domain.catalog import (
     KIND_CATEGORY, KIND_SPECIFICATION, PERIOD_DAYS, Allowance, AllowanceType, OfferingKind, VasExpiry,
-    bundle_allowance, category, offering_category, product_offering, product_offering_price, product_specification,
 )
 from policies import catalog as rules
 
@@ -130,93 +128,126 @@ def _term(row: Any) -> dict[str, Any]:
             "duration": {"amount": seconds, "units": "s"}}
 
 
-def _allowance(a: Any, spec_ref: dict[str, Any]) -> dict[str, Any]:
-    return {"name": a["allowance_type"], "description": human_quantity(a["quantity"], a["unit"]),
+def _allowance(a: tuple[str, int, str], spec_ref: dict[str, Any]) -> dict[str, Any]:
+    allowance_type, quantity, unit = a
+    return {"name": allowance_type, "description": human_quantity(quantity, unit),
             "valueType": "integer", "minCardinality": 1, "maxCardinality": 1, "productSpecification": spec_ref,
-            "productSpecCharacteristicValue": [{"isDefault": True, "valueType": "integer", "value": a["quantity"],
-                                                "unitOfMeasure": a["unit"]}]}
+            "productSpecCharacteristicValue": [{"isDefault": True, "valueType": "integer", "value": quantity,
+                                                "unitOfMeasure": unit}]}
 
 
-async def offerings_to_tmf(conn: AsyncConnection, rows: list[Any], request: Request) -> list[dict[str, Any]]:
-    """Map offering rows to TMF bodies, loading their categories, prices and allowances in batches."""
-    ids = [r["id"] for r in rows]
-    cats = (await conn.execute(select(offering_category.c.offering_id, category.c.id, category.c.name).join(
-        category, category.c.id == offering_category.c.category_id).where(
-        offering_category.c.offering_id.in_(ids)).order_by(category.c.id))).all()
-    specs = dict((await conn.execute(select(product_specification.c.id, product_specification.c.name).where(
-        product_specification.c.id.in_({r["specification_id"] for r in rows})))).tuples().all())
-    allowances = (await conn.execute(select(bundle_allowance).where(bundle_allowance.c.offering_id.in_(ids)))).mappings()
-    by_offering: dict[str, list[Any]] = {}
-    for a in sorted(allowances, key=lambda a: TYPE_ORDER.index(a["allowance_type"])):
-        by_offering.setdefault(a["offering_id"], []).append(a)
-    prices = (await conn.execute(select(product_offering_price).where(product_offering_price.c.offering_id.in_(ids))
-                                 .order_by(product_offering_price.c.valid_from, product_offering_price.c.id))).mappings()
-    price_rows: dict[str, list[Any]] = {}
-    for p in prices:
-        price_rows.setdefault(p["offering_id"], []).append(p)
-    return [_to_tmf(r, request, specs.get(r["specification_id"]), [(c, n) for o, c, n in cats if o == r["id"]],
-                    by_offering.get(r["id"], []), price_rows.get(r["id"], [])) for r in rows]
+# One round trip per page: the offerings with their specification name, categories, allowances and
+# price versions (arrays of rows), and the count of every match (taken before OFFSET/LIMIT).
+_OFFERINGS = """
+SELECT o.*, count(*) OVER () AS total_count, s.name AS spec_name,
+       ARRAY(SELECT ROW(c.id, c.name) FROM catalog.offering_category oc
+               JOIN catalog.category c ON c.id = oc.category_id
+              WHERE oc.offering_id = o.id ORDER BY c.id) AS categories,
+       ARRAY(SELECT ROW(a.allowance_type, a.quantity, a.unit) FROM catalog.bundle_allowance a
+              WHERE a.offering_id = o.id) AS allowances,
+       ARRAY(SELECT ROW({price_columns}) FROM catalog.product_offering_price p
+              WHERE p.offering_id = o.id ORDER BY p.valid_from, p.id) AS prices
+  FROM catalog.product_offering o
+  LEFT JOIN catalog.product_specification s ON s.id = o.specification_id
+ WHERE {where}
+ ORDER BY o.kind, o.id
+OFFSET {offset} LIMIT {limit}
+"""
+PRICE_COLUMNS = ("id", "offering_id", "name", "price_minor", "currency", "price_type", "recurring_period_days",
+                 "valid_from", "valid_to")
+_COUNT = "SELECT count(*) FROM catalog.product_offering o WHERE {where}"
+# Filter name -> SQL condition on `o` with one parameter (`{}` is its placeholder).
+_IN_CATEGORY = ("o.id IN (SELECT oc.offering_id FROM catalog.offering_category oc"
+                " JOIN catalog.category c ON c.id = oc.category_id WHERE c.{column} = {{}})")
+FILTERS = {"id": "o.id = {}", "name": "o.name = {}", "productSpecification.id": "o.specification_id = {}",
+           "lifecycleStatus": "o.lifecycle_status = {}", "isSellable": "o.is_sellable = {}",
+           "category.id": _IN_CATEGORY.format(column="id"), "category.name": _IN_CATEGORY.format(column="name")}
 
 
-def _to_tmf(row: Any, request: Request, spec_name: str | None, cats: list[tuple[str, str]], allowances: list[Any],
-            prices: list[Any]) -> dict[str, Any]:
+def _filter_value(name: str, value: str) -> Any:
+    """The parameter a filter compares with (None: the filter matches nothing)."""
+    if name == "isSellable":
+        if value not in ("true", "false"):
+            raise MalformedRequest("request.malformed", "isSellable must be true or false", {"field": "isSellable"})
+        return value == "true"
+    if name == "lifecycleStatus":
+        state = parse_lifecycle(value)
+        return state.value if state else None
+    return value
+
+
+def _where(filters: dict[str, str]) -> tuple[str, list[Any]]:
+    clauses, params = ["true"], []
+    for name, raw in filters.items():
+        value = _filter_value(name, raw)
+        if value is None:
+            clauses.append("false")
+            continue
+        params.append(value)
+        clauses.append(FILTERS[name].format(f"${len(params)}"))
+    return " AND ".join(clauses), params
+
+
+async def load_offerings(filters: dict[str, str], offset: int = 0, limit: int = 1) -> tuple[list[Any], int]:
+    """The offerings matching equality `filters` (plans first, then by id), one page, and how many match."""
+    where, params = _where(filters)
+    sql = _OFFERINGS.format(price_columns=", ".join(f"p.{c}" for c in PRICE_COLUMNS), where=where,
+                            offset=f"${len(params) + 1}", limit=f"${len(params) + 2}")
+    async with raw_connection() as conn:
+        rows = await conn.fetch(sql, *params, offset, limit)
+        if rows:
+            return rows, rows[0]["total_count"]
+        # An empty page says nothing about the count; only then is it a second query.
+        total = await conn.fetchval(_COUNT.format(where=where), *params) if offset else 0
+    return [], total
+
+
+def _to_tmf(row: Any, request: Request) -> dict[str, Any]:
     now = clock.now()
-    spec_ref = ref(request, SPEC_PATH, row["specification_id"], "ProductSpecification", spec_name)
+    base = str(request.base_url).rstrip("/")  # once per body, not per reference: this is a hot list
+    spec_ref = {"id": row["specification_id"], "href": f"{base}{SPEC_PATH}/{row['specification_id']}",
+                "@referredType": "ProductSpecification", "name": row["spec_name"]}
+    prices = [dict(zip(PRICE_COLUMNS, p, strict=True)) for p in row["prices"]]
     versions = [price_version(p) for p in prices]
     winner = rules.winning_price(versions, now)
+    allowances = sorted(row["allowances"], key=lambda a: TYPE_ORDER.index(a[0]))
     body = {
-        "id": row["id"], "href": href(request, f"{OFFERING_PATH}/{row['id']}"), "@type": "ProductOffering",
+        "id": row["id"], "href": f"{base}{OFFERING_PATH}/{row['id']}", "@type": "ProductOffering",
         "name": row["name"], "description": row["description"], "isBundle": row["is_bundle"],
         "isSellable": row["is_sellable"], "lastUpdate": iso(row["updated_at"]),
         "lifecycleStatus": lifecycle_wire(row["lifecycle_status"]), "validFor": valid_for(row["valid_from"], row["valid_to"]),
         "productSpecification": spec_ref,
-        "category": [ref(request, CATEGORY_PATH, c, "Category", n) for c, n in cats],
-        "productOfferingPrice": [ref(request, PRICE_PATH, p["id"], "ProductOfferingPrice", p["name"]) for p in prices],
+        "category": [_ref(base, CATEGORY_PATH, c, "Category", n) for c, n in row["categories"]],
+        "productOfferingPrice": [_ref(base, PRICE_PATH, p["id"], "ProductOfferingPrice", p["name"]) for p in prices],
         "prodSpecCharValueUse": [_allowance(a, spec_ref) for a in allowances],
         "productOfferingTerm": [_term(row)],
         "sellableNow": not rules.unsellable_reasons(view(row), versions, now),
     }
     if winner is not None:
         name = next(p["name"] for p in prices if p["id"] == winner.id)
-        body["activePrice"] = {**ref(request, PRICE_PATH, winner.id, "ProductOfferingPrice", name),
+        body["activePrice"] = {**_ref(base, PRICE_PATH, winner.id, "ProductOfferingPrice", name),
                                "priceType": PRICE_TYPE_WIRE[winner.price_type], "priceMinor": winner.price_minor,
                                "currency": winner.currency, "periodDays": winner.period_days}
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _in_category(column: Any) -> Any:
-    def clause(value: str) -> ColumnElement[bool]:
-        """Offerings in the category whose `column` equals `value`."""
-        members = select(offering_category.c.offering_id).join(
-            category, category.c.id == offering_category.c.category_id).where(column == value)
-        return product_offering.c.id.in_(members)
-    return clause
-
-
-def _flag(value: str) -> ColumnElement[bool]:
-    if value not in ("true", "false"):
-        raise MalformedRequest("request.malformed", "isSellable must be true or false", {"field": "isSellable"})
-    return product_offering.c.is_sellable.is_(value == "true")
-
-
-FILTERS = {"id": product_offering.c.id, "name": product_offering.c.name,
-           "productSpecification.id": product_offering.c.specification_id}
-SPECIAL = {"category.id": _in_category(category.c.id), "category.name": _in_category(category.c.name),
-           "isSellable": _flag}
+def _ref(base: str, path: str, ident: str, referred_type: str, name: str) -> dict[str, Any]:
+    return {"id": ident, "href": f"{base}{path}/{ident}", "@referredType": referred_type, "name": name}
 
 
 @router.get("/productOffering")
 async def list_offerings(request: Request) -> JSONResponse:
     """List offerings, plans first (filters: id, name, lifecycleStatus, isSellable, category.*, productSpecification.id)."""
-    return await list_resource(request, product_offering, FILTERS, offerings_to_tmf, SPECIAL,
-                               order_by=(product_offering.c.kind, product_offering.c.id), keep=("productSpecification",))
+    query = with_mandatory(parse_list_query(request, FILTERS), "productSpecification")
+    rows, total = await load_offerings(query.filters, query.offset, query.limit)
+    return list_response([_to_tmf(row, request) for row in rows], total, query)
 
 
 @router.get("/productOffering/{offering_id}")
 async def get_offering(offering_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one offering with its prices, allowances, terms and what it costs now."""
-    return await item_resource(product_offering, offering_id, "product_offering", offerings_to_tmf, request, fields,
-                               "productSpecification")
+    body = await _body(offering_id, request)
+    return tmf_response(select_fields(body, item_fields(fields, "productSpecification")))
 
 
 def _draft(body: OfferingCreate) -> rules.OfferingDraft:
@@ -242,7 +273,10 @@ def _draft(body: OfferingCreate) -> rules.OfferingDraft:
 
 
 async def _body(offering_id: str, request: Request) -> dict[str, Any]:
-    return await load_body(product_offering, offering_id, "product_offering", offerings_to_tmf, request)
+    rows, _ = await load_offerings({"id": offering_id})
+    if not rows:
+        raise NotFound("product_offering", offering_id)
+    return _to_tmf(rows[0], request)
 
 
 @router.post("/productOffering", status_code=201, dependencies=[Depends(admin_only)])

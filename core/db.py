@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
 import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +34,18 @@ def get_engine(settings: Settings | None = None) -> AsyncEngine:
         settings = settings or get_settings()
         _engine = make_engine(settings.sqlalchemy_url(), settings)
     return _engine
+
+
+@asynccontextmanager
+async def raw_connection() -> AsyncIterator[asyncpg.Connection]:
+    """Check out a pooled connection and hand over its asyncpg connection (hot paths, plain SQL).
+
+    SQLAlchemy's per-statement work (cache key, execution context, result rows) costs more than the
+    round trip itself on a hot read; the pool, its limits and its reset on return stay SQLAlchemy's.
+    No transaction is open: a caller that needs one uses `conn.transaction()`.
+    """
+    async with get_engine().connect() as pooled:
+        yield (await pooled.get_raw_connection()).driver_connection
 
 
 def use_engine(engine: AsyncEngine | None) -> None:
