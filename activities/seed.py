@@ -16,7 +16,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from activities.uow import unit_of_work
+from activities.uow import UnitOfWork, unit_of_work
 from core import clock, context
 from domain import catalog as cat
 from domain import crm, inventory, provisioning
@@ -76,15 +76,7 @@ async def seed_reference_data() -> SeedReport:
     results: list[DatasetResult] = []
     try:
         async with unit_of_work() as uow:
-            # Two concurrent seeds would both be correct thanks to ON CONFLICT, but serialising
-            # them keeps each report truthful about who inserted what.
-            await uow.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('bss.seed_reference_data'))"))
-            for table, rows in _datasets(clock.now()):
-                inserted = await _insert_missing(uow.conn, table, rows)
-                results.append(DatasetResult(table.fullname, len(rows), inserted))
-                if inserted:
-                    uow.record("reference_data.seeded", "reference_data", table.fullname,
-                               {"inserted": inserted, "expected": len(rows)})
+            results = await seed_in(uow)
             if not uow.events:
                 # Nothing was written, so there is nothing to audit: the audit log records changes
                 # and a rerun must leave every table, audit included, exactly as it found it.
@@ -93,6 +85,21 @@ async def seed_reference_data() -> SeedReport:
     except _NothingToSeed:
         pass
     return SeedReport(tuple(results))
+
+
+async def seed_in(uow: UnitOfWork) -> list[DatasetResult]:
+    """Insert the missing reference rows inside the caller's unit of work (one event per changed table)."""
+    # Two concurrent seeds would both be correct thanks to ON CONFLICT, but serialising
+    # them keeps each report truthful about who inserted what.
+    await uow.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('bss.seed_reference_data'))"))
+    results = []
+    for table, rows in _datasets(clock.now()):
+        inserted = await _insert_missing(uow.conn, table, rows)
+        results.append(DatasetResult(table.fullname, len(rows), inserted))
+        if inserted:
+            uow.record("reference_data.seeded", "reference_data", table.fullname,
+                       {"inserted": inserted, "expected": len(rows)})
+    return results
 
 
 async def _insert_missing(conn: AsyncConnection, table: Table, rows: Rows) -> int:
