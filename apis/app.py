@@ -50,14 +50,22 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        follower = None
+        if settings.time_skipping:
+            from activities.stack_clock import OffsetFollower
+
+            follower = OffsetFollower(settings)
+            await follower.start()
         yield
+        if follower is not None:
+            await follower.stop()
         if temporal_client is None:
             await dispose_engines()
 
     app = FastAPI(title="BSS-CLI API", version="0.1.0", lifespan=lifespan,
                   docs_url="/docs", redoc_url=None, telemetry=TELEMETRY)
     app.state.settings = settings
-    app.state.temporal = TemporalGateway(temporal_client)
+    app.state.temporal = TemporalGateway(temporal_client, time_skipping=settings.time_skipping)
     for router in routers():
         app.include_router(router)
     install_error_handlers(app)

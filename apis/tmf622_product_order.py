@@ -13,6 +13,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ordering import NewOrder, create_order, end_order
+from activities.stack_clock import scenario_clock
 from apis.deps import TemporalDep
 from apis.tmf import list_response, parse_list_query, tmf_response
 from apis.tmf622_wire import (
@@ -58,7 +59,7 @@ async def start_order_workflow(temporal: Client, row: dict) -> None:
     """Start `order-{id}` once; a second start for the same order is a no-op, never a second run."""
     order = PlaceOrder(order_id=row["id"], customer_id=row["customer_id"], offering_id=row["offering_id"],
                        price_minor=row["price_minor"], currency=row["currency"],
-                       requested_msisdn=row["requested_msisdn"])
+                       requested_msisdn=row["requested_msisdn"], scenario_clock=scenario_clock())
     try:
         await temporal.start_workflow(
             OrderWorkflow.run, order, id=order_workflow_id(row["id"]), task_queue=queues.ORDERS,

@@ -29,12 +29,13 @@ class BssClient:
     """A thin synchronous client: JSON in, JSON out, TMF errors raised as `ApiError`."""
 
     def __init__(self, surface: str = "cli", settings: Settings | None = None, base_url: str | None = None,
-                 actor: str | None = None, transport: httpx.BaseTransport | None = None) -> None:
+                 actor: str | None = None, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 30.0) -> None:
         settings = settings or get_settings()
         headers = {"X-BSS-API-Token": settings.api_tokens()[surface]}
         if actor:
             headers["X-BSS-Actor"] = actor
-        self._http = httpx.Client(base_url=base_url or settings.api_base_url, headers=headers, timeout=30.0,
+        self._http = httpx.Client(base_url=base_url or settings.api_base_url, headers=headers, timeout=timeout,
                                   transport=transport)
 
     def __enter__(self) -> BssClient:

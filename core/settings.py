@@ -27,6 +27,8 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "test", "production"] = "dev"
     home: Path = _HOME
+    # Scenario time (DESIGN.md §6): `bss up --time-skipping` runs the stack with a movable clock.
+    time_skipping: bool = False
     log_level: str = "INFO"
 
     # PostgreSQL: an external server when set, else the embedded one under `home/pg`.
@@ -71,6 +73,8 @@ class Settings(BaseSettings):
                     if token == PLACEHOLDER_TOKEN or len(token) < MIN_TOKEN_LENGTH]
             if weak:
                 raise ValueError(f"refusing to boot in production with placeholder or short API tokens: {weak}")
+            if self.time_skipping:
+                raise ValueError("refusing to boot in production with time skipping: scenario time is dev-only")
         return self
 
     def api_tokens(self) -> dict[str, str]:
@@ -145,3 +149,10 @@ def _with_database(url: str, database: str) -> str:
 def get_settings() -> Settings:
     """Return the process-wide settings (loaded once)."""
     return Settings()
+
+
+def enable_time_skipping() -> Settings:
+    """Turn scenario time on for this process and every process it spawns (`bss up --time-skipping`)."""
+    os.environ["BSS_TIME_SKIPPING"] = "true"  # children inherit the environment and read it as settings
+    get_settings.cache_clear()
+    return get_settings()

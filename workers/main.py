@@ -37,6 +37,13 @@ async def run(queue_names: list[str]) -> None:
     setup_tracing("bss-worker", settings)
     instrument_sqlalchemy()
     client = await _connect_with_retry()
+    follower = None
+    if settings.time_skipping:
+        # Activities stamp business time with core.clock: follow the stack offset (DESIGN.md §6).
+        from activities.stack_clock import OffsetFollower
+
+        follower = OffsetFollower(settings)
+        await follower.start()
     workers = build_workers(client, queue_names)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -49,6 +56,8 @@ async def run(queue_names: list[str]) -> None:
     await stop.wait()
     await asyncio.gather(*(w.shutdown() for w in workers))
     await asyncio.gather(*tasks, return_exceptions=True)
+    if follower is not None:
+        await follower.stop()
     await dispose_engines()
 
 

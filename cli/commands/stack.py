@@ -43,19 +43,27 @@ def register(app: typer.Typer) -> None:
 
 def up(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every component to be healthy.")] = 60.0,
+    time_skipping: Annotated[bool, typer.Option(
+        "--time-skipping", help="Dev only: scenario time, moved with `bss clock advance` (refused in production).",
+    )] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Start PostgreSQL, Temporal, the API, a worker and both portals; wait until all are healthy."""
     # Only what spawning needs is imported before it: every millisecond here delays the stack.
-    from cli.stack.supervisor import StackError
+    from cli.stack.supervisor import ModeConflict, StackError
     from cli.stack.supervisor import up as start_stack
     from core.settings import get_settings
 
+    if time_skipping:
+        _enable_time_skipping()
     settings = get_settings()
     out = err_console if as_json else console
     with out.status("starting the stack…", spinner="dots") as spinner:
         try:
             result = start_stack(settings, timeout_s=timeout, report=_progress(out, spinner))
+        except ModeConflict as exc:
+            spinner.stop()
+            fail(str(exc), title="bss up")
         except StackError as exc:
             spinner.stop()
             _fail_with_log(exc)
@@ -64,14 +72,27 @@ def up(
     from cli.stack.status import collect
 
     if as_json:
-        print_json({"elapsed_s": round(result.elapsed_s, 3), "started": result.started,
+        print_json({"elapsed_s": round(result.elapsed_s, 3), "time_skipping": settings.time_skipping,
+                    "started": result.started,
                     "already_running": result.already_running, "migrated": result.migrated,
                     "healthy_after_s": {k: round(v, 3) for k, v in result.healthy_after_s.items()},
                     "components": [row.as_json() for row in collect(settings)],
                     "urls": dict(url_rows(settings))})
         return
-    console.print(f"[bold green]stack healthy[/] in {result.elapsed_s:.2f} s")
+    console.print(f"[bold green]stack healthy[/] in {result.elapsed_s:.2f} s"
+                  + (" · [yellow]scenario time[/]: move it with `bss clock advance 30d`" if settings.time_skipping
+                     else ""))
     console.print(urls_table(settings))
+
+
+def _enable_time_skipping() -> None:
+    """Refuse scenario time in production; otherwise hand the mode to every process `up` spawns."""
+    from core.settings import enable_time_skipping, get_settings
+
+    if get_settings().env == "production":
+        fail("`bss up --time-skipping` is dev-only and refused with BSS_ENV=production: "
+             "scenario time moves every clock of the stack", title="bss up")
+    enable_time_skipping()
 
 
 def _progress(out: Console, spinner: Status) -> Callable[[str, str, str], None]:

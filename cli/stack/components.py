@@ -48,7 +48,8 @@ def temporal_argv(settings: Settings) -> list[str]:
             "--db-filename", str(settings.home / "temporal.db"),
             "--namespace", settings.temporal_namespace,
             "--port", str(settings.temporal_port), "--ui-port", str(settings.temporal_ui_port),
-            "--ip", settings.host, *sqlite_pragma_args(), *search_attribute_args(), *dynamic_config()]
+            "--ip", settings.host, *sqlite_pragma_args(), *search_attribute_args(),
+            *dynamic_config(time_skipping=settings.time_skipping)]
 
 
 def _python(module: str, *args: str) -> tuple[str, ...]:

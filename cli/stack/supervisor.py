@@ -14,11 +14,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
 from cli.stack import postgres
-from cli.stack.components import INFRA, POSTGRES, WORKER, WORKING_DIR, Component, build_components
+from cli.stack.components import (
+    API,
+    INFRA,
+    POSTGRES,
+    TEMPORAL,
+    WORKER,
+    WORKING_DIR,
+    Component,
+    build_components,
+)
 from cli.stack.logs import current_run_tail
 from cli.stack.migrate import ensure_migrated
 from cli.stack.procs import (
@@ -58,8 +68,36 @@ class UpReport:
     elapsed_s: float = 0.0
 
 
+class ModeConflict(Exception):
+    """`up` asked for one time mode while the stack runs in the other (DESIGN.md §6)."""
+
+
 def _quiet(event: str, name: str, detail: str) -> None:
     pass
+
+
+def _time_skipping_marker(settings: Settings) -> Path:
+    return settings.run_dir / "time-skipping"
+
+
+def _settle_time_mode(settings: Settings, components: list[Component]) -> None:
+    """Record the mode the stack starts in; refuse to join a running stack started in the other one.
+
+    The mode lives in Temporal's dynamic config and in the API's and worker's environment, so a
+    restarted worker must come back in the mode its siblings run in.
+    """
+    marker = _time_skipping_marker(settings)
+    timed = [c.name for c in components if c.name in (TEMPORAL, API, WORKER) and running_process(settings, c)]
+    running_skipping = marker.exists()
+    if timed and running_skipping != settings.time_skipping:
+        mode = "with" if running_skipping else "without"
+        again = "bss up --time-skipping" if running_skipping else "bss up"
+        raise ModeConflict(f"the stack is running {mode} time skipping ({', '.join(timed)}): use `{again}`, "
+                           f"or `bss down` first to switch modes")
+    if settings.time_skipping:
+        marker.touch()
+    else:
+        marker.unlink(missing_ok=True)
 
 
 def prepare(settings: Settings) -> None:
@@ -162,6 +200,7 @@ def up(settings: Settings, timeout_s: float = 60.0, report: Reporter = _quiet) -
     prepare(settings)
     components = build_components(settings)
     with exclusive(settings.run_dir):
+        _settle_time_mode(settings, components)
         pids, children = _spawn_missing(settings, components, report, result)
     pending = {c.name: c for c in components}
     deadline = t0 + timeout_s
@@ -225,4 +264,5 @@ def down(settings: Settings, timeout_s: float = 10.0, report: Reporter = _quiet)
         stopped = _stop_group(settings, apps, timeout_s, report)
         stopped |= _stop_group(settings, infra, timeout_s, report)
         (settings.run_dir / "worker.ready").unlink(missing_ok=True)
+        _time_skipping_marker(settings).unlink(missing_ok=True)
     return stopped

@@ -8,93 +8,26 @@ at the end.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 import httpx
 import psutil
 import pytest
 
-BSS = Path(sys.executable).with_name("bss")
+from tests.support.stack import Stack, running_stack
+
 COMPONENTS = ("postgres", "temporal", "api", "worker", "self-serve", "csr")
-PORT_VARS = ("BSS_API_PORT", "BSS_SELF_SERVE_PORT", "BSS_CSR_PORT", "BSS_TEMPORAL_PORT", "BSS_TEMPORAL_UI_PORT")
-# The session conftest configures in-process tests (test tokens, no span store); the stack under
-# test must configure itself from its own BSS_HOME, like a developer's.
-_FOREIGN_PREFIXES = ("BSS_", "TEMPORAL_", "OTEL_")
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports the kernel just handed out, held together so they are distinct."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-@dataclass
-class Stack:
-    """A stack started by `bss up` in its own home."""
-
-    home: Path
-    env: dict[str, str]
-
-    def bss(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        """Run the `bss` console script against this stack."""
-        return subprocess.run([str(BSS), *args], env=self.env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
-
-    def status(self) -> tuple[int, dict[str, dict]]:
-        """Return the exit code of `bss status --json` and its rows by component name."""
-        result = self.bss("status", "--json", timeout=60)
-        return result.returncode, {row["name"]: row for row in json.loads(result.stdout)}
-
-    @property
-    def api_url(self) -> str:
-        """Base URL of the stack's API."""
-        return f"http://127.0.0.1:{self.env['BSS_API_PORT']}"
-
-    def token(self, name: str = "BSS_API_TOKEN_CLI") -> str:
-        """Return a dev token that `bss up` generated into the home."""
-        lines = (self.home / "tokens.env").read_text().splitlines()
-        return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))[name]
-
-    @property
-    def dsn(self) -> str:
-        """asyncpg DSN of the stack's database."""
-        return f"postgresql://postgres@/bss?host={self.home / 'pg'}"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start the whole stack once for the module; always stop it."""
-    base = tmp_path_factory.mktemp("stack")
-    home = base / "home"
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(_FOREIGN_PREFIXES) and key != "PYTHONDONTWRITEBYTECODE"}
-    env |= {"BSS_HOME": str(home), **dict(zip(PORT_VARS, map(str, _free_ports(len(PORT_VARS)))))}
-    # A private bytecode cache: every later `bss` call and restarted process starts warm, and
-    # nothing is written into the repository.
-    env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
-    stack = Stack(home=home, env=env)
-    try:
-        result = stack.bss("up", "--timeout", "150")
-        assert result.returncode == 0, f"bss up failed:\n{result.stdout}\n{result.stderr}"
+    with running_stack(tmp_path_factory.mktemp("stack")) as stack:
         yield stack
-    finally:
-        stack.bss("down")
 
 
 def test_status_reports_every_component_healthy(stack: Stack) -> None:

@@ -33,3 +33,12 @@ def test_embedded_urls_point_at_the_socket_in_home(tmp_path):
     external = Settings(database_url="postgresql://u:p@db:5432/bss")
     assert external.sqlalchemy_url("other") == "postgresql+asyncpg://u:p@db:5432/other"
     assert not external.embedded_db
+
+
+def test_production_refuses_time_skipping():
+    strong = {f"api_token_{k}": f"strong-token-{k}-0123456789abcdef" for k in ("cli", "self_serve", "csr", "agent",
+                                                                               "system")}
+    assert Settings(env="production", **strong).time_skipping is False
+    with pytest.raises(ValidationError, match="time skipping"):
+        Settings(env="production", time_skipping=True, **strong)
+    assert Settings(env="dev", time_skipping=True).time_skipping

@@ -1,0 +1,120 @@
+"""Scenario time (DESIGN.md §6): `GET /ops-api/v1/clock` and `POST /ops-api/v1/clock/advance`.
+
+On a stack started with `bss up --time-skipping`, advancing by D lists the open workflows, adds D
+to the stack offset (every process's `core.clock` follows it by NOTIFY), then fast-forwards each
+listed workflow's virtual clock by D (bounded, concurrently, under a timeout), so the API and every
+workflow agree on "now" and each timer due in the window fires exactly once. Anywhere else the
+advance is refused with 422 `clock.advance.requires_time_skipping`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import TimeSkipper
+
+from activities.stack_clock import add_to_offset, one_advance_at_a_time
+from apis.temporal_gateway import TemporalGateway
+from apis.tmf import iso
+from core import clock
+from core.durations import format_duration, parse_duration
+from core.errors import ExternalServiceError
+from core.settings import Settings
+from policies.base import raise_if
+from policies.scenario_time import check_advance
+
+router = APIRouter(prefix="/ops-api/v1/clock", tags=["scenario time"])
+
+PARALLEL = 32  # fast-forwards in flight at once; each is one options update plus one long poll
+OPEN = "ExecutionStatus = 'Running'"
+_ENDED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)  # closed between listing and moving
+
+
+class AdvanceIn(BaseModel):
+    """Body of POST /advance."""
+
+    model_config = ConfigDict(extra="forbid")
+    duration: str = Field(min_length=2, max_length=40, description="How far to move: 30d, 12h, 90m, 1d12h.")
+    timeoutSeconds: float = Field(default=60.0, gt=0, le=600,
+                                  description="How long to wait for the workflows to reach the new time.")
+
+    @field_validator("duration")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        parse_duration(value)  # ValueError → 400 naming the field
+        return value
+
+
+def clock_view(settings: Settings) -> dict:
+    """The API's business time, the wall clock under it and the stack offset."""
+    now, offset = clock.now(), clock.offset()
+    return {"now": iso(now), "wallClock": iso(now - offset), "offset": format_duration(offset),
+            "offsetSeconds": int(offset.total_seconds()), "timeSkipping": settings.time_skipping}
+
+
+@router.get("")
+async def get_clock(request: Request) -> JSONResponse:
+    """Business time as the API sees it, with the scenario offset (zero outside scenario mode)."""
+    return JSONResponse(clock_view(request.app.state.settings))
+
+
+@router.post("/advance")
+async def advance_clock(body: AdvanceIn, request: Request) -> JSONResponse:
+    """Move the stack clock forward by `duration`, fast-forwarding every open workflow by as much."""
+    settings: Settings = request.app.state.settings
+    delta = parse_duration(body.duration)
+    raise_if(check_advance(settings.time_skipping, delta))
+    gateway: TemporalGateway = request.app.state.temporal
+    async with one_advance_at_a_time():
+        started, before = time.perf_counter(), clock.now()
+        client, skipper = await gateway.client(), await gateway.skipper()
+        # Listed before the offset moves: a workflow started after the move already carries the new
+        # offset and must not be moved again.
+        try:
+            open_ids = [execution.id async for execution in client.list_workflows(OPEN)]
+        except RPCError as exc:
+            raise ExternalServiceError("temporal.unavailable", f"cannot list open workflows: {exc}") from exc
+        await add_to_offset(delta)
+        moved = await fast_forward_all(skipper, client, open_ids, delta, body.timeoutSeconds)
+    return JSONResponse({**clock_view(settings), "previousNow": iso(before), "advancedBy": format_duration(delta),
+                         "advancedSeconds": int(delta.total_seconds()), "workflows": moved,
+                         "elapsedMs": round((time.perf_counter() - started) * 1000)})
+
+
+async def fast_forward_all(skipper: TimeSkipper | None, client: Client, workflow_ids: list[str],
+                           delta: timedelta, timeout_s: float) -> dict:
+    """Fast-forward each workflow by `delta`; report how many reached it, ended first, timed out or failed."""
+    assert skipper is not None, "check_advance lets this run on a time-skipping stack only"
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def one(workflow_id: str) -> bool:
+        async with gate:
+            try:
+                return await skipper.fast_forward(client.get_workflow_handle(workflow_id), delta)
+            except RPCError as exc:
+                if exc.status in _ENDED:
+                    return False
+                raise
+
+    tasks = {wid: asyncio.create_task(one(wid)) for wid in workflow_ids}
+    pending: set[asyncio.Task] = set()
+    if tasks:
+        _, pending = await asyncio.wait(tasks.values(), timeout=timeout_s)
+    for task in pending:
+        task.cancel()  # the server keeps the target: the workflow still gets there, unobserved
+    report: dict = {"open": len(workflow_ids), "moved": 0, "ended": 0, "timedOut": [], "failed": []}
+    for workflow_id, task in tasks.items():
+        if task in pending:
+            report["timedOut"].append(workflow_id)
+        elif task.exception() is not None:
+            report["failed"].append({"workflowId": workflow_id, "error": str(task.exception())})
+        else:
+            report["moved" if task.result() else "ended"] += 1
+    return report
