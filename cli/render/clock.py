@@ -11,7 +11,7 @@ from cli.render.style import card
 
 
 def _stamp(value: str | None) -> str:
-    return value.replace("T", " ").replace("Z", " UTC")[:23] if value else "—"
+    return f"{value[:19].replace('T', ' ')} UTC" if value else "—"
 
 
 def _grid() -> Table:
@@ -51,5 +51,6 @@ def advance_card(data: dict[str, Any]) -> RenderableType:
         grid.add_row("[red]timed out[/]", f"{workflow_id} (still moving; check `bss workflow`)")
     for failure in moved["failed"]:
         grid.add_row("[red]failed[/]", f"{failure['workflowId']}: {failure['error']}")
-    grid.add_row("took", f"{data['elapsedMs']} ms")
+    elapsed = data["elapsedMs"]
+    grid.add_row("took", f"{elapsed / 1000:.1f} s" if elapsed >= 1000 else f"{elapsed} ms")
     return card("Clock advanced", grid)
