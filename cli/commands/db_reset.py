@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from temporalio.client import Client
+
     from activities.reset import ResetReport
 
 
@@ -55,25 +57,23 @@ def register(app: typer.Typer) -> None:
 async def _reset(env: str) -> tuple[int, ResetReport]:
     from activities.reset import reset_operational_data
     from core.db import get_engine
+    from core.temporal import connect
 
     # Workflows first: a line's workflow must not renew, charge or provision against rows
     # that are about to disappear (or, worse, against the next scenario's rows).
-    terminated = await _terminate_running_workflows()
+    terminated = await terminate_running_workflows(await connect())
     try:
         return terminated, await reset_operational_data(env)
     finally:
         await get_engine().dispose()  # the pool belongs to this command's event loop
 
 
-async def _terminate_running_workflows() -> int:
+async def terminate_running_workflows(client: Client) -> int:
     """Terminate every running workflow of the namespace, including any started meanwhile (a line's child)."""
     import asyncio
 
     from temporalio.service import RPCError
 
-    from core.temporal import connect
-
-    client = await connect()
     done: set[str] = set()
     for _ in range(50):
         # The visibility store lists a terminated run as running for a moment; those are known
