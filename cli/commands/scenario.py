@@ -145,7 +145,12 @@ def _execute(items: list[LoadedScenario], as_json: bool, fail_fast: bool) -> Non
     elapsed = round((time.perf_counter() - started) * 1000)
     if as_json:
         print_json(report_json(results, elapsed))
-    elif len(results) > 1:
-        out.print(summary(results, elapsed))
+    else:
+        if len(results) > 1:
+            out.print(summary(results, elapsed))
+        failed = sum(not r.passed for r in results)
+        # One plain closing line that CI log readers recognise, whatever the terminal.
+        out.print(f"scenarios: {len(results) - failed} passed, {failed} failed", markup=False, highlight=False,
+                  soft_wrap=True)
     if not all(r.passed for r in results):
         raise typer.Exit(1)
