@@ -9,8 +9,6 @@ import typer
 from cli.output import console, fail, print_json
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-
     from activities.seed import SeedReport
 
 
@@ -37,7 +35,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({**report.as_dict(), "elapsed_ms": elapsed_ms})
         else:
-            console.print(_render(report, elapsed_ms))
+            from cli.render.seed import seed_card
+
+            console.print(seed_card(report, elapsed_ms))
 
 
 async def _seed() -> SeedReport:
@@ -49,21 +49,3 @@ async def _seed() -> SeedReport:
     finally:
         # The pooled asyncpg connections belong to this command's event loop, which ends here.
         await get_engine().dispose()
-
-
-def _render(report: SeedReport, elapsed_ms: int) -> RenderableType:
-    from rich.console import Group
-
-    from cli.render.style import card, table
-
-    rows = table("dataset", "inserted", "already present", "total")
-    for column in rows.columns[1:]:
-        column.justify = "right"
-    for d in report.datasets:
-        rows.add_row(d.dataset, f"[green]{d.inserted:,}[/]" if d.inserted else "0", f"{d.already_present:,}",
-                     f"{d.expected:,}")
-    if report.changed:
-        summary = f"[green]inserted {report.inserted:,} rows[/], {report.already_present:,} already present"
-    else:
-        summary = f"[dim]nothing to do: all {report.already_present:,} rows already present[/]"
-    return card("reference data", Group(rows, f"{summary} · {elapsed_ms} ms"))

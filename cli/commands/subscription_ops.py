@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.render.style import money
+
 OPS = "/bss-api/v1/subscription"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -20,41 +22,14 @@ RequestOpt = Annotated[str | None, typer.Option("--request-id", help="Idempotenc
                                                                      "charges twice); generated when omitted.")]
 
 
-def line_card(line: dict[str, Any], headline: str | None = None) -> Any:
-    """Render the line after a write: state, plan, period, pending change and balances."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    from cli.render.style import bar, card, money, quantity, state, table
-
-    info = Table.grid(padding=(0, 2))
-    info.add_column(style="dim")
-    info.add_column()
-    status = state(line["state"]) + (f"  [dim]({line['blockedReason']})[/]" if line.get("blockedReason") else "")
-    info.add_row("state", status)
-    info.add_row("plan", f"{line['offeringId']}  {money(line['priceMinor'], line['currency'])}")
-    info.add_row("period", f"#{line['periodNumber']}  {(line['periodStart'] or '')[:10]} → {(line['periodEnd'] or '')[:10]}")
-    if pending := line.get("pendingPlanChange"):
-        info.add_row("next plan", f"{pending['offeringId']}  {money(pending['priceMinor'], line['currency'])}"
-                                  f"  from {(pending['effectiveAt'] or '')[:10]}")
-    balances = table("allowance", "used", "left", "")
-    for b in line.get("balances", []):
-        unlimited = b["total"] == -1
-        balances.add_row(b["allowanceType"], quantity(b["consumed"], b["unit"]),
-                         "unlimited" if unlimited else quantity(b["remaining"], b["unit"]),
-                         "" if unlimited else bar(b["consumed"], b["total"]))
-    parts: list[Any] = [Text(headline), Text("")] if headline else []
-    return card(f"Subscription {line['id']}", Group(*parts, info, Text(""), balances))
-
-
 def _post(path: str, body: dict[str, Any] | None, as_json: bool, headline: Any) -> None:
     from cli.output import api_errors, emit
+    from cli.render.subscription import line_change_card
     from core.api_client import BssClient
 
     with api_errors(as_json), BssClient() as client:
         data = client.post(path, body)
-    emit(data, as_json, lambda d: line_card(d.get("subscription", d), headline(d)))
+    emit(data, as_json, lambda d: line_change_card(d.get("subscription", d), headline(d)))
 
 
 def register(app: typer.Typer) -> None:
@@ -79,15 +54,16 @@ def register_ops(group: typer.Typer) -> None:
         """Buy a VAS for the line with the card on file."""
         body = {"offeringId": offering, "requestId": request_id or f"cli-{uuid.uuid4()}"}
         _post(f"{OPS}/{subscription_id}/vas", body, as_json,
-              lambda d: f"{d['offeringId']} bought: {d['amountMinor'] / 100:.2f} {d['currency']}, "
-                        f"until {d['expiresAt'][:16]}" + ("; line unblocked" if d["unblocked"] else ""))
+              lambda d: f"[green]{d['offeringId']} bought[/]: {money(d['amountMinor'], d['currency'])}, "
+                        f"until {d['expiresAt'][:16].replace('T', ' ')} UTC"
+                        + ("; [green]line unblocked[/]" if d["unblocked"] else ""))
 
     @group.command("renew")
     def renew(subscription_id: LineArg, request_id: RequestOpt = None, as_json: JsonOpt = False) -> None:
         """Renew the line now: charge the period, reset the bundle, lift a block."""
         body = {"requestId": request_id or f"cli-{uuid.uuid4()}"}
         _post(f"{OPS}/{subscription_id}/renew", body, as_json,
-              lambda d: f"period #{d['periodNumber']} paid: {d['amountMinor'] / 100:.2f} {d['currency']}")
+              lambda d: f"[green]period #{d['periodNumber']} paid[/]: {money(d['amountMinor'], d['currency'])}")
 
     @group.command("plan-change")
     def plan_change(subscription_id: LineArg,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import typer
 
@@ -33,14 +35,24 @@ async def _list(query: str | None, limit: int) -> list[dict]:
     return found
 
 
-def _render(rows: list[dict], title: str):  # noqa: ANN202
-    from cli.render.style import state, table
+def _run(work: Coroutine[Any, Any, Any], as_json: bool) -> Any:
+    """Run a Temporal call; an unknown workflow or an unreachable server ends in a readable error."""
+    from temporalio.service import RPCError, RPCStatusCode
 
-    t = table("workflow", "type", "status", "step", "customer", "started", title=title)
-    for r in rows:
-        t.add_row(r["workflowId"], r["type"], state(r["status"].lower()), r["orderStatus"] or "—",
-                  r["customerId"] or "—", (r["started"] or "")[:19])
-    return t
+    from cli.output import fail, print_json
+
+    try:
+        return asyncio.run(work)
+    except RPCError as exc:
+        code, message = ("workflow.not_found" if exc.status == RPCStatusCode.NOT_FOUND else "temporal.error"), exc.message
+    except RuntimeError as exc:  # the client could not connect at all
+        code, message = "temporal.unreachable", f"{exc}; is the stack up? try `bss up`"
+    if as_json:
+        print_json({"code": code, "message": message})
+        raise SystemExit(2)
+    from rich.markup import escape
+
+    fail(f"[bold]{code}[/]\n{escape(message)}", code=2, title="refused")
 
 
 def register(app: typer.Typer) -> None:
@@ -54,16 +66,18 @@ def register(app: typer.Typer) -> None:
                        as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """List workflows (newest first), with their Web UI links in --json."""
         from cli.output import emit
+        from cli.render.workflow import workflows_table
 
-        emit(asyncio.run(_list(query, limit)), as_json, lambda r: _render(r, "workflows"))
+        emit(_run(_list(query, limit), as_json), as_json, workflows_table)
 
     @group.command("stuck")
     def stuck(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """List orders waiting for an operator (a provisioning task is stuck)."""
         from cli.output import console, emit
+        from cli.render.workflow import workflows_table
 
-        rows = asyncio.run(_list(STUCK_QUERY, 100))
-        emit(rows, as_json, lambda r: _render(r, "orders waiting for an operator"))
+        rows = _run(_list(STUCK_QUERY, 100), as_json)
+        emit(rows, as_json, lambda r: workflows_table(r, "orders waiting for an operator"))
         if not as_json:
             for r in rows:
                 console.print(f"  {r['workflowId']}  [link={r['webUi']}]{r['webUi']}[/link]")
@@ -74,25 +88,18 @@ def register(app: typer.Typer) -> None:
              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """Describe one workflow: status, search attributes, Web UI link."""
         from cli.output import emit
+        from cli.render.workflow import workflow_card
 
-        emit(asyncio.run(_describe(workflow_id)), as_json, _render_one)
+        emit(_run(_describe(workflow_id), as_json), as_json, workflow_card)
 
     @group.command("history")
     def history(workflow_id: str = typer.Argument(..., help="Workflow id."),
                 as_json: bool = typer.Option(False, "--json", help="Print the raw history JSON.")) -> None:
         """Print the event history of a workflow (activities, timers, updates)."""
-        from cli.output import console, print_json
+        from cli.output import emit
+        from cli.render.workflow import history_table
 
-        events = asyncio.run(_history(workflow_id))
-        if as_json:
-            print_json(events)
-            return
-        from cli.render.style import table
-
-        t = table("#", "time", "event", "detail")
-        for e in events:
-            t.add_row(str(e["eventId"]), e["time"][11:23], e["type"], e["detail"])
-        console.print(t)
+        emit(_run(_history(workflow_id), as_json), as_json, lambda events: history_table(events, workflow_id))
 
 
 async def _describe(workflow_id: str) -> dict:
@@ -105,25 +112,6 @@ async def _describe(workflow_id: str) -> dict:
             "started": d.start_time.isoformat() if d.start_time else None,
             "closed": d.close_time.isoformat() if d.close_time else None, "taskQueue": d.task_queue,
             "searchAttributes": {k: str(v) for k, v in attrs.items()}, "webUi": _ui_link(d.id, d.run_id)}
-
-
-def _render_one(d: dict):  # noqa: ANN202
-    from rich.table import Table
-
-    from cli.render.style import card, state
-
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column()
-    grid.add_row("type", d["type"])
-    grid.add_row("status", state(d["status"].lower()))
-    grid.add_row("started", d["started"] or "—")
-    grid.add_row("closed", d["closed"] or "—")
-    grid.add_row("queue", d["taskQueue"])
-    for k, v in d["searchAttributes"].items():
-        grid.add_row(k, v)
-    grid.add_row("Web UI", d["webUi"])
-    return card(d["workflowId"], grid)
 
 
 async def _history(workflow_id: str) -> list[dict]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 
-from cli.render.style import card, state, table
+from cli.render.style import card, fields, state, table
 
 # TMF621 serves SPEC `open` as `held` and `in_progress` as `inProgress`; operators read SPEC names.
 SPEC_STATUS = {"held": "open", "inProgress": "in_progress"}
@@ -38,20 +37,10 @@ def _compact(rows: Table, *keep_whole: int) -> Table:
     return rows
 
 
-def _fields(*rows: tuple[str, Any]) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
-    for label, value in rows:
-        if value not in (None, ""):
-            grid.add_row(label, str(value))
-    return grid
-
-
 def _agent(ref: dict | None) -> str | None:
     if not ref:
         return None
-    return f"{ref['id']} {ref.get('name', '')}".strip()
+    return escape(f"{ref['id']} {ref.get('name', '')}".strip())
 
 
 def _sla(ticket: dict, settled: bool) -> str:
@@ -64,20 +53,24 @@ def _party(ticket: dict, role: str) -> dict | None:
     return next((p for p in ticket.get("relatedParty", []) if p.get("role") == role), None)
 
 
+def _note(note: dict) -> str:
+    return f"[dim]{when(note.get('date'))} {escape(note.get('author', ''))}[/]  {escape(note.get('text', ''))}"
+
+
 def case_card(case: dict) -> RenderableType:
     """A case: who, where it stands, its tickets (⚠ when an SLA is breached) and its notes."""
     closure = None
     if case.get("cancelled"):
-        closure = f"cancelled — {case.get('cancelReason', '')}"
+        closure = escape(f"cancelled — {case.get('cancelReason', '')}")
     elif case.get("resolutionCode"):
-        closure = " — ".join(filter(None, [case["resolutionCode"], case.get("resolutionNotes")]))
-    parts: list[RenderableType] = [_fields(
+        closure = escape(" — ".join(filter(None, [case["resolutionCode"], case.get("resolutionNotes")])))
+    parts: list[RenderableType] = [fields(
         ("customer", case.get("customerId")), ("state", state(case.get("state"))),
         ("priority", case.get("priority")), ("category", case.get("category")),
         ("assigned", _agent(case.get("assignedAgent")) or "[dim]unassigned[/]"),
         ("opened", f"{when(case.get('openedAt'))} by {case.get('openedBy', '—')}"),
         ("closed", when(case["closedAt"]) if case.get("closedAt") else None), ("resolution", closure),
-        ("description", case.get("description")),
+        ("description", escape(case.get("description") or "")),
     )]
     tickets = case.get("troubleTicket", [])
     if tickets:
@@ -90,7 +83,7 @@ def case_card(case: dict) -> RenderableType:
     notes = case.get("note", [])
     if notes:
         parts += ["", f"[bold]notes ({len(notes)})[/]"]
-        parts += [f"[dim]{when(n.get('date'))} {n.get('author', '')}[/]  {n.get('text', '')}" for n in notes]
+        parts += [_note(n) for n in notes]
     return card(f"{case['id']} · {case.get('title', '')}", Group(*parts))
 
 
@@ -98,8 +91,9 @@ def cases_table(cases: list[dict]) -> RenderableType:
     """Cases as a table."""
     rows = _compact(table("case", "customer", "title", "priority", "state", "assigned", "opened (UTC)"), 1, 5, 6)
     for c in cases:
-        rows.add_row(c["id"], c.get("customerId", ""), c.get("title", ""), c.get("priority", ""),
-                     state(c.get("state")), (c.get("assignedAgent") or {}).get("id", "—"),
+        rows.add_row(c["id"], c.get("customerId", ""), escape(c.get("title", "")), c.get("priority", ""),
+                     state("cancelled" if c.get("cancelled") else c.get("state")),  # closed by cancelling
+                     (c.get("assignedAgent") or {}).get("id", "—"),
                      when(c.get("openedAt"), short=True))
     return rows if cases else "[dim]no cases[/]"
 
@@ -112,7 +106,7 @@ def ticket_card(ticket: dict) -> RenderableType:
     resolution_due = when(ticket.get("expectedResolutionDate"))
     if ticket.get("slaBreached"):
         response_due, resolution_due = f"{response_due}  {BREACHED}", f"{resolution_due}  {BREACHED}"
-    parts: list[RenderableType] = [_fields(
+    parts: list[RenderableType] = [fields(
         ("customer", (_party(ticket, "customer") or {}).get("id")), ("case", (case_ref or {}).get("id")),
         ("type", ticket.get("ticketType")), ("severity", ticket.get("severity")),
         ("priority", ticket.get("priority")), ("status", state(status)),
@@ -120,17 +114,18 @@ def ticket_card(ticket: dict) -> RenderableType:
         ("created", when(ticket.get("creationDate"))), ("response due", response_due),
         ("resolution due", resolution_due),
         ("resolved", when(ticket["resolutionDate"]) if ticket.get("resolutionDate") else None),
-        ("resolution", ticket.get("resolutionNotes")), ("description", ticket.get("description")),
+        ("resolution", escape(ticket.get("resolutionNotes") or "")),
+        ("description", escape(ticket.get("description") or "")),
     )]
     notes = ticket.get("note", [])
     if notes:
         parts += ["", f"[bold]notes ({len(notes)})[/]"]
-        parts += [f"[dim]{when(n.get('date'))} {n.get('author', '')}[/]  {n.get('text', '')}" for n in notes]
+        parts += [_note(n) for n in notes]
     history = ticket.get("statusChange", [])
     if history:
         parts += ["", "[bold]history[/]"]
         parts += [f"[dim]{when(c.get('changeDate'))}[/]  {state(ticket_status(c.get('status')))}"
-                  + (f"  [dim]{c['changeReason']}[/]" if c.get("changeReason") else "") for c in history]
+                  + (f"  [dim]{escape(c['changeReason'])}[/]" if c.get("changeReason") else "") for c in history]
     title = " · ".join(filter(None, [ticket["id"], ticket.get("name")]))
     return card(title, Group(*parts))
 

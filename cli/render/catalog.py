@@ -177,7 +177,7 @@ def offering_card(offering: dict[str, Any], prices: list[dict[str, Any]] | None 
         winner = offering.get("activePrice", {}).get("id")
         parts += ["\n[bold]Prices[/] [dim](the lowest in force wins)[/]",
                   prices_table(prices, winner, now) if prices else "[dim]  no price versions[/]"]
-    return card(f"{offering['id']} · {escape(offering['name'])}", Group(*parts))
+    return card(f"{offering['id']} · {offering['name']}", Group(*parts))
 
 
 def price_card(price: dict[str, Any]) -> RenderableType:
@@ -189,7 +189,7 @@ def price_card(price: dict[str, Any]) -> RenderableType:
     body.add_row("offering", price["productOffering"]["id"])
     body.add_row("amount", f"{money(minor(price['price']), price['price']['unit'])} {price['priceType']}")
     body.add_row("valid", f"{when(window.get('startDateTime'))} → {_until(window)}")
-    return card(f"{price['id']} · {escape(price['name'])}", body, subtitle="the lowest price in force wins")
+    return card(f"{price['id']} · {price['name']}", body, subtitle="the lowest price in force wins")
 
 
 def migration_card(migration: dict[str, Any]) -> RenderableType:

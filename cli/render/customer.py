@@ -13,7 +13,8 @@ from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
-from cli.render.style import bar, card, mask, money, quantity, state, table
+from cli.render.style import card, card_label, fields, mask, money, state, table
+from cli.render.subscription import allowance_row, bars
 
 MEDIUM_LABELS = {"email": "email", "mobile": "mobile", "postalAddress": "address"}
 ALLOWANCE_LABELS = {"data": "data", "voice": "voice", "sms": "sms", "data_roaming": "roaming"}
@@ -48,16 +49,6 @@ def contact(medium_type: str, value: str) -> str:
     return value.rsplit(",", 1)[-1].strip() if value else "—"
 
 
-def _grid(*rows: tuple[str, Any]) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
-    for label, value in rows:
-        if value not in (None, ""):
-            grid.add_row(label, str(value))
-    return grid
-
-
 def _kyc(kyc: dict[str, Any]) -> str:
     if kyc.get("status") != "verified":
         return state(kyc.get("status", "not_verified"))
@@ -88,18 +79,8 @@ def _line_header(line: dict[str, Any]) -> str:
 
 
 def _balances(balances: list[dict[str, Any]]) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    for _ in range(3):
-        grid.add_column(no_wrap=True)
-    for balance in balances:
-        label = ALLOWANCE_LABELS.get(balance["allowanceType"], balance["allowanceType"])
-        unit = balance["unit"]
-        if balance["total"] < 0:
-            amount = f"[dim]{quantity(balance['consumed'], unit)} used[/]"
-        else:
-            amount = f"{quantity(balance['remaining'], unit)} of {quantity(balance['total'], unit)}"
-        grid.add_row(f"    {label}", bar(balance["consumed"], balance["total"]), amount)
-    return grid
+    return bars([allowance_row(f"    {ALLOWANCE_LABELS.get(b['allowanceType'], b['allowanceType'])}", b["consumed"],
+                               b["total"], b["remaining"], b["unit"]) for b in balances])
 
 
 def _lines(lines: list[dict[str, Any]]) -> RenderableType:
@@ -135,7 +116,7 @@ def _cards(methods: list[dict[str, Any]], available: bool) -> RenderableType:
         return "[dim]  payment methods not available yet[/]"
     if not methods:
         return "[yellow]  no card on file[/]"
-    return Group(*(f"  {m['id']}  {m.get('brand', 'card')} {masked_document(m.get('last4'))}  exp "
+    return Group(*(f"  {m['id']}  {card_label(m.get('brand'), m.get('last4'))}  exp "
                    f"{m.get('expMonth', 0):02d}/{str(m.get('expYear', ''))[-2:]}"
                    f"{'  [green]default[/]' if m.get('isDefault') else ''}" for m in methods))
 
@@ -161,7 +142,7 @@ def customer_card(summary: dict[str, Any]) -> RenderableType:
     c = summary["customer"]
     sources = summary.get("sources", {})
     status = state(c["status"]) + (f" [dim]({escape(c['statusReason'])})[/]" if c.get("statusReason") else "")
-    head = _grid(("status", status), ("KYC", _kyc(summary.get("kyc", {}))), ("party", c.get("individualId")),
+    head = fields(("status", status), ("KYC", _kyc(summary.get("kyc", {}))), ("party", c.get("individualId")),
                  ("since", when(c.get("createdAt"), False)),
                  ("closed", when(c["closedAt"], False) if c.get("closedAt") else None),
                  *_contacts(summary.get("contacts", [])))
@@ -171,7 +152,7 @@ def customer_card(summary: dict[str, Any]) -> RenderableType:
                  _section("Payment methods"),
                  _cards(summary.get("paymentMethods", []), sources.get("paymentMethods", True)),
                  _section("Recent interactions"), _interactions(summary.get("interactions", [])))
-    return card(f"customer {c['id']} · {escape(c['name'])}", body)
+    return card(f"customer {c['id']} · {c['name']}", body)
 
 
 def _characteristic(customer: dict[str, Any], name: str) -> Any:
@@ -190,15 +171,15 @@ def created_card(customer: dict[str, Any]) -> RenderableType:
     """A TMF629 customer just created or changed."""
     media = [(MEDIUM_LABELS.get(m.get("mediumType", ""), ""), _contact_value(m))
              for m in customer.get("contactMedium", [])]
-    head = _grid(("status", state(customer.get("status", "—"))),
+    head = fields(("status", state(customer.get("status", "—"))),
                  ("KYC", state(_characteristic(customer, "kycStatus"))),
                  ("party", customer.get("engagedParty", {}).get("id")), *media)
-    return card(f"customer {customer['id']} · {escape(customer.get('name', ''))}", head)
+    return card(f"customer {customer['id']} · {customer.get('name', '')}", head)
 
 
 def kyc_result(result: dict[str, Any]) -> RenderableType:
     """The answer of a KYC attestation."""
-    head = _grid(("KYC", state(result["kycStatus"])), ("customer", state(result.get("customerStatus", "—"))),
+    head = fields(("KYC", state(result["kycStatus"])), ("customer", state(result.get("customerStatus", "—"))),
                  ("document", f"{result['documentType']} {masked_document(result['documentLast4'])}"),
                  ("attestation", f"{result['attestationId']} ({result['provider']})"),
                  ("verified", when(result.get("verifiedAt"))))

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from cli.render.style import card, mask, state, table
+from cli.render.style import card, fields, mask, state, table
 
 
 def char(resource: dict[str, Any], name: str) -> Any:
@@ -33,16 +33,6 @@ def mask_code(code: str | None) -> str | None:
         return None
     head, _, secret = code.rpartition("$")
     return f"{head}${mask(secret)}"
-
-
-def _fields(*rows: tuple[str, Any]) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
-    for label, value in rows:
-        if value not in (None, ""):
-            grid.add_row(label, str(value))
-    return grid
 
 
 def _status(resource: dict[str, Any]) -> str:
@@ -74,7 +64,7 @@ def msisdn_table(items: list[dict[str, Any]], summary: dict[str, Any] | None = N
 
 def msisdn_card(item: dict[str, Any]) -> RenderableType:
     """One number: state, who holds it, quarantine, where it came from."""
-    body = _fields(("state", _status(item)), ("reserved for", char(item, "reservedFor")),
+    body = fields(("state", _status(item)), ("reserved for", char(item, "reservedFor")),
                    ("assigned to", char(item, "assignedTo")),
                    ("quarantine until", when(char(item, "quarantineUntil")) if char(item, "quarantineUntil") else None),
                    ("range", char(item, "rangeId")), ("in pool since", when(item.get("startOperatingDate"), False)))
@@ -92,7 +82,7 @@ def esim_table(items: list[dict[str, Any]], summary: dict[str, Any] | None = Non
 
 def esim_card(item: dict[str, Any]) -> RenderableType:
     """One eSIM profile with masked ICCID, IMSI and activation code."""
-    body = _fields(("state", _status(item)), ("ICCID", mask(item["id"])), ("IMSI", mask(char(item, "imsi"))),
+    body = fields(("state", _status(item)), ("ICCID", mask(item["id"])), ("IMSI", mask(char(item, "imsi"))),
                    ("SM-DP+", char(item, "smdpAddress")), ("activation", mask_code(char(item, "activationCode"))),
                    ("order", char(item, "reservedFor")), ("MSISDN", char(item, "assignedMsisdn")),
                    ("in pool since", when(item.get("startOperatingDate"), False)))
@@ -105,7 +95,7 @@ def range_result(result: dict[str, Any]) -> RenderableType:
         headline = f"[yellow]range {result['rangeId']} was added before: nothing to do[/]"
     else:
         headline = f"[green]added {result['added']:,} numbers[/] to the pool"
-    body = Group(headline, _fields(("range", f"{result['first']} – {result['last']}"),
+    body = Group(headline, fields(("range", f"{result['first']} – {result['last']}"),
                                    ("size", f"{result['size']:,}"), ("added", f"{result['added']:,}"),
                                    ("already in pool", f"{result['skipped']:,}")))
     return card(f"MSISDN range {result['rangeId']}", body)

@@ -8,13 +8,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from cli.render import style
 from cli.render.style import card, money, state, table
 from domain.money import Money
 
 
 def card_label(method: dict[str, Any]) -> str:
     """`Visa •••• 4242` from a payment method body."""
-    return f"{method.get('brand', 'Card')} •••• {method.get('lastFourDigits', '????')}"
+    return style.card_label(method.get("brand"), method.get("lastFourDigits"))
 
 
 def expiry(method: dict[str, Any]) -> str:

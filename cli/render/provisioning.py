@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group, RenderableType
-from rich.table import Table
+from rich.markup import escape
 from rich.tree import Tree
 
-from cli.render.style import card, state, table
+from cli.render.style import card, fields, state, table
 
 NEEDS_OPERATOR = ("stuck", "failed")
 SO_STATES = {"inProgress": "in_progress"}  # TMF641 wire names the operator reads in SPEC terms
@@ -37,28 +35,22 @@ def attempts(task: dict) -> str:
     return f"{task.get('attempts', 0)}/{task.get('maxAttempts', '?')}"
 
 
+def _when(value: str | None) -> str | None:
+    return value.replace("T", " ")[:19] + " UTC" if value else None
+
+
 def _owner(task: dict) -> str:
     return task.get("productOrderId") or task.get("subscriptionId") or "—"
 
 
 def _detail(task: dict) -> str:
     if task.get("operatorNote"):
-        return f"[dim]note:[/] {task['operatorNote']}"
+        return f"[dim]note:[/] {escape(task['operatorNote'])}"
     if not task.get("lastError"):
         return ""
     # An old error on a task that went through since is history, not an alarm.
     colour = "red" if task.get("state") in NEEDS_OPERATOR else "dim"
-    return f"[{colour}]{task['lastError']}[/]"
-
-
-def _fields(*rows: tuple[str, Any]) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
-    for label, value in rows:
-        if value not in (None, ""):
-            grid.add_row(label, str(value))
-    return grid
+    return f"[{colour}]{escape(task['lastError'])}[/]"
 
 
 def tasks_table(tasks: list[dict]) -> RenderableType:
@@ -83,14 +75,15 @@ def task_card(task: dict) -> RenderableType:
         hint = f"bss prov resolve {task['id']} --note '…'  or  bss prov retry {task['id']}"
     elif task.get("state") == "failed" and task.get("attempts", 0) < task.get("maxAttempts", 0):
         hint = f"bss prov retry {task['id']}"
-    body = _fields(
+    body = fields(
         ("type", task.get("taskType")), ("element", task.get("element")),
         ("state", task_state(task.get("state"))),
         ("attempts", attempts(task)), ("duration", duration(task.get("durationMs"))),
         ("order", task.get("productOrderId")), ("service order", task.get("serviceOrderId")),
         ("service", task.get("serviceId")), ("line", task.get("subscriptionId")),
-        ("started", task.get("startedAt")), ("finished", task.get("finishedAt")),
-        ("last error", task.get("lastError")), ("operator note", task.get("operatorNote")),
+        ("started", _when(task.get("startedAt"))), ("finished", _when(task.get("finishedAt"))),
+        ("last error", escape(task.get("lastError") or "")),
+        ("operator note", escape(task.get("operatorNote") or "")),
         ("next", hint),
     )
     return card(f"{task['id']} · {task.get('taskType', '')}", body)
@@ -141,7 +134,7 @@ def service_order_tree(so: dict, tasks: list[dict]) -> RenderableType:
     reason = so.get("cancellationReason") or next((n.get("text") for n in so.get("note", [])), None)
     parts: list[RenderableType] = [root]
     if reason:
-        parts += ["", f"[red]{reason}[/]"]
+        parts += ["", f"[red]{escape(reason)}[/]"]
     return card(f"service order {so['id']}", Group(*parts))
 
 
@@ -154,7 +147,7 @@ def service_card(svc: dict) -> RenderableType:
     line = next((e["id"] for e in svc.get("relatedEntity", []) if e.get("role") == "product"), None)
     so = next((i["serviceOrderId"] for i in svc.get("serviceOrderItem", [])), None)
     parent = next((r["service"]["id"] for r in svc.get("serviceRelationship", [])), None)
-    parts: list[RenderableType] = [_fields(
+    parts: list[RenderableType] = [fields(
         ("spec", (svc.get("serviceSpecification") or {}).get("name")), ("category", svc.get("category")),
         ("state", state(SERVICE_STATES.get(wire, wire))), ("product order", order), ("service order", so),
         ("line", line), ("part of", parent),
@@ -163,7 +156,7 @@ def service_card(svc: dict) -> RenderableType:
                                 for r in svc.get("supportingResource", [])) or None),
     )]
     if chars:
-        parts += ["", "[bold]characteristics[/]", _fields(*((c["name"], c["value"]) for c in chars))]
+        parts += ["", "[bold]characteristics[/]", fields(*((c["name"], c["value"]) for c in chars))]
     if tasks:
         rows = table("task", "type", "state", "attempts", "duration")
         rows.show_edge = False

@@ -8,6 +8,7 @@ from rich import box
 from rich.console import RenderableType
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 CARD_BOX = box.ROUNDED
 TABLE_BOX = box.SIMPLE_HEAD
@@ -23,8 +24,21 @@ STATE_STYLES = {
 
 
 def card(title: str, body: RenderableType, subtitle: str | None = None) -> Panel:
-    """Frame a renderable as a card with the project's box style."""
-    return Panel(body, title=f"[bold]{title}[/]", subtitle=subtitle, box=CARD_BOX, expand=False, padding=(0, 1))
+    """Frame a renderable as a card with the project's box style (the title is plain text, never markup)."""
+    # Titles carry names people typed (case titles, plan names): a `[tag]` in them must print as typed.
+    return Panel(body, title=Text(title, style="bold"), subtitle=subtitle, box=CARD_BOX, expand=False,
+                 padding=(0, 1))
+
+
+def fields(*rows: tuple[str, Any]) -> Table:
+    """The label/value head of a card; rows whose value is None or empty are left out."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    for label, value in rows:
+        if value not in (None, ""):
+            grid.add_row(label, value if isinstance(value, Text) else str(value))
+    return grid
 
 
 def table(*columns: str, title: str | None = None) -> Table:
@@ -60,6 +74,18 @@ def quantity(value: int | None, unit: str) -> str:
     return f"{value:,} {unit}"
 
 
+def readable(amount: int, unit: str) -> str:
+    """A base-unit amount for people: `3.1 GB`, `54 min 30 s`, `88 SMS`."""
+    if unit == "MB" and amount >= 1024:
+        return f"{amount / 1024:,.2f}".rstrip("0").rstrip(".") + " GB"
+    if unit == "s" and amount >= 60:
+        minutes, seconds = divmod(amount, 60)
+        return f"{minutes:,} min" + (f" {seconds} s" if seconds else "")
+    if unit == "sms":
+        return f"{amount:,} SMS"
+    return quantity(amount, unit)
+
+
 def bar(used: int, total: int, width: int = 20) -> str:
     """A bundle bar of what remains: `█████░░░░░ 50%` (unlimited shows ∞)."""
     if total < 0:
@@ -71,6 +97,11 @@ def bar(used: int, total: int, width: int = 20) -> str:
     pct = round(100 * remaining / total)
     colour = "green" if pct > 20 else "yellow" if pct > 0 else "red"
     return f"[{colour}]{'█' * filled}[/]{'░' * (width - filled)} {pct:3d}%"
+
+
+def card_label(brand: str | None, last4: str | None) -> str:
+    """A payment card as people may see it: brand and last four digits, `Visa •••• 4242`."""
+    return f"{brand or 'Card'} •••• {last4 or '????'}"
 
 
 def mask(value: str | None, keep: int = 4) -> str:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.render.style import bar, card, quantity, state, table
+from cli.render.style import bar, card, fields, money, readable, state, table
 from domain.money import Money
 
 ALLOWANCE_LABELS = {"data": "Data", "voice": "Voice", "sms": "SMS", "data_roaming": "Roaming"}
@@ -52,42 +52,39 @@ def _price(value: dict[str, Any] | None) -> str:
     return Money.from_major(str(value.get("value", 0)), value.get("unit", "SGD")).format()
 
 
-def readable(amount: int, unit: str) -> str:
-    """A base-unit amount for people: `3.1 GB`, `54 min 30 s`, `88 SMS`."""
-    if unit == "MB" and amount >= 1024:
-        return f"{amount / 1024:,.2f}".rstrip("0").rstrip(".") + " GB"
-    if unit == "s" and amount >= 60:
-        minutes, seconds = divmod(amount, 60)
-        return f"{minutes:,} min" + (f" {seconds} s" if seconds else "")
-    if unit == "sms":
-        return f"{amount:,} SMS"
-    return quantity(amount, unit)
+def allowance_row(label: str, used: int, total: int, left: int, unit: str) -> tuple[str, str, str]:
+    """One bundle bar row: label, the bar of what remains, and left / total / used (total -1 is unlimited)."""
+    if total < 0:
+        return label, bar(used, -1), f"[dim]{readable(used, unit)} used[/]"
+    if total == 0 and used == 0:
+        return label, "[dim]—[/]", "[dim]not in the plan[/]"
+    return (label, bar(used, total),
+            f"{readable(left, unit)} left of {readable(total, unit)} [dim]· {readable(used, unit)} used[/]")
 
 
 def _bucket_row(bucket: dict[str, Any]) -> tuple[str, str, str]:
     label = ALLOWANCE_LABELS.get(bucket.get("allowanceType", ""), bucket.get("name", "?"))
     consumed = bucket.get("consumedValue", {})
     unit, used = consumed.get("units", ""), int(consumed.get("amount", 0))
-    if bucket.get("unlimited"):
-        return label, bar(used, -1), f"[dim]{readable(used, unit)} used[/]"
-    total = int(bucket.get("totalValue", {}).get("amount", 0))
-    if total == 0 and used == 0:
-        return label, "[dim]—[/]", "[dim]not in the plan[/]"
-    left = int(bucket.get("remainingValue", {}).get("amount", 0))
-    return (label, bar(used, total),
-            f"{readable(left, unit)} left of {readable(total, unit)} [dim]· {readable(used, unit)} used[/]")
+    total = -1 if bucket.get("unlimited") else int(bucket.get("totalValue", {}).get("amount", 0))
+    return allowance_row(label, used, total, int(bucket.get("remainingValue", {}).get("amount", 0)), unit)
 
 
-def bundle_bars(buckets: list[dict[str, Any]]) -> RenderableType:
-    """One bar per allowance: what remains, with left / total / used in readable units."""
-    if not buckets:
-        return Text("no balances", style="dim")
+def bars(rows: list[tuple[str, str, str]]) -> Table:
+    """Bundle bar rows as a grid that never wraps (the bars line up)."""
     grid = Table.grid(padding=(0, 2))
     for _ in range(3):
         grid.add_column(no_wrap=True)
-    for bucket in buckets:
-        grid.add_row(*_bucket_row(bucket))
+    for row in rows:
+        grid.add_row(*row)
     return grid
+
+
+def bundlebars(buckets: list[dict[str, Any]]) -> RenderableType:
+    """One bar per allowance: what remains, with left / total / used in readable units."""
+    if not buckets:
+        return Text("no balances", style="dim")
+    return bars([_bucket_row(bucket) for bucket in buckets])
 
 
 def _pending(change: dict[str, Any] | None) -> str | None:
@@ -129,7 +126,7 @@ def subscription_card(product: dict[str, Any], buckets: list[dict[str, Any]], no
     for label, value in rows:
         if value:
             grid.add_row(label, value)
-    return card(f"subscription {product['id']}", Group(grid, "", bundle_bars(buckets)))
+    return card(f"subscription {product['id']}", Group(grid, "", bundlebars(buckets)))
 
 
 def subscriptions_table(products: list[dict[str, Any]], title: str = "Subscriptions",
@@ -153,3 +150,24 @@ def subscriptions_table(products: list[dict[str, Any]], title: str = "Subscripti
         row = [p["id"], chars.get("msisdn", "—"), plan, state(current), _price(price), ends]
         t.add_row(*row, *([(p.get("relatedParty") or [{}])[0].get("id", "—")] if show_customer else []))
     return t
+
+
+def line_change_card(line: dict[str, Any], headline: str | None = None) -> RenderableType:
+    """The line after a write (VAS, renewal, plan change, termination): what happened, state, plan, bars."""
+    status = state(line["state"])
+    if line.get("blockedReason"):
+        status += f" [red]⚠ {escape(line['blockedReason'])}[/]"
+    pending = line.get("pendingPlanChange")
+    head = fields(
+        ("state", status),
+        ("plan", f"{line['offeringId']}  {money(line['priceMinor'], line['currency'])}"),
+        ("period", f"#{line['periodNumber']} · {_date(line.get('periodStart'))} → {_date(line.get('periodEnd'))}"),
+        ("next plan", f"[yellow]→ {pending['offeringId']}  {money(pending['priceMinor'], line['currency'])}"
+                      f" from {_date(pending.get('effectiveAt'))}[/]" if pending else None),
+        ("ended", _date(line["terminatedAt"]) if line.get("terminatedAt") else None),
+    )
+    rows = [allowance_row(ALLOWANCE_LABELS.get(b["allowanceType"], b["allowanceType"]), b["consumed"], b["total"],
+                          b["remaining"], b["unit"]) for b in line.get("balances", [])]
+    parts: list[RenderableType] = [Text.from_markup(headline), Text("")] if headline else []
+    parts += [head, Text(""), bars(rows) if rows else Text("no balances", style="dim")]
+    return card(f"subscription {line['id']}", Group(*parts))

@@ -1,0 +1,56 @@
+"""Workflow renderers: the list of Temporal executions, one execution's card, and its event history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.markup import escape
+
+from cli.render.style import card, fields, state, table
+
+
+def _status(value: str | None) -> str:
+    # Temporal names statuses in capitals (RUNNING, TIMED_OUT); the card palette uses lower case.
+    return state((value or "unknown").lower())
+
+
+def workflows_table(rows: list[dict[str, Any]], title: str = "workflows") -> RenderableType:
+    """Executions newest first: id, status, order step, customer, start time (UTC); the id prefix names the type."""
+    if not rows:
+        return f"[dim]no {title}[/]"
+    # Fits 80 columns: the type is in the id (order-…, subscription-…) and in `--json`.
+    t = table("workflow", "status", "step", "customer", "started (UTC)", title=title)
+    for column in t.columns:
+        column.no_wrap = True
+    for r in rows:
+        step = r.get("orderStatus") or "—"
+        t.add_row(r["workflowId"], _status(r["status"]), f"[red]⚠ {step}[/]" if step == "STUCK" else step,
+                  r.get("customerId") or "—", (r.get("started") or "")[:16].replace("T", " "))
+    return Group(t, f"[dim]{len(rows)} workflow{'s' if len(rows) != 1 else ''}[/]")
+
+
+def workflow_card(d: dict[str, Any]) -> RenderableType:
+    """One execution: type, status, times, queue, search attributes and its Web UI link."""
+    attributes = [(k, escape(str(v))) for k, v in sorted(d.get("searchAttributes", {}).items())]
+    body = fields(("type", d["type"]), ("status", _status(d["status"])),
+                  ("started", (d.get("started") or "—").replace("T", " ")[:19]),
+                  ("closed", (d.get("closed") or "—").replace("T", " ")[:19]), ("queue", d.get("taskQueue")),
+                  *attributes, ("Web UI", d.get("webUi")))
+    return card(f"workflow {d['workflowId']}", body)
+
+
+def history_table(events: list[dict[str, Any]], workflow_id: str) -> RenderableType:
+    """The event history: number, time (UTC), event type and its activity, child or failure."""
+    if not events:
+        return f"[dim]no history for {workflow_id}[/]"
+    t = table("#", "time (UTC)", "event", "detail", title=f"history of {workflow_id}")
+    t.columns[0].justify = "right"
+    for column in t.columns[:3]:
+        column.no_wrap = True
+    for e in events:
+        failed = "failed" in e["type"] or "timed_out" in e["type"]
+        detail = escape(e.get("detail") or "")
+        t.add_row(str(e["eventId"]), e["time"][11:23], f"[red]{e['type']}[/]" if failed else e["type"],
+                  f"[red]{detail}[/]" if failed else detail)
+    return t
