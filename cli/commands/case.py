@@ -6,20 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.output import api_errors, console, emit
+from cli.output import call_api, console, emit
 
 CASE = "/crm-api/v1/case"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-
-
-def _call(as_json: bool, method: str, path: str, body: Any = None, **params: Any) -> Any:
-    from core.api_client import BssClient
-
-    with api_errors(as_json), BssClient() as client:
-        if method == "GET":
-            return client.get(path, **params)
-        return client.request(method, path, json=body)
 
 
 def _card(data: dict) -> Any:
@@ -43,7 +34,7 @@ def register(app: typer.Typer) -> None:
         """Open a case for a customer."""
         body = {"customerId": customer, "title": title, "priority": priority, "description": description,
                 "category": category}
-        emit(_call(as_json, "POST", CASE, {k: v for k, v in body.items() if v is not None}), as_json, _card)
+        emit(call_api(as_json, "POST", CASE, {k: v for k, v in body.items() if v is not None}), as_json, _card)
 
     @group.command("list")
     def list_(customer: Annotated[str | None, typer.Option(help="Only this customer's cases.")] = None,
@@ -54,19 +45,19 @@ def register(app: typer.Typer) -> None:
         """List cases, newest last."""
         from cli.render.care import cases_table
 
-        data = _call(as_json, "GET", CASE, customerId=customer, state=state, priority=priority, limit=limit)
+        data = call_api(as_json, "GET", CASE, customerId=customer, state=state, priority=priority, limit=limit)
         emit(data, as_json, cases_table)
 
     @group.command("show")
     def show(case_id: Annotated[str, typer.Argument(help="Case id (CASE-…).")], as_json: JsonOpt = False) -> None:
         """Show a case card with its notes and tickets."""
-        emit(_call(as_json, "GET", f"{CASE}/{case_id}"), as_json, _card)
+        emit(call_api(as_json, "GET", f"{CASE}/{case_id}"), as_json, _card)
 
     @group.command("note")
     def note(case_id: Annotated[str, typer.Argument(help="Case id.")],
              text: Annotated[str, typer.Argument(help="The note.")], as_json: JsonOpt = False) -> None:
         """Add a note to a case."""
-        data = _call(as_json, "POST", f"{CASE}/{case_id}/note", {"text": text})
+        data = call_api(as_json, "POST", f"{CASE}/{case_id}/note", {"text": text})
         emit(data, as_json, lambda n: f"[green]note {n['id']} added to {case_id}[/]")
 
     @group.command("transition")
@@ -74,13 +65,13 @@ def register(app: typer.Typer) -> None:
                    state: Annotated[str, typer.Argument(help="in_progress | pending_customer | resolved.")],
                    as_json: JsonOpt = False) -> None:
         """Move a case to another state (closing goes through `bss case close`)."""
-        emit(_call(as_json, "PATCH", f"{CASE}/{case_id}", {"state": state}), as_json, _card)
+        emit(call_api(as_json, "PATCH", f"{CASE}/{case_id}", {"state": state}), as_json, _card)
 
     @group.command("assign")
     def assign(case_id: Annotated[str, typer.Argument(help="Case id.")],
                agent: Annotated[str, typer.Argument(help="Agent id (AG-…).")], as_json: JsonOpt = False) -> None:
         """Assign a case to an agent."""
-        emit(_call(as_json, "PATCH", f"{CASE}/{case_id}", {"assignedAgent": {"id": agent}}), as_json, _card)
+        emit(call_api(as_json, "PATCH", f"{CASE}/{case_id}", {"assignedAgent": {"id": agent}}), as_json, _card)
 
     @group.command("close")
     def close(case_id: Annotated[str, typer.Argument(help="Case id.")],
@@ -92,7 +83,7 @@ def register(app: typer.Typer) -> None:
             console.print("[dim]not closed[/]")
             raise typer.Exit(1)
         body = {"resolutionCode": resolution, **({"notes": notes} if notes else {})}
-        emit(_call(as_json, "POST", f"{CASE}/{case_id}/close", body), as_json, _card)
+        emit(call_api(as_json, "POST", f"{CASE}/{case_id}/close", body), as_json, _card)
 
     @group.command("cancel")
     def cancel(case_id: Annotated[str, typer.Argument(help="Case id.")],
@@ -102,4 +93,4 @@ def register(app: typer.Typer) -> None:
         if not yes and not typer.confirm(f"Cancel {case_id}? A cancelled case cannot change."):
             console.print("[dim]not cancelled[/]")
             raise typer.Exit(1)
-        emit(_call(as_json, "POST", f"{CASE}/{case_id}/cancel", {"reason": reason}), as_json, _card)
+        emit(call_api(as_json, "POST", f"{CASE}/{case_id}/cancel", {"reason": reason}), as_json, _card)

@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
         with api_errors(as_json), BssClient() as client:
             order = client.post(ORDERS, body)
             if not wait:
-                emit(order, as_json, lambda o: f"order [bold]{o['id']}[/] {o['state']}")
+                emit(order, as_json, lambda o: f"order [bold]{o['id']}[/] {o['state']}: follow it with "
+                                               f"`bss order show {o['id']}` (or order with --wait)")
                 return
             view = _follow(client, order["id"], timeout, quiet=as_json)
             final = client.get(f"{ORDERS}/{order['id']}")

@@ -6,20 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.output import api_errors, emit
+from cli.output import call_api, emit
 
 TASKS = "/provisioning-api/v1/task"
 FAULTS = "/provisioning-api/v1/fault"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
-
-
-def _call(as_json: bool, method: str, path: str, body: Any = None, **params: Any) -> Any:
-    from core.api_client import BssClient
-
-    with api_errors(as_json), BssClient() as client:
-        if method == "GET":
-            return client.get(path, **params)
-        return client.request(method, path, json=body)
 
 
 def _task_card(data: dict) -> Any:
@@ -48,13 +39,13 @@ def register(app: typer.Typer) -> None:
         from cli.render.provisioning import tasks_table
 
         params = {"state": task_state, "orderId": order, "taskType": task_type, "limit": limit}
-        emit(_call(as_json, "GET", TASKS, **params), as_json, tasks_table)
+        emit(call_api(as_json, "GET", TASKS, **params), as_json, tasks_table)
 
     @group.command("show")
     def show(task_id: Annotated[str, typer.Argument(help="Task id (PT-…).")],
              as_json: JsonOpt = False) -> None:
         """Show one task: attempts, duration, last error, operator note and what to do next."""
-        emit(_call(as_json, "GET", f"{TASKS}/{task_id}"), as_json, _task_card)
+        emit(call_api(as_json, "GET", f"{TASKS}/{task_id}"), as_json, _task_card)
 
     @group.command("resolve")
     def resolve(task_id: Annotated[str, typer.Argument(help="Stuck task id (PT-…).")],
@@ -62,13 +53,13 @@ def register(app: typer.Typer) -> None:
                                                   help="What you did on the network element.")] = "",
                 as_json: JsonOpt = False) -> None:
         """Complete a stuck task by hand (a note is required); the order then continues."""
-        emit(_call(as_json, "POST", f"{TASKS}/{task_id}/resolve", {"note": note}), as_json, _task_card)
+        emit(call_api(as_json, "POST", f"{TASKS}/{task_id}/resolve", {"note": note}), as_json, _task_card)
 
     @group.command("retry")
     def retry(task_id: Annotated[str, typer.Argument(help="Failed or stuck task id (PT-…).")],
               as_json: JsonOpt = False) -> None:
         """Run a failed or stuck task again, within its attempts budget."""
-        emit(_call(as_json, "POST", f"{TASKS}/{task_id}/retry", {}), as_json, _task_card)
+        emit(call_api(as_json, "POST", f"{TASKS}/{task_id}/retry", {}), as_json, _task_card)
 
     @fault.command("list")
     def fault_list(enabled: Annotated[bool, typer.Option("--enabled",
@@ -80,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from cli.render.provisioning import faults_table
 
         params = {"enabled": "true" if enabled else None, "taskType": task_type, "limit": 1000}
-        emit(_call(as_json, "GET", FAULTS, **params), as_json, faults_table)
+        emit(call_api(as_json, "GET", FAULTS, **params), as_json, faults_table)
 
     @fault.command("set")
     def fault_set(task_type: Annotated[str, typer.Argument(help="Task type, e.g. HLR_PROVISION.")],
@@ -101,4 +92,4 @@ def register(app: typer.Typer) -> None:
             body["probabilityPct"] = 100 if probability is None else probability
         if slow_ms is not None:
             body["slowMs"] = slow_ms
-        emit(_call(as_json, "PUT", FAULTS, body), as_json, lambda rule: faults_table([rule]))
+        emit(call_api(as_json, "PUT", FAULTS, body), as_json, lambda rule: faults_table([rule]))

@@ -6,19 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.output import api_errors, console, emit
+from cli.output import call_api, console, emit
 
 TT = "/tmf-api/troubleTicket/v4/troubleTicket"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
-
-
-def _call(as_json: bool, method: str, path: str, body: Any = None, **params: Any) -> Any:
-    from core.api_client import BssClient
-
-    with api_errors(as_json), BssClient() as client:
-        if method == "GET":
-            return client.get(path, **params)
-        return client.request(method, path, json=body)
 
 
 def _card(data: dict) -> Any:
@@ -58,7 +49,7 @@ def register(app: typer.Typer) -> None:
             body["name"] = name
         if case:
             body["relatedEntity"] = [{"id": case, "role": "case", "@referredType": "Case"}]
-        emit(_call(as_json, "POST", TT, body), as_json, _card)
+        emit(call_api(as_json, "POST", TT, body), as_json, _card)
 
     @group.command("list")
     def list_(status: Annotated[str | None, typer.Option(help="Only tickets in this status.")] = None,
@@ -72,12 +63,12 @@ def register(app: typer.Typer) -> None:
 
         params = {"status": _wire(status) if status else None, "relatedParty.id": customer,
                   "relatedEntity.id": case, "ticketType": ticket_type, "limit": limit}
-        emit(_call(as_json, "GET", TT, **params), as_json, tickets_table)
+        emit(call_api(as_json, "GET", TT, **params), as_json, tickets_table)
 
     @group.command("show")
     def show(ticket_id: Annotated[str, typer.Argument(help="Ticket id (TT-…).")], as_json: JsonOpt = False) -> None:
         """Show a ticket card with SLA due times, notes and history."""
-        emit(_call(as_json, "GET", f"{TT}/{ticket_id}"), as_json, _card)
+        emit(call_api(as_json, "GET", f"{TT}/{ticket_id}"), as_json, _card)
 
     @group.command("transition")
     def transition(ticket_id: Annotated[str, typer.Argument(help="Ticket id.")],
@@ -87,14 +78,14 @@ def register(app: typer.Typer) -> None:
                    as_json: JsonOpt = False) -> None:
         """Move a ticket to another status."""
         body = {"status": _wire(status), **({"statusChangeReason": notes} if notes else {})}
-        emit(_call(as_json, "PATCH", f"{TT}/{ticket_id}", body), as_json, _card)
+        emit(call_api(as_json, "PATCH", f"{TT}/{ticket_id}", body), as_json, _card)
 
     @group.command("assign")
     def assign(ticket_id: Annotated[str, typer.Argument(help="Ticket id.")],
                agent: Annotated[str, typer.Argument(help="Agent id (AG-…).")], as_json: JsonOpt = False) -> None:
         """Assign a ticket to an agent."""
         body = {"relatedParty": [{"id": agent, "role": "assignee", "@referredType": "Agent"}]}
-        emit(_call(as_json, "PATCH", f"{TT}/{ticket_id}", body), as_json, _card)
+        emit(call_api(as_json, "PATCH", f"{TT}/{ticket_id}", body), as_json, _card)
 
     @group.command("delete")
     def delete(ticket_id: Annotated[str, typer.Argument(help="Ticket id.")],
@@ -104,5 +95,5 @@ def register(app: typer.Typer) -> None:
         if not yes and not typer.confirm(f"Delete {ticket_id}? This cannot be undone."):
             console.print("[dim]not deleted[/]")
             raise typer.Exit(1)
-        _call(as_json, "DELETE", f"{TT}/{ticket_id}")
+        call_api(as_json, "DELETE", f"{TT}/{ticket_id}")
         emit({"id": ticket_id, "deleted": True}, as_json, lambda d: f"[green]{d['id']} deleted[/]")
