@@ -85,5 +85,6 @@ async def test_piped_help_on_an_ascii_stream_draws_ascii_boxes():
 
 async def test_a_refusal_on_an_ascii_stream_is_still_a_readable_panel(api):
     result = await run_bss("customer", "show", "CUST-404404", PYTHONIOENCODING="ascii")
+    assert_plain(result)
     assert result.returncode == 2 and result.stderr.isascii()
     assert "customer.not_found" in result.stderr.decode() and "+-" in result.stderr.decode()
