@@ -50,8 +50,9 @@ def register(app: typer.Typer) -> None:
         else:
             rows = table("scenario", "tags", "steps", "description", title=f"Scenarios · {target}")
             for i in items:
+                about = " ".join(i.scenario.description.split())
                 rows.add_row(i.scenario.name, ", ".join(i.scenario.tags), str(len(i.scenario.steps)),
-                             i.scenario.description.strip().splitlines()[0] if i.scenario.description else "")
+                             about if len(about) <= 60 else about[:59] + "…")
             console.print(rows)
             _print_broken(broken)
         if broken:
