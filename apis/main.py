@@ -1,18 +1,55 @@
-"""API process entry point: `python -m apis.main` (uvicorn, uvloop, httptools)."""
+"""API process entry point: `python -m apis.main` (uvicorn, uvloop, httptools; `api_workers` processes)."""
 
 from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import signal
+import sys
 
 import uvicorn
 
 from core.settings import get_settings
 
+PR_SET_PDEATHSIG = 1
+
 
 def main() -> None:
-    """Serve the API on the configured host and port."""
+    """Serve the API on the configured host and port, in `api_workers` processes sharing one socket."""
     settings = get_settings()
-    uvicorn.run("apis.app:create_app", factory=True, host=settings.host, port=settings.api_port,
-                loop="uvloop", http="httptools", ws="none", log_level=settings.log_level.lower(),
-                access_log=False, lifespan="on")
+    config = uvicorn.Config("apis.app:create_app", factory=True, host=settings.host, port=settings.api_port,
+                            loop="uvloop", http="httptools", ws="none", log_level=settings.log_level.lower(),
+                            access_log=False, lifespan="on")
+    sockets = None
+    # Scenario time keeps one process: its time skipper tracks the workflows its own client started.
+    if settings.api_workers > 1 and not settings.time_skipping:
+        sockets = [config.bind_socket()]
+        _fork_workers(settings.api_workers - 1)
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def _fork_workers(count: int) -> None:
+    """Fork `count` more servers of the bound socket; this process serves too and stays the one to signal.
+
+    A request is CPU-bound Python and one event loop uses one core, so a second process doubles what
+    the API serves on two cores. Forking after the imports (no thread, loop or connection exists yet;
+    each process builds its app, engine and exporter itself) shares the imported code between the
+    processes instead of importing it twice (`uvicorn --workers` spawns fresh interpreters).
+    """
+    import apis.app  # noqa: F401 - imported once, before the fork, so the pages are shared
+
+    gc.freeze()  # keep the collector from writing to (and so un-sharing) the imported objects
+    parent = os.getpid()
+    for _ in range(count):
+        if os.fork() == 0:
+            if sys.platform == "linux":
+                # The stack signals the parent only; a child must not outlive it (even a SIGKILL) and
+                # keep the port. SIGTERM makes uvicorn finish its requests and shut down cleanly.
+                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+                if os.getppid() != parent:  # the parent died before the line above
+                    os._exit(0)
+            return
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     api_port: int = 8000
+    # API worker processes (uvicorn): one per core serves twice the requests of one on this 2-core box.
+    api_workers: int = 2
     self_serve_port: int = 9001
     csr_port: int = 9002
     api_url: str | None = None
