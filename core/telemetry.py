@@ -100,13 +100,6 @@ def mark_error(span: Span, message: str) -> None:
     span.set_status(Status(StatusCode.ERROR, message))
 
 
-def instrument_fastapi(app: object) -> None:
-    """Trace every request of a FastAPI app (server spans named by route)."""
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="health")  # type: ignore[arg-type]
-
-
 def instrument_sqlalchemy() -> None:
     """Trace every SQL statement of every engine created from now on (idempotent)."""
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
