@@ -16,7 +16,8 @@ import pytest
 from simulators import network
 from tests.support.factories import DECLINE, ready_customer
 from tests.support.piped import assert_plain, run_bss
-from tests.workflows.order_helpers import ORDERS
+from tests.workflows.order_helpers import ORDERS, place_order, wait_order, wait_step
+from workflows import queues
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +65,23 @@ async def test_a_declined_card_ends_in_a_failed_order_with_its_reason(seeded_api
     as_json = await run_bss("order", "create", "--customer", customer, "--offering", "PLAN_S", "--wait", "--json")
     body = json.loads(as_json.stdout)
     assert as_json.returncode == 1 and body["state"] == "failed" and "@type" in body
+
+
+async def test_cancel_asks_then_the_tree_shows_the_cancelled_order_and_its_reason(seeded_api, seeded_db, worker, bss):
+    # Hold the flow at the charge (no payments worker) so the cancel lands before provisioning.
+    await worker.pause(queues.PAYMENTS)
+    customer = await ready_customer(seeded_api)
+    order = await place_order(seeded_api, customer)
+    await wait_step(seeded_db, order["id"], "RESERVED")
+    kept = await bss("order", "cancel", order["id"], input="n\n")
+    assert kept.exit_code == 1 and (await seeded_api.get(f"{ORDERS}/{order['id']}")).json()["state"] != "cancelled"
+    accepted = await bss("order", "cancel", order["id"], "--yes", "--reason", "changed mind [call 2]")
+    assert accepted.exit_code == 0 and f"cancellation of {order['id']} accepted" in accepted.stdout
+    worker.start(queues.PAYMENTS)
+    assert (await wait_order(seeded_api, order["id"]))["state"] == "cancelled"
+    tree = await bss("order", "show", order["id"])
+    assert tree.exit_code == 0, tree.output
+    for text in ("cancelled", "changed mind [call 2]", "(released)", "step CANCELLED"):
+        assert text in tree.stdout, text
+    late = await bss("order", "cancel", order["id"], "--yes", "--json")
+    assert late.exit_code == 2 and json.loads(late.stdout)["code"] == "order.transition.invalid"
