@@ -71,8 +71,8 @@ def check(assertion: Assertion, document: Any) -> Failure | None:
     op, expected = assertion.operator, assertion.expected
     label = f"{assertion.path} {op}"
     actual = resolve(assertion.path, document)
-    if op == "any_match":
-        return _any_match(assertion, actual, label)
+    if op in ("any_match", "none_match"):
+        return _matching(assertion, actual, label)
     if actual is MISSING and op != "ne":
         return Failure(label, expected, actual, f"nothing at {assertion.path}")
     try:
@@ -93,14 +93,22 @@ def check_all(assertions: list[Assertion], document: Any) -> Failure | None:
     return None
 
 
-def _any_match(assertion: Assertion, actual: Any, label: str) -> Failure | None:
-    inner = assertion.any_match or []
+def _matching(assertion: Assertion, actual: Any, label: str) -> Failure | None:
+    """`any_match`: some item satisfies every inner check; `none_match`: no item does."""
+    op = assertion.operator
+    inner = assertion.expected or []
     wanted = " and ".join(f"{a.path} {a.operator} {_short(a.expected)}" for a in inner)
     if not isinstance(actual, list):
-        return Failure(label, wanted, actual, f"any_match needs a list at {assertion.path}, got {_short(actual)}")
-    if any(check_all(inner, item) is None for item in actual):
+        return Failure(label, wanted, actual, f"{op} needs a list at {assertion.path}, got {_short(actual)}")
+    matching = [item for item in actual if check_all(inner, item) is None]
+    if op == "any_match":
+        if matching:
+            return None
+        return Failure(label, wanted, actual, f"no item of {assertion.path} ({len(actual)} items) has {wanted}")
+    if not matching:
         return None
-    return Failure(label, wanted, actual, f"no item of {assertion.path} ({len(actual)} items) has {wanted}")
+    return Failure(label, f"no item with {wanted}", matching,
+                   f"{len(matching)} item(s) of {assertion.path} have {wanted}")
 
 
 def _short(value: Any, limit: int = 120) -> str:

@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from cli.scenario.variables import PathError, compile_path
 from core import durations
 
-OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "starts_with", "not_null", "any_match")
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "starts_with", "not_null", "any_match",
+             "none_match")
 _MILLIS = re.compile(r"(\d+)ms")
 
 
@@ -68,12 +69,14 @@ class Assertion(_Strict):
     starts_with: str | None = None
     not_null: Literal[True] | None = None
     any_match: list[Assertion] | None = None
+    none_match: list[Assertion] | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _one_match_may_be_a_single_assertion(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("any_match"), dict):
-            data = {**data, "any_match": [data["any_match"]]}
+        for key in ("any_match", "none_match"):
+            if isinstance(data, dict) and isinstance(data.get(key), dict):
+                data = {**data, key: [data[key]]}
         return data
 
     @model_validator(mode="after")

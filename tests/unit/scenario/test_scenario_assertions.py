@@ -37,6 +37,9 @@ def _check(**spec):
     ({"path": "note", "any_match": [{"path": "author", "eq": "system"}, {"path": "text", "eq": "retried"}]}, False),
     ({"path": "note", "any_match": [{"path": "author", "eq": "ops"}, {"path": "text", "starts_with": "retr"}]},
      True),
+    ({"path": "note", "none_match": {"path": "author", "eq": "nobody"}}, True),
+    ({"path": "note", "none_match": {"path": "text", "contains": "declined"}}, False),
+    ({"path": "tags", "none_match": []}, False),  # no inner check: every item matches
     ({"path": "chars[?(@.name == 'periodNumber')].value", "eq": 2}, True),
     ({"path": "note[*].author", "eq": ["system", "ops"]}, True),
 ])
@@ -65,6 +68,8 @@ def test_type_mismatches_fail_with_the_reason():
     assert "any_match needs a list at state" in _check(path="state", any_match={"path": "x", "eq": 1}).message
     none = _check(path="note", any_match={"path": "author", "eq": "nobody"})
     assert none.message == "no item of note (2 items) has author eq 'nobody'"
+    some = _check(path="note", none_match={"path": "author", "eq": "ops"})
+    assert some.message == "1 item(s) of note have author eq 'ops'" and some.actual == [DOC["note"][1]]
 
 
 def test_check_all_returns_the_first_failure():

@@ -84,8 +84,8 @@ steps:
         load(path)
     assert err.value.path == path
     assert err.value.problems == [("step 2 (the broken one): assert.0: an assertion takes exactly one operator of "
-                                  "eq, ne, gt, gte, lt, lte, in, contains, starts_with, not_null, any_match "
-                                  "(found: eq, ne)")]
+                                  "eq, ne, gt, gte, lt, lte, in, contains, starts_with, not_null, any_match, "
+                                   "none_match (found: eq, ne)")]
 
 
 def test_loader_reports_yaml_errors_and_non_mappings(tmp_path):
