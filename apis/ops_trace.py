@@ -3,9 +3,15 @@
 `GET /ops-api/v1/trace/{traceId}` returns every span of a trace with a summary (total time, span,
 service and error counts). Orders and lines are found through `audit.domain_event.trace_id`:
 every write records the trace that carried it, so an order has its placement trace (and one per
-cancel request), and a line has the trace of its activation plus one per renewal, top-up, plan
-change or block. `GET /ops-api/v1/{order|subscription}/{id}/traces` lists them, oldest first,
-with the event types each carried and how many spans the span store holds for it.
+cancel request), and a line has its activation trace plus one per request that changed it (top-up,
+plan change, termination, a usage event that blocked it). `GET /ops-api/v1/{order|subscription}/
+{id}/traces` lists them, oldest first, with the event types each carried and how many spans the
+span store holds for it.
+
+Work a line's workflow does on its own timers (renewals, expiries) runs in the workflow the order
+started, and Temporal's tracing interceptor files it under the context that workflow was started
+with: the order's placement trace. Such a trace therefore lists `subscription.renewed` among its
+events and grows with each period; its `lastEventAt` says when it last wrote.
 """
 
 from __future__ import annotations

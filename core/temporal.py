@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
 from core.settings import Settings, get_settings
+from core.temporal_tracing import BssTracingInterceptor
 
 
 def client_interceptors() -> list[Interceptor]:
     """Interceptors shared by clients, workers (inherited) and replayers."""
-    return [TracingInterceptor()]
+    return [BssTracingInterceptor()]
 
 
 async def connect(settings: Settings | None = None) -> Client:

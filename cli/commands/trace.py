@@ -38,8 +38,8 @@ def _for(kind: str, ident: str, pick: str, limit: int, as_json: bool) -> None:
             chosen = traces
         elif pick == "first":
             chosen = with_spans[:1]
-        else:
-            chosen = with_spans[-1:]
+        else:  # the trace that wrote last (a line's renewals may extend its activation trace, see the API)
+            chosen = sorted(with_spans, key=lambda tr: tr["lastEventAt"] or "")[-1:]
         data = {"title": f"traces of {kind} {ident}", "traces": traces,
                 "rendered": _with_spans(client, traces, chosen)}
     emit(data, as_json, traces_view)

@@ -84,7 +84,7 @@ async def test_with_jaeger_configured_spans_come_from_its_query_api(api, db):
         _assert_tmf_error(await api.get(TRACE.format(TRACE_ID)), 503, "trace.jaeger.unreachable")
 
 
-async def _store_trace(db, spans, trace_id: str) -> int:
+async def _store_trace(db, spans, trace_id: str, last: str = "RunActivity:order_end") -> int:
     """Write the finished spans of one trace into the test database's span store.
 
     The test session runs with the span store off (every test has its own database); this stands
@@ -94,7 +94,7 @@ async def _store_trace(db, spans, trace_id: str) -> int:
     ours: list = []
     while time.monotonic() < deadline:
         ours = [s for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
-        if any(s.name.startswith("RunActivity:order_end") for s in ours):
+        if any(s.name.startswith(last) for s in ours):
             break
         await asyncio.sleep(0.1)
     await insert_spans(db, [dict(zip(COLUMNS, span_row(s))) for s in ours])
@@ -137,6 +137,24 @@ async def test_bss_trace_for_order_shows_the_whole_order(seeded_api, seeded_db, 
     assert [t["traceId"] for t in line["traces"]] == [placed["trace_id"]]
     assert line["traces"][0]["events"][0] == "subscription.activated"
     assert line["rendered"][0]["traceId"] == placed["trace_id"]
+
+    # A top-up is a request of its own: the line now has two traces, and the latest is rendered.
+    bought = await seeded_api.post(f"/bss-api/v1/subscription/{sub_id}/vas",
+                                   json={"offeringId": "VAS_ROAMING_1GB", "requestId": "trace-1"})
+    assert bought.status_code == 201, bought.text
+    (topup,) = await rows(seeded_db, "SELECT DISTINCT trace_id FROM audit.domain_event WHERE aggregate_id = :s AND "
+                                     "trace_id <> :t", s=sub_id, t=placed["trace_id"])
+    await _store_trace(seeded_db, spans, topup["trace_id"], last="POST /bss-api/v1/subscription")
+    line = json.loads((await bss("trace", "for-subscription", sub_id, "--json")).output)
+    assert [t["traceId"] for t in line["traces"]] == [placed["trace_id"], topup["trace_id"]]
+    (latest,) = line["rendered"]
+    assert latest["traceId"] == topup["trace_id"] and "payment-gateway" in latest["services"]
+    # One request, one trace: HTTP → update handler → its activities and the charge.
+    names = [s["name"] for s in latest["spans"]]
+    assert names[0].startswith("POST /bss-api/v1/subscription/") and latest["spans"][0]["parentSpanId"] is None
+    assert {"HandleUpdate:purchase_vas", "payment-gateway charge"} <= set(names), names
+    everything = json.loads((await bss("trace", "for-subscription", sub_id, "--all", "--json")).output)
+    assert [d["traceId"] for d in everything["rendered"]] == [placed["trace_id"], topup["trace_id"]]
     assert (await bss("trace", "get", placed["trace_id"])).exit_code == 0
     missing = await bss("trace", "get", "f" * 32, "--json")
     assert missing.exit_code == 2 and json.loads(missing.output)["code"] == "trace.not_found"
