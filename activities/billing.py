@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 
 from activities.payment import activity_edge
-from activities.uow import unit_of_work
+from activities.uow import UnitOfWork, unit_of_work
 from core import clock
 from core.db import get_engine
 from core.errors import Conflict, NotFound, Violation
@@ -117,51 +117,56 @@ async def issue_bill(req: IssueBill) -> IssuedBill:
 
 
 async def _issue(req: IssueBill) -> IssuedBill:
+    async with unit_of_work() as uow:
+        return await issue_bill_in(uow, req)
+
+
+async def issue_bill_in(uow: UnitOfWork, req: IssueBill) -> IssuedBill:
+    """Inside `uow`, issue a checked request's bill (`_AlreadyIssued` when its key or payment was billed)."""
     total = sum(line.amount_minor for line in req.lines)
     currency = req.lines[0].currency
-    async with unit_of_work() as uow:
-        conn = uow.conn
-        # FOR SHARE: the line and the payment must not change under the bill (a refund, a transfer),
-        # but concurrent readers and other bills of the same line need not wait.
-        owner = (await conn.execute(select(subscription.c.customer_id).where(
-            subscription.c.id == req.subscription_id).with_for_update(read=True))).scalar_one_or_none()
-        if owner is None:
-            raise NotFound("subscription", req.subscription_id)
-        paid = None
-        if req.payment_id:
-            row = (await conn.execute(select(payment).where(payment.c.id == req.payment_id)
-                                      .with_for_update(read=True))).mappings().one_or_none()
-            if row is None:
-                raise NotFound("payment", req.payment_id)
-            paid = dict(row)
-        raise_if(check_against(req, owner, paid))
-        if req.payment_id and (other := (await conn.execute(select(customer_bill.c.id).where(
-                customer_bill.c.payment_id == req.payment_id))).scalar_one_or_none()):
-            if await _by_key(conn, req.idempotency_key) is not None:
-                raise _AlreadyIssued
-            raise Conflict("bill.payment_already_billed", f"payment {req.payment_id} already settles bill {other}",
-                           {"payment_id": req.payment_id, "bill_id": other})
-        now = clock.now()
-        bill_id = await uow.next_id(IdKind.BILL)
-        try:
-            inserted = (await conn.execute(insert(customer_bill).values(
-                id=bill_id, customer_id=req.customer_id, subscription_id=req.subscription_id, kind=req.kind.value,
-                period_start=req.period_start, period_end=req.period_end, amount_minor=total, currency=currency,
-                payment_id=req.payment_id, state=BillState.SETTLED.value, idempotency_key=req.idempotency_key,
-                bill_date=now, created_at=now,
-            ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(customer_bill.c.id))).first()
-        except IntegrityError as exc:  # the payment's unique index: a concurrent bill took it (ours or another key's)
-            raise _AlreadyIssued from exc
-        if inserted is None:
+    conn = uow.conn
+    # FOR SHARE: the line and the payment must not change under the bill (a refund, a transfer),
+    # but concurrent readers and other bills of the same line need not wait.
+    owner = (await conn.execute(select(subscription.c.customer_id).where(
+        subscription.c.id == req.subscription_id).with_for_update(read=True))).scalar_one_or_none()
+    if owner is None:
+        raise NotFound("subscription", req.subscription_id)
+    paid = None
+    if req.payment_id:
+        row = (await conn.execute(select(payment).where(payment.c.id == req.payment_id)
+                                  .with_for_update(read=True))).mappings().one_or_none()
+        if row is None:
+            raise NotFound("payment", req.payment_id)
+        paid = dict(row)
+    raise_if(check_against(req, owner, paid))
+    if req.payment_id and (other := (await conn.execute(select(customer_bill.c.id).where(
+            customer_bill.c.payment_id == req.payment_id))).scalar_one_or_none()):
+        if await _by_key(conn, req.idempotency_key) is not None:
             raise _AlreadyIssued
-        await conn.execute(insert(applied_billing_rate), [
-            {"id": line_id(bill_id, n), "bill_id": bill_id, "subscription_id": req.subscription_id,
-             "offering_id": line.offering_id, "description": line.description, "amount_minor": line.amount_minor,
-             "currency": line.currency, "rate_type": line.rate_type.value, "period_start": req.period_start,
-             "period_end": req.period_end, "is_billed": True}
-            for n, line in enumerate(req.lines, start=1)])
-        uow.record("bill.issued", "bill", bill_id, {
-            "customerId": req.customer_id, "subscriptionId": req.subscription_id, "kind": req.kind.value,
-            "amountMinor": total, "currency": currency, "paymentId": req.payment_id,
-            "idempotencyKey": req.idempotency_key, "lines": len(req.lines)})
+        raise Conflict("bill.payment_already_billed", f"payment {req.payment_id} already settles bill {other}",
+                       {"payment_id": req.payment_id, "bill_id": other})
+    now = clock.now()
+    bill_id = await uow.next_id(IdKind.BILL)
+    try:
+        inserted = (await conn.execute(insert(customer_bill).values(
+            id=bill_id, customer_id=req.customer_id, subscription_id=req.subscription_id, kind=req.kind.value,
+            period_start=req.period_start, period_end=req.period_end, amount_minor=total, currency=currency,
+            payment_id=req.payment_id, state=BillState.SETTLED.value, idempotency_key=req.idempotency_key,
+            bill_date=now, created_at=now,
+        ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(customer_bill.c.id))).first()
+    except IntegrityError as exc:  # the payment's unique index: a concurrent bill took it (ours or another key's)
+        raise _AlreadyIssued from exc
+    if inserted is None:
+        raise _AlreadyIssued
+    await conn.execute(insert(applied_billing_rate), [
+        {"id": line_id(bill_id, n), "bill_id": bill_id, "subscription_id": req.subscription_id,
+         "offering_id": line.offering_id, "description": line.description, "amount_minor": line.amount_minor,
+         "currency": line.currency, "rate_type": line.rate_type.value, "period_start": req.period_start,
+         "period_end": req.period_end, "is_billed": True}
+        for n, line in enumerate(req.lines, start=1)])
+    uow.record("bill.issued", "bill", bill_id, {
+        "customerId": req.customer_id, "subscriptionId": req.subscription_id, "kind": req.kind.value,
+        "amountMinor": total, "currency": currency, "paymentId": req.payment_id,
+        "idempotencyKey": req.idempotency_key, "lines": len(req.lines)})
     return IssuedBill(bill_id=bill_id, amount_minor=total, currency=currency, state=BillState.SETTLED, created=True)

@@ -48,13 +48,14 @@ MSISDN, ESIM = inv.msisdn, inv.esim_profile
 Row = dict[str, Any]
 
 
-def _reservation(row: Any) -> EsimReservation:
+def reservation(row: Any) -> EsimReservation:
+    """What a device needs to download the profile of a held eSIM row."""
     return EsimReservation(iccid=row["iccid"], imsi=row["imsi"], smdp_address=row["smdp_address"],
                            matching_id=row["matching_id"],
                            activation_code=activation_code(row["smdp_address"], row["matching_id"]))
 
 
-async def _held(conn: AsyncConnection, table: Table, order_id: str, lock: bool = False) -> Row | None:
+async def held_by(conn: AsyncConnection, table: Table, order_id: str, lock: bool = False) -> Row | None:
     """The number or profile this order holds (at most one: see the unique indexes)."""
     states = MSISDN_HELD if table is MSISDN else ESIM_HELD
     query = select(table).where(table.c.reserved_for == order_id, table.c.state.in_([s.value for s in states]))
@@ -70,32 +71,39 @@ async def _next_available(conn: AsyncConnection, table: Table, key: Any) -> Row 
     return dict(row) if row else None
 
 
-async def _take(table: Table, order_id: str, pick: Callable[[UnitOfWork], Awaitable[Row]], pool: Pool) -> Row:
+Pick = Callable[[UnitOfWork], Awaitable[Row]]
+
+
+async def take_in(uow: UnitOfWork, table: Table, order_id: str, pick: Pick, pool: Pool) -> Row:
+    """Reserve the row `pick` chose for `order_id` inside `uow` (the caller checked it holds none)."""
+    row = await pick(uow)
+    key = table.c.number if table is MSISDN else table.c.iccid
+    now = clock.now()
+    taken = (await uow.conn.execute(update(table).where(key == row[key.name]).values(
+        state="reserved", reserved_for=order_id, reserved_at=now, updated_at=now,
+    ).returning(table))).mappings().one()
+    uow.record(f"inventory.{pool.value}.reserved", table.name, row[key.name], {"order_id": order_id})
+    await after_take(uow, pool)
+    return dict(taken)
+
+
+async def _take(table: Table, order_id: str, pick: Pick, pool: Pool) -> Row:
     """Reserve one row for `order_id` (or return the one it already holds) in one unit of work."""
     async with get_engine().connect() as conn:
-        if (held := await _held(conn, table, order_id)) is not None:
+        if (held := await held_by(conn, table, order_id)) is not None:
             return held  # a retry after the first attempt committed
     try:
         async with unit_of_work() as uow:
-            row = await pick(uow)
-            key = table.c.number if table is MSISDN else table.c.iccid
-            now = clock.now()
-            taken = (await uow.conn.execute(update(table).where(key == row[key.name]).values(
-                state="reserved", reserved_for=order_id, reserved_at=now, updated_at=now,
-            ).returning(table))).mappings().one()
-            uow.record(f"inventory.{pool.value}.reserved", table.name, row[key.name], {"order_id": order_id})
-            await after_take(uow, pool)
-        return dict(taken)
+            return await take_in(uow, table, order_id, pick, pool)
     except IntegrityError:
         async with get_engine().connect() as conn:
-            if (held := await _held(conn, table, order_id)) is not None:
+            if (held := await held_by(conn, table, order_id)) is not None:
                 return held  # a concurrent attempt for the same order won; use its row
         raise
 
 
-@activity.defn(name="inventory_reserve_msisdn")
-async def reserve_msisdn(order_id: str, preferred: str | None = None) -> str:
-    """Reserve the preferred number, or the next available one, for an order; idempotent on the order."""
+def pick_msisdn(preferred: str | None) -> Pick:
+    """Choose the preferred number (refused unless available) or the next available one."""
 
     async def pick(uow: UnitOfWork) -> Row:
         if preferred is not None:
@@ -108,21 +116,28 @@ async def reserve_msisdn(order_id: str, preferred: str | None = None) -> str:
         raise_if(check_pool_not_empty(Pool.MSISDN, row and row["number"]))
         return row
 
+    return pick
+
+
+async def pick_esim(uow: UnitOfWork) -> Row:
+    """Choose the next available eSIM profile (refused when the pool is empty)."""
+    row = await _next_available(uow.conn, ESIM, ESIM.c.iccid)
+    raise_if(check_pool_not_empty(Pool.ESIM, row and row["iccid"]))
+    return row
+
+
+@activity.defn(name="inventory_reserve_msisdn")
+async def reserve_msisdn(order_id: str, preferred: str | None = None) -> str:
+    """Reserve the preferred number, or the next available one, for an order; idempotent on the order."""
     with acting_for_flow():
-        return (await _take(MSISDN, order_id, pick, Pool.MSISDN))["number"]
+        return (await _take(MSISDN, order_id, pick_msisdn(preferred), Pool.MSISDN))["number"]
 
 
 @activity.defn(name="inventory_reserve_esim")
 async def reserve_esim(order_id: str) -> EsimReservation:
     """Reserve the next available eSIM profile for an order; idempotent on the order."""
-
-    async def pick(uow: UnitOfWork) -> Row:
-        row = await _next_available(uow.conn, ESIM, ESIM.c.iccid)
-        raise_if(check_pool_not_empty(Pool.ESIM, row and row["iccid"]))
-        return row
-
     with acting_for_flow():
-        return _reservation(await _take(ESIM, order_id, pick, Pool.ESIM))
+        return reservation(await _take(ESIM, order_id, pick_esim, Pool.ESIM))
 
 
 @activity.defn(name="inventory_release_reservations")
@@ -172,7 +187,7 @@ async def mark_esim_downloaded(order_id: str) -> EsimReservation:
     with acting_for_flow():
         try:
             async with unit_of_work() as uow:
-                row = await _held(uow.conn, ESIM, order_id, lock=True)
+                row = await held_by(uow.conn, ESIM, order_id, lock=True)
                 raise_if(check_order_holds(Pool.ESIM, order_id, row and row["iccid"]))
                 assert row is not None
                 if row["state"] != EsimState.RESERVED:
@@ -180,8 +195,8 @@ async def mark_esim_downloaded(order_id: str) -> EsimReservation:
                 await _set(uow, ESIM, row["iccid"], "download", {"order_id": order_id},
                            state=EsimState.DOWNLOADED.value)
         except Unchanged as done:
-            return _reservation(done.result)
-        return _reservation(row)
+            return reservation(done.result)
+        return reservation(row)
 
 
 async def _set(uow: UnitOfWork, table: Table, ident: str, event: str, payload: dict[str, Any], **values: Any) -> None:
@@ -197,27 +212,32 @@ async def assign_resources(order_id: str, subscription_id: str) -> None:
     with acting_for_flow():
         try:
             async with unit_of_work() as uow:
-                number_row = await _held(uow.conn, MSISDN, order_id, lock=True)
-                profile = await _held(uow.conn, ESIM, order_id, lock=True)
-                raise_if([*check_order_holds(Pool.MSISDN, order_id, number_row and number_row["number"]),
-                          *check_order_holds(Pool.ESIM, order_id, profile and profile["iccid"])])
-                assert number_row is not None and profile is not None
-                number = number_row["number"]
-                raise_if([*check_assign_msisdn(number, number_row["state"], number_row["assigned_to"], subscription_id),
-                          *check_assign_esim(profile["iccid"], profile["state"], profile["assigned_msisdn"], number)])
-                payload = {"order_id": order_id, "subscription_id": subscription_id}
-                if number_row["state"] == MsisdnState.RESERVED:
-                    await _set(uow, MSISDN, number, "assign", payload, state=MsisdnState.ASSIGNED.value,
-                               assigned_to=subscription_id)
-                if profile["state"] == EsimState.RESERVED:
-                    await _set(uow, ESIM, profile["iccid"], "download", payload, state=EsimState.DOWNLOADED.value)
-                if profile["state"] in (EsimState.RESERVED, EsimState.DOWNLOADED):
-                    await _set(uow, ESIM, profile["iccid"], "activate", {**payload, "msisdn": number},
-                               state=EsimState.ACTIVATED.value, assigned_msisdn=number)
+                await assign_in(uow, order_id, subscription_id)
                 if not uow.events:
                     raise Unchanged  # a retry: both were handed over already
         except Unchanged:
             return
+
+
+async def assign_in(uow: UnitOfWork, order_id: str, subscription_id: str) -> None:
+    """Inside `uow`, assign the order's number and activate its profile for the subscription (idempotent)."""
+    number_row = await held_by(uow.conn, MSISDN, order_id, lock=True)
+    profile = await held_by(uow.conn, ESIM, order_id, lock=True)
+    raise_if([*check_order_holds(Pool.MSISDN, order_id, number_row and number_row["number"]),
+              *check_order_holds(Pool.ESIM, order_id, profile and profile["iccid"])])
+    assert number_row is not None and profile is not None
+    number = number_row["number"]
+    raise_if([*check_assign_msisdn(number, number_row["state"], number_row["assigned_to"], subscription_id),
+              *check_assign_esim(profile["iccid"], profile["state"], profile["assigned_msisdn"], number)])
+    payload = {"order_id": order_id, "subscription_id": subscription_id}
+    if number_row["state"] == MsisdnState.RESERVED:
+        await _set(uow, MSISDN, number, "assign", payload, state=MsisdnState.ASSIGNED.value,
+                   assigned_to=subscription_id)
+    if profile["state"] in (EsimState.RESERVED, EsimState.DOWNLOADED):
+        if profile["state"] == EsimState.RESERVED:  # downloaded and activated in one write, both recorded
+            uow.record(f"inventory.{Pool.ESIM.value}.{PAST['download']}", ESIM.name, profile["iccid"], payload)
+        await _set(uow, ESIM, profile["iccid"], "activate", {**payload, "msisdn": number},
+                   state=EsimState.ACTIVATED.value, assigned_msisdn=number)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

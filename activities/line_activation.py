@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 
-from activities.uow import unit_of_work
+from activities.uow import UnitOfWork, unit_of_work
 from core import clock
 from core.errors import NotFound
 from domain.catalog import bundle_allowance
@@ -22,35 +22,40 @@ from domain.subscription import SubscriptionState, bundle_balance, subscription
 async def activate_line(req: ActivateLine) -> LineActivated:
     """Create the active subscription of an order; a retry returns the line already created."""
     async with unit_of_work() as uow:
-        conn = uow.conn
-        existing = (await conn.execute(select(subscription).where(subscription.c.order_id == req.order_id))).first()
+        existing = (await uow.conn.execute(select(subscription).where(subscription.c.order_id == req.order_id))).first()
         if existing:
             uow.record("subscription.activation.replayed", "subscription", existing.id, {"orderId": req.order_id})
             return LineActivated(subscription_id=existing.id, msisdn=existing.msisdn,
                                  period_start=existing.current_period_start,
                                  period_end=existing.current_period_end)
-        order = (await conn.execute(select(product_order).where(product_order.c.id == req.order_id))).first()
-        if order is None:
-            raise NotFound("order", req.order_id)
-        now = clock.now()
-        period_end = now + timedelta(days=order.period_days)
-        sub_id = await uow.next_id(IdKind.SUBSCRIPTION)
-        await conn.execute(insert(subscription).values(
-            id=sub_id, customer_id=order.customer_id, order_id=order.id, offering_id=order.offering_id,
-            msisdn=req.msisdn, iccid=req.iccid, state=SubscriptionState.ACTIVE.value,
-            price_minor=order.price_minor, currency=order.currency, period_days=order.period_days,
-            period_number=1, current_period_start=now, current_period_end=period_end,
-            activated_at=now, created_at=now, updated_at=now))
-        allowances = (await conn.execute(select(bundle_allowance.c.allowance_type, bundle_allowance.c.quantity)
-                                         .where(bundle_allowance.c.offering_id == order.offering_id))).all()
-        if allowances:
-            await conn.execute(insert(bundle_balance), [
-                {"subscription_id": sub_id, "allowance_type": a.allowance_type, "total": a.quantity,
-                 "consumed": 0, "period_start": now, "period_end": period_end, "updated_at": now}
-                for a in allowances])
-        uow.record("subscription.activated", "subscription", sub_id, {
-            "orderId": order.id, "customerId": order.customer_id, "offeringId": order.offering_id,
-            "priceMinor": order.price_minor, "periodEnd": period_end.isoformat(),
-            "balances": {a.allowance_type: a.quantity for a in allowances}})
-        return LineActivated(subscription_id=sub_id, msisdn=req.msisdn, period_start=now, period_end=period_end)
+        return await activate_line_in(uow, req)
+
+
+async def activate_line_in(uow: UnitOfWork, req: ActivateLine) -> LineActivated:
+    """Inside `uow`, create the order's active subscription with full balances (the caller checked none exists)."""
+    conn = uow.conn
+    order = (await conn.execute(select(product_order).where(product_order.c.id == req.order_id))).first()
+    if order is None:
+        raise NotFound("order", req.order_id)
+    now = clock.now()
+    period_end = now + timedelta(days=order.period_days)
+    sub_id = await uow.next_id(IdKind.SUBSCRIPTION)
+    await conn.execute(insert(subscription).values(
+        id=sub_id, customer_id=order.customer_id, order_id=order.id, offering_id=order.offering_id,
+        msisdn=req.msisdn, iccid=req.iccid, state=SubscriptionState.ACTIVE.value,
+        price_minor=order.price_minor, currency=order.currency, period_days=order.period_days,
+        period_number=1, current_period_start=now, current_period_end=period_end,
+        activated_at=now, created_at=now, updated_at=now))
+    allowances = (await conn.execute(select(bundle_allowance.c.allowance_type, bundle_allowance.c.quantity)
+                                     .where(bundle_allowance.c.offering_id == order.offering_id))).all()
+    if allowances:
+        await conn.execute(insert(bundle_balance), [
+            {"subscription_id": sub_id, "allowance_type": a.allowance_type, "total": a.quantity,
+             "consumed": 0, "period_start": now, "period_end": period_end, "updated_at": now}
+            for a in allowances])
+    uow.record("subscription.activated", "subscription", sub_id, {
+        "orderId": order.id, "customerId": order.customer_id, "offeringId": order.offering_id,
+        "priceMinor": order.price_minor, "periodEnd": period_end.isoformat(),
+        "balances": {a.allowance_type: a.quantity for a in allowances}})
+    return LineActivated(subscription_id=sub_id, msisdn=req.msisdn, period_start=now, period_end=period_end)
 

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 
-from activities.uow import unit_of_work
+from activities.uow import UnitOfWork, unit_of_work
 from core import clock, context
 from core.errors import NotFound
 from domain.catalog import PriceSnapshot
@@ -99,18 +99,26 @@ async def _lock(conn: AsyncConnection, order_id: str) -> dict:
 async def record_order_step(step: OrderStepUpdate) -> None:
     """Record a milestone (and the resources it produced) on the order row; idempotent."""
     async with unit_of_work() as uow:
-        order = await _lock(uow.conn, step.order_id)
-        values: dict = {"step": step.step, "updated_at": clock.now()}
-        if order["state"] == OrderState.ACKNOWLEDGED:
-            values["state"] = ORDER_MACHINE.next(OrderState(order["state"]), "start")
+        await apply_steps(uow, [step])
+
+
+async def apply_steps(uow: UnitOfWork, steps: list[OrderStepUpdate]) -> None:
+    """Record milestones of one order, in order, with one row lock and one UPDATE; idempotent."""
+    order_id = steps[0].order_id
+    order = await _lock(uow.conn, order_id)
+    values: dict = {"updated_at": clock.now()}
+    if order["state"] == OrderState.ACKNOWLEDGED:
+        values["state"] = ORDER_MACHINE.next(OrderState(order["state"]), "start")
+    for step in steps:
+        values["step"] = step.step
         for key in ("msisdn", "iccid", "payment_id", "service_order_id"):
             if getattr(step, key) is not None:
                 values[key] = getattr(step, key)
         if step.provisioning_started and order["provisioning_started_at"] is None:
             values["provisioning_started_at"] = clock.now()
-        await uow.conn.execute(update(product_order).where(product_order.c.id == step.order_id).values(**values))
-        uow.record(f"order.step.{step.step.lower()}", "order", step.order_id,
+        uow.record(f"order.step.{step.step.lower()}", "order", order_id,
                    step.model_dump(exclude={"order_id"}, exclude_none=True))
+    await uow.conn.execute(update(product_order).where(product_order.c.id == order_id).values(**values))
 
 
 @activity.defn(name="order_end")

@@ -54,7 +54,8 @@ async def _tasks_by_key(conn: AsyncConnection, keys: list[str]) -> list[PlannedT
     return [PlannedTask(task_id=rows[k].id, task_type=TaskType(rows[k].task_type)) for k in keys if k in rows]
 
 
-async def _plan(conn: AsyncConnection, so: Row) -> ServiceOrderPlan:
+async def plan_of(conn: AsyncConnection, so: Row) -> ServiceOrderPlan:
+    """The plan (service order id and activation tasks in run order) of an existing service order."""
     keys = [order_task_key(so["product_order_id"], t) for t in ACTIVATION_TASKS]
     return ServiceOrderPlan(service_order_id=so["id"], tasks=await _tasks_by_key(conn, keys))
 
@@ -65,7 +66,7 @@ async def create_service_order(req: CreateServiceOrder) -> ServiceOrderPlan:
     with activity_edge():
         try:
             async with unit_of_work() as uow:
-                return await _create(uow, req)
+                return await create_in(uow, req)
         except _Unchanged:
             async with get_engine().connect() as conn:
                 so = await load_service_order(conn, req.order_id)
@@ -74,10 +75,11 @@ async def create_service_order(req: CreateServiceOrder) -> ServiceOrderPlan:
                     raise Conflict("service_order.order_reused", f"order {req.order_id} already has service"
                                    f" order {so['id']} for another customer",
                                    {"service_order_id": so["id"]}) from None
-                return await _plan(conn, so)
+                return await plan_of(conn, so)
 
 
-async def _create(uow: UnitOfWork, req: CreateServiceOrder) -> ServiceOrderPlan:
+async def create_in(uow: UnitOfWork, req: CreateServiceOrder) -> ServiceOrderPlan:
+    """Inside `uow`, create the service order, its services and tasks (`_Unchanged` if it exists)."""
     if await load_service_order(uow.conn, req.order_id) is not None:
         raise _Unchanged
     now = clock.now()
@@ -126,12 +128,13 @@ async def complete_service_order(req: CompleteServiceOrder) -> None:
     with activity_edge():
         try:
             async with unit_of_work() as uow:
-                await _complete(uow, req)
+                await complete_in(uow, req)
         except _Unchanged:
             return
 
 
-async def _complete(uow: UnitOfWork, req: CompleteServiceOrder) -> None:
+async def complete_in(uow: UnitOfWork, req: CompleteServiceOrder) -> None:
+    """Inside `uow`, activate the order's services on the line and complete its service order."""
     so = await load_service_order(uow.conn, req.order_id, lock=True)
     if so is None:
         raise NotFound("service_order", req.order_id)

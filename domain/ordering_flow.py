@@ -82,3 +82,41 @@ class LineActivated(BaseModel):
     msisdn: str
     period_start: datetime | None = None
     period_end: datetime | None = None
+
+
+# --- the order's own writes in stages: one local activity, one transaction each ---------------
+
+class ReserveForOrder(BaseModel):
+    """Reserve a number (the requested one, if any) and an eSIM profile, and record the order RESERVED."""
+
+    order_id: str
+    requested_msisdn: str | None = None
+
+
+class OrderResources(BaseModel):
+    """The number and the eSIM profile an order holds."""
+
+    msisdn: str
+    iccid: str
+
+
+class PaidOrder(BaseModel):
+    """A paid order and what it holds: the facts every stage after the charge works from."""
+
+    order_id: str
+    customer_id: str
+    offering_id: str
+    msisdn: str
+    iccid: str
+    payment_id: str
+
+
+class StartProvisioning(PaidOrder):
+    """After the charge: record the payment, create the service order and its tasks, mark provisioning started."""
+
+
+class ActivateOrder(PaidOrder):
+    """After provisioning: create the line, hand it the resources, complete the service order, issue the bill."""
+
+    price_minor: int
+    currency: str

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from activities import billing, inventory, line_activation, ordering, payment, provisioning, service_order
+from activities import (
+    billing, inventory, line_activation, order_stages, ordering, payment, provisioning, service_order,
+)
 from activities.diagnostics import record_ping
 from workflows import queues
 from workflows.diagnostics import PingWorkflow
@@ -29,6 +31,7 @@ REGISTRY: dict[str, QueueSpec] = {
         inventory.assign_resources,
         service_order.create_service_order, service_order.cancel_service_order,
         service_order.complete_service_order, line_activation.activate_line, billing.issue_bill,
+        order_stages.reserve_for_order, order_stages.start_provisioning, order_stages.activate_order,
     ]),
     queues.SUBSCRIPTIONS: QueueSpec(workflows=[SubscriptionWorkflow], activities=SUBSCRIPTION_ACTIVITIES),
     queues.PAYMENTS: QueueSpec(workflows=[], activities=[payment.charge, payment.refund]),

@@ -5,6 +5,10 @@ reserve MSISDN + eSIM → charge the card on file → service order (CFS/RFS) �
 registers its undo before it runs (every undo is idempotent, so undoing a step that never
 happened is harmless); a business failure or a cancel runs the undos in reverse and ends the
 order `failed`/`cancelled` with a reason. Cancel is accepted only until provisioning starts.
+
+Our own writes run as local activities in three stages of one transaction each (reserve, start
+provisioning, activate: `activities/order_stages.py`), so the order's critical path is those three,
+the charge, the network tasks, the line workflow's start and the end.
 """
 
 from __future__ import annotations
@@ -22,15 +26,18 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import assign_resources, release_reservations, reserve_esim, reserve_msisdn
     from activities.billing import issue_bill
     from activities.line_activation import activate_line
+    from activities.order_stages import activate_order, reserve_for_order, start_provisioning
     from activities.ordering import end_order, record_order_step
     from activities.payment import charge, refund
     from activities.provisioning import mark_task_failed, resolve_stuck_task, run_provisioning_task
     from activities.service_order import cancel_service_order, complete_service_order, create_service_order
     from domain.billing import BillLine, IssueBill
     from domain.ordering import OrderStep
-    from domain.subscription_flow import SubscriptionStart
+    from domain.payment import PaymentResult
+    from domain.subscription_flow import LineView, SubscriptionStart
     from domain.ordering_flow import (
-        ActivateLine, CancelOrder, EndOrder, OrderOutcome, OrderProgress, OrderStepUpdate, PlaceOrder,
+        ActivateLine, ActivateOrder, CancelOrder, EndOrder, OrderOutcome, OrderProgress, OrderStepUpdate,
+        PlaceOrder, ReserveForOrder, StartProvisioning,
     )
     from domain.provisioning_flow import (
         CancelServiceOrder, CompleteServiceOrder, CreateServiceOrder, MarkTaskFailed, PlannedTask, ResolveTask,
@@ -51,6 +58,9 @@ NETWORK = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coef
                       maximum_interval=timedelta(seconds=5), maximum_attempts=3)
 # Undo steps must eventually succeed: money goes back, numbers go back, whatever it takes.
 UNDO = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# Orders started since this patch write in three stages (`activities/order_stages.py`) and hand
+# the line to its workflow ready-made; older histories replay the step-by-step path they recorded.
+STAGED = "order-staged-writes"
 
 
 class OrderStopped(Exception):
@@ -93,8 +103,9 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, order: PlaceOrder) -> OrderOutcome:
+        staged = workflow.patched(STAGED)
         try:
-            subscription_id = await self._activate(order)
+            subscription_id = await (self._activate_in_stages(order) if staged else self._activate(order))
         except OrderStopped as stop:
             return await self._compensate(stop.state, stop.reason)
         except ActivityError as err:
@@ -103,12 +114,48 @@ class OrderWorkflow:
             if self._cancel is not None and workflow.patched("cancel-wins-over-failed-step"):
                 return await self._compensate("cancelled", self._cancel.reason)
             return await self._compensate("failed", _reason(err))
-        await self._record(OrderStep.COMPLETED)
+        if staged:
+            self._mark(OrderStep.COMPLETED)  # `end_order` writes the step with the state
+        else:
+            await self._record(OrderStep.COMPLETED)
         await self._local(end_order, EndOrder(order_id=order.order_id, state="completed",
                                                  subscription_id=subscription_id))
         return OrderOutcome(order_id=order.order_id, state="completed", subscription_id=subscription_id)
 
+    async def _activate_in_stages(self, order: PlaceOrder) -> str:
+        """The saga with our own writes in three transactions: reserve, start provisioning, activate."""
+        oid = order.order_id
+        self._on_undo("release_reservations", lambda: self._undo_call(release_reservations, oid))
+        held = await self._local(reserve_for_order, ReserveForOrder(order_id=oid,
+                                                                    requested_msisdn=order.requested_msisdn))
+        self._mark(OrderStep.RESERVED)
+        self._stop_if_cancelled()
+
+        payment = await self._charge(order)
+        self._stop_if_cancelled()
+
+        self._on_undo("cancel_service_order", lambda: self._undo_call(
+            cancel_service_order, CancelServiceOrder(order_id=oid, reason=self._ending_reason,
+                                                     failed=self._ending_state == "failed")))
+        # From here on cancel is refused (validator): the stage below commits provisioning started.
+        self._provisioning_started = True
+        self._mark(OrderStep.PROVISIONING)
+        plan = await self._local(start_provisioning, StartProvisioning(
+            order_id=oid, customer_id=order.customer_id, offering_id=order.offering_id, msisdn=held.msisdn,
+            iccid=held.iccid, payment_id=payment.payment_id))
+        await self._provision_all(plan.tasks)
+
+        self._mark(OrderStep.ACTIVATING)
+        line = await self._local(activate_order, ActivateOrder(
+            order_id=oid, customer_id=order.customer_id, offering_id=order.offering_id, msisdn=held.msisdn,
+            iccid=held.iccid, payment_id=payment.payment_id, price_minor=order.price_minor,
+            currency=order.currency))
+        # The line's workflow gets the line as activation left it, so it need not load it first.
+        await self._start_line_workflow(order, line.subscription_id, line)
+        return line.subscription_id
+
     async def _activate(self, order: PlaceOrder) -> str:
+        """The step-by-step saga of orders started before `STAGED` (kept so their histories replay)."""
         oid = order.order_id
         self._on_undo("release_reservations", lambda: self._undo_call(release_reservations, oid))
         number, esim = await asyncio.gather(
@@ -116,14 +163,7 @@ class OrderWorkflow:
         await self._record(OrderStep.RESERVED, msisdn=number, iccid=esim.iccid)
         self._stop_if_cancelled()
 
-        payment = await workflow.execute_activity(
-            charge, args=[order.customer_id, order.price_minor, order.currency, "activation", oid, f"{oid}:charge"],
-            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=PAYMENT)
-        if not payment.approved:
-            raise OrderStopped("failed", f"payment.declined: {payment.decline_code or payment.status}")
-        self._on_undo("refund", lambda: self._undo_call(
-            refund, payment.payment_id, payment.amount_minor, f"{oid}:refund", "order did not complete",
-            task_queue=queues.PAYMENTS))
+        payment = await self._charge(order)
         await self._record(OrderStep.PAID, payment_id=payment.payment_id)
         self._stop_if_cancelled()
 
@@ -156,15 +196,33 @@ class OrderWorkflow:
                 period_end=line.period_end, lines=[BillLine(
                     offering_id=order.offering_id, description=f"{order.offering_id} first period",
                     amount_minor=order.price_minor, currency=order.currency, rate_type="recurring")]))
-            await workflow.start_child_workflow(
-                SubscriptionWorkflow.run, SubscriptionStart(subscription_id=line.subscription_id,
-                                                            scenario_clock=order.scenario_clock),
-                id=subscription_workflow_id(line.subscription_id), task_queue=queues.SUBSCRIPTIONS,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(CUSTOMER_ID, order.customer_id),
-                    SearchAttributePair(SUBSCRIPTION_ID, line.subscription_id)]))
+            await self._start_line_workflow(order, line.subscription_id)
         return line.subscription_id
+
+    async def _charge(self, order: PlaceOrder) -> PaymentResult:
+        """Charge the card on file once per order; a decline stops the order, an approval registers the refund."""
+        oid = order.order_id
+        payment = await workflow.execute_activity(
+            charge, args=[order.customer_id, order.price_minor, order.currency, "activation", oid, f"{oid}:charge"],
+            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=PAYMENT)
+        if not payment.approved:
+            raise OrderStopped("failed", f"payment.declined: {payment.decline_code or payment.status}")
+        self._on_undo("refund", lambda: self._undo_call(
+            refund, payment.payment_id, payment.amount_minor, f"{oid}:refund", "order did not complete",
+            task_queue=queues.PAYMENTS))
+        return payment
+
+    async def _start_line_workflow(self, order: PlaceOrder, subscription_id: str,
+                                   line: LineView | None = None) -> None:
+        """Hand the line to its own long-running workflow; it outlives this order, hence ABANDON."""
+        await workflow.start_child_workflow(
+            SubscriptionWorkflow.run, SubscriptionStart(subscription_id=subscription_id, line=line,
+                                                        scenario_clock=order.scenario_clock),
+            id=subscription_workflow_id(subscription_id), task_queue=queues.SUBSCRIPTIONS,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(CUSTOMER_ID, order.customer_id),
+                SearchAttributePair(SUBSCRIPTION_ID, subscription_id)]))
 
     # --- provisioning -------------------------------------------------------------------------
 
@@ -286,8 +344,12 @@ class OrderWorkflow:
         return await workflow.execute_activity(activity, args=list(args), task_queue=task_queue,
                                                start_to_close_timeout=STEP, retry_policy=INTERNAL)
 
-    async def _record(self, step: OrderStep, **values: object) -> None:
+    def _mark(self, step: OrderStep) -> None:
+        """Show the step to queries and to the Web UI (the order row is written by the stage activities)."""
         self._step = step
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(step.value)])
+
+    async def _record(self, step: OrderStep, **values: object) -> None:
+        self._mark(step)
         await self._local(record_order_step, OrderStepUpdate(order_id=self._order.order_id, step=step.value,
                                                                 **values))

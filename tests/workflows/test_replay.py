@@ -2,8 +2,9 @@
 
 Two sources: a fresh history recorded in this run (catches nondeterminism inside the code), and
 the committed histories in `histories/` (catch a change that would break orders already running
-in production). Regenerate the committed ones with `BSS_RECORD_HISTORIES=1` only when a change is
-deliberately incompatible and guarded by `workflow.patched`.
+in production). When a change is deliberately incompatible and guarded by `workflow.patched`,
+record today's shape with `BSS_RECORD_HISTORIES=1` (it writes `RECORDED`; rename the file when
+the shape changes again) and keep the older files: each is an order still running somewhere.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workflows.diagnostics import PingWorkflow
 from workflows.order import OrderWorkflow, order_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
+RECORDED = "order_completed_staged.json"  # the shape of orders since the `order-staged-writes` patch
 
 
 def _replayer() -> Replayer:
@@ -40,7 +42,7 @@ async def test_a_fresh_order_history_replays(seeded_api, temporal_env):
     assert result.replay_failure is None, result.replay_failure
     if os.environ.get("BSS_RECORD_HISTORIES") == "1":
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "order_completed.json").write_text(history.to_json())
+        (HISTORIES / RECORDED).write_text(history.to_json())
 
 
 async def test_committed_histories_replay():

@@ -1,0 +1,124 @@
+"""The order saga's own writes in three stages, each one local activity and one transaction.
+
+Steps that always run together commit together: reserve (number + profile + order RESERVED),
+start provisioning (payment recorded + service order with its CFS/RFS and tasks + order
+PROVISIONING), activate (line with balances + resources handed over + service order completed +
+first bill + order ACTIVATING). Each stage is all-or-nothing, so a retry either finds nothing
+written and does it all, or finds the stage's own mark (the held rows, the service order, the line)
+and returns what the first call wrote without writing again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from temporalio import activity
+
+from activities.billing import check_request, issue_bill_in
+from activities.inventory import ESIM, MSISDN, assign_in, held_by, pick_esim, pick_msisdn, take_in
+from activities.line_activation import activate_line_in
+from activities.ordering import apply_steps
+from activities.service_order import complete_in, create_in, load_service_order, plan_of
+from activities.subscription import line_view, load_view
+from activities.uow import unit_of_work
+from core.db import get_engine
+from domain.billing import BillKind, BillLine, IssueBill, RateType
+from domain.inventory import Pool
+from domain.ordering import OrderStep
+from domain.ordering_flow import (
+    ActivateLine,
+    ActivateOrder,
+    OrderResources,
+    OrderStepUpdate,
+    ReserveForOrder,
+    StartProvisioning,
+)
+from domain.provisioning_flow import CompleteServiceOrder, CreateServiceOrder, ServiceOrderPlan
+from domain.subscription import subscription
+from domain.subscription_flow import LineView
+from policies.base import raise_if
+
+
+class _Done(Exception):
+    """Roll back: the stage committed before (a retry); carries what it produced."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__("stage already done")
+        self.result = result
+
+
+@activity.defn(name="order_reserve")
+async def reserve_for_order(req: ReserveForOrder) -> OrderResources:
+    """Reserve the number and the eSIM profile and record the order RESERVED, in one transaction."""
+    oid = req.order_id
+    try:
+        async with unit_of_work() as uow:
+            number = await held_by(uow.conn, MSISDN, oid)
+            profile = await held_by(uow.conn, ESIM, oid)
+            if number is not None and profile is not None:
+                raise _Done(OrderResources(msisdn=number["number"], iccid=profile["iccid"]))
+            number = number or await take_in(uow, MSISDN, oid, pick_msisdn(req.requested_msisdn), Pool.MSISDN)
+            profile = profile or await take_in(uow, ESIM, oid, pick_esim, Pool.ESIM)
+            held = OrderResources(msisdn=number["number"], iccid=profile["iccid"])
+            await apply_steps(uow, [OrderStepUpdate(order_id=oid, step=OrderStep.RESERVED.value,
+                                                    msisdn=held.msisdn, iccid=held.iccid)])
+        return held
+    except _Done as done:
+        return done.result  # type: ignore[return-value]
+    except IntegrityError:
+        # A retry racing its own first attempt: the partial unique indexes let one of them hold.
+        async with get_engine().connect() as conn:
+            number, profile = await held_by(conn, MSISDN, oid), await held_by(conn, ESIM, oid)
+        if number is None or profile is None:
+            raise
+        return OrderResources(msisdn=number["number"], iccid=profile["iccid"])
+
+
+@activity.defn(name="order_start_provisioning")
+async def start_provisioning(req: StartProvisioning) -> ServiceOrderPlan:
+    """Record the payment, create the service order and its tasks, and mark provisioning started, at once."""
+    oid = req.order_id
+    try:
+        async with unit_of_work() as uow:
+            if (so := await load_service_order(uow.conn, oid)) is not None:
+                raise _Done(await plan_of(uow.conn, so))
+            plan = await create_in(uow, CreateServiceOrder(
+                order_id=oid, customer_id=req.customer_id, offering_id=req.offering_id, msisdn=req.msisdn,
+                iccid=req.iccid))
+            await apply_steps(uow, [
+                OrderStepUpdate(order_id=oid, step=OrderStep.PAID.value, payment_id=req.payment_id),
+                OrderStepUpdate(order_id=oid, step=OrderStep.SERVICE_ORDERED.value,
+                                service_order_id=plan.service_order_id),
+                OrderStepUpdate(order_id=oid, step=OrderStep.PROVISIONING.value, provisioning_started=True)])
+        return plan
+    except _Done as done:
+        return done.result  # type: ignore[return-value]
+
+
+@activity.defn(name="order_activate")
+async def activate_order(req: ActivateOrder) -> LineView:
+    """Create the line, hand it the number and profile, complete the service order and bill, at once."""
+    oid = req.order_id
+    try:
+        async with unit_of_work() as uow:
+            existing = (await uow.conn.execute(select(subscription.c.id).where(
+                subscription.c.order_id == oid))).scalar_one_or_none()
+            if existing is not None:
+                raise _Done(existing)
+            await apply_steps(uow, [OrderStepUpdate(order_id=oid, step=OrderStep.ACTIVATING.value)])
+            line = await activate_line_in(uow, ActivateLine(order_id=oid, msisdn=req.msisdn, iccid=req.iccid))
+            await assign_in(uow, oid, line.subscription_id)
+            await complete_in(uow, CompleteServiceOrder(order_id=oid, subscription_id=line.subscription_id))
+            assert line.period_start is not None and line.period_end is not None
+            bill = IssueBill(
+                idempotency_key=f"{oid}:bill", customer_id=req.customer_id, subscription_id=line.subscription_id,
+                kind=BillKind.ACTIVATION, payment_id=req.payment_id, period_start=line.period_start,
+                period_end=line.period_end, lines=[BillLine(
+                    offering_id=req.offering_id, description=f"{req.offering_id} first period",
+                    amount_minor=req.price_minor, currency=req.currency, rate_type=RateType.RECURRING)])
+            raise_if(check_request(bill))
+            await issue_bill_in(uow, bill)
+            view = await line_view(uow.conn, line.subscription_id)
+        return view
+    except _Done as done:
+        return await load_view(done.result)  # type: ignore[arg-type]

@@ -1,0 +1,124 @@
+"""The order saga's stage activities on a real PostgreSQL: each stage commits all of its writes at
+once, and a retry of a stage that committed returns the same result and writes nothing.
+
+The order and its payment are inserted with plain SQL (the API and the gateway own those flows).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from activities.order_stages import activate_order, reserve_for_order, start_provisioning
+from core.errors import PolicyViolation
+from domain.ordering_flow import ActivateOrder, ReserveForOrder, StartProvisioning
+
+ORDER, CUSTOMER, PAYMENT = "ORD-000001", "CUST-000001", "PAY-000001"
+
+
+async def _rows(db, sql: str, **params: object) -> list[dict]:
+    async with db.connect() as conn:
+        return [dict(r._mapping) for r in (await conn.execute(text(sql), params)).all()]
+
+
+async def _order(db, order_id: str = ORDER, requested: str | None = None) -> None:
+    async with db.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO ordering.product_order (id, customer_id, offering_id, offering_price_id, price_minor,"
+            " currency, requested_msisdn, channel, order_date) VALUES (:id, :c, 'PLAN_M', 'POP_PLAN_M_1', 2500,"
+            " 'SGD', :r, 'cli', now())"), {"id": order_id, "c": CUSTOMER, "r": requested})
+        await conn.execute(text(
+            "INSERT INTO payment.payment (id, customer_id, payment_method_id, amount_minor, currency, status,"
+            " idempotency_key, purpose, reference) VALUES (:p, :c, 'PM-000001', 2500, 'SGD', 'approved', :k,"
+            " 'activation', :o)"), {"p": PAYMENT, "c": CUSTOMER, "k": f"{order_id}:charge", "o": order_id})
+
+
+async def _footprint(db) -> dict:
+    """Everything the stages write, to prove a retry wrote nothing."""
+    (row,) = await _rows(db, "SELECT (SELECT count(*) FROM audit.domain_event) AS events,"
+                             " (SELECT count(*) FROM service_inventory.service_order) AS service_orders,"
+                             " (SELECT count(*) FROM service_inventory.service) AS services,"
+                             " (SELECT count(*) FROM provisioning.task) AS tasks,"
+                             " (SELECT count(*) FROM subscription.subscription) AS lines,"
+                             " (SELECT count(*) FROM billing.customer_bill) AS bills,"
+                             " (SELECT count(*) FROM inventory.msisdn WHERE reserved_for IS NOT NULL) AS numbers,"
+                             " (SELECT count(*) FROM inventory.esim_profile WHERE reserved_for IS NOT NULL)"
+                             "   AS profiles")
+    return row
+
+
+def _activation(held) -> ActivateOrder:  # noqa: ANN001
+    return ActivateOrder(order_id=ORDER, customer_id=CUSTOMER, offering_id="PLAN_M", msisdn=held.msisdn,
+                         iccid=held.iccid, payment_id=PAYMENT, price_minor=2500, currency="SGD")
+
+
+async def test_three_stages_take_an_order_to_an_active_line_and_retries_write_nothing(seeded_db):
+    await _order(seeded_db)
+
+    held = await reserve_for_order(ReserveForOrder(order_id=ORDER))
+    (order,) = await _rows(seeded_db, "SELECT state, step, msisdn, iccid FROM ordering.product_order")
+    assert order == {"state": "in_progress", "step": "RESERVED", "msisdn": held.msisdn, "iccid": held.iccid}
+    before = await _footprint(seeded_db)
+    assert await reserve_for_order(ReserveForOrder(order_id=ORDER)) == held
+    assert await _footprint(seeded_db) == before
+
+    start = StartProvisioning(order_id=ORDER, customer_id=CUSTOMER, offering_id="PLAN_M", msisdn=held.msisdn,
+                              iccid=held.iccid, payment_id=PAYMENT)
+    plan = await start_provisioning(start)
+    assert [t.task_type for t in plan.tasks] == ["HLR_PROVISION", "PCRF_POLICY_PUSH", "OCS_BALANCE_INIT",
+                                                 "ESIM_PROFILE_PREPARE"]
+    (order,) = await _rows(seeded_db, "SELECT step, payment_id, service_order_id, provisioning_started_at"
+                                      " FROM ordering.product_order")
+    assert (order["step"], order["payment_id"], order["service_order_id"]) == (
+        "PROVISIONING", PAYMENT, plan.service_order_id)
+    assert order["provisioning_started_at"] is not None
+    steps = [r["event_type"] for r in await _rows(
+        seeded_db, "SELECT event_type FROM audit.domain_event WHERE event_type LIKE 'order.step.%' ORDER BY id")]
+    assert steps == ["order.step.reserved", "order.step.paid", "order.step.service_ordered",
+                     "order.step.provisioning"]
+    before = await _footprint(seeded_db)
+    assert await start_provisioning(start) == plan
+    assert await _footprint(seeded_db) == before
+
+    async with seeded_db.begin() as conn:  # the network did its part
+        await conn.execute(text("UPDATE provisioning.task SET state = 'completed', attempts = 1"))
+    line = await activate_order(_activation(held))
+    assert (line.state, line.customer_id, line.offering_id, line.period_number) == ("active", CUSTOMER, "PLAN_M", 1)
+    assert {b.allowance_type: b.total for b in line.balances} == {"data": 30 * 1024, "voice": -1, "sms": -1,
+                                                                  "data_roaming": 500}
+    resources = await _rows(seeded_db, "SELECT (SELECT state FROM inventory.msisdn WHERE number = :n) AS number,"
+                                       " (SELECT state FROM inventory.esim_profile WHERE iccid = :i) AS profile",
+                            n=held.msisdn, i=held.iccid)
+    assert resources == [{"number": "assigned", "profile": "activated"}]
+    (so,) = await _rows(seeded_db, "SELECT state FROM service_inventory.service_order")
+    assert so["state"] == "completed"
+    (bill,) = await _rows(seeded_db, "SELECT kind, amount_minor, payment_id, subscription_id FROM"
+                                     " billing.customer_bill")
+    assert bill == {"kind": "activation", "amount_minor": 2500, "payment_id": PAYMENT,
+                    "subscription_id": line.subscription_id}
+    (order,) = await _rows(seeded_db, "SELECT step FROM ordering.product_order")
+    assert order["step"] == "ACTIVATING"
+    before = await _footprint(seeded_db)
+    assert await activate_order(_activation(held)) == line
+    assert await _footprint(seeded_db) == before
+
+
+async def test_a_refused_reservation_writes_nothing(seeded_db):
+    await _order(seeded_db, requested="99999999")  # not a number of the pool
+    before = await _footprint(seeded_db)
+    with pytest.raises(PolicyViolation):
+        await reserve_for_order(ReserveForOrder(order_id=ORDER, requested_msisdn="99999999"))
+    assert await _footprint(seeded_db) == before
+    (order,) = await _rows(seeded_db, "SELECT step FROM ordering.product_order")
+    assert order["step"] == "ACKNOWLEDGED"
+
+
+async def test_activation_before_the_network_finished_is_refused_and_writes_nothing(seeded_db):
+    await _order(seeded_db)
+    held = await reserve_for_order(ReserveForOrder(order_id=ORDER))
+    await start_provisioning(StartProvisioning(order_id=ORDER, customer_id=CUSTOMER, offering_id="PLAN_M",
+                                               msisdn=held.msisdn, iccid=held.iccid, payment_id=PAYMENT))
+    before = await _footprint(seeded_db)
+    with pytest.raises(PolicyViolation):
+        await activate_order(_activation(held))
+    assert await _footprint(seeded_db) == before
