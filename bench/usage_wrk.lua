@@ -7,7 +7,9 @@
 -- other), spread round-robin over the given lines: 8 of 10 are 1 MB of data, 1 is 60 s of
 -- voice, 1 is one SMS. Use lines with large bundles (PLAN_L: 150 GB, unlimited voice/SMS) so
 -- nothing blocks during the run. Status codes other than 201 are counted and printed at the end.
--- Options: USAGE_TYPE=data|voice|sms|mix (default mix), USAGE_QUANTITY (data MB, default 1).
+-- Options: USAGE_TYPE=data|voice|sms|mix (default mix), USAGE_QUANTITY (data MB, default 1),
+-- USAGE_REJECT_MSISDNS (lines that are not active: every 20th request is 1 MB of data sent to one
+-- of them, which mediation records as rejected and answers 422), USAGE_RUN (event id prefix).
 
 local msisdns = {}
 for m in string.gmatch(os.getenv("USAGE_MSISDNS") or "", "[^,]+") do table.insert(msisdns, m) end
@@ -16,6 +18,8 @@ local token = os.getenv("BSS_TOKEN") or error("set BSS_TOKEN to the API token of
 local kind = os.getenv("USAGE_TYPE") or "mix"
 local data_mb = tonumber(os.getenv("USAGE_QUANTITY") or "1")
 local run = os.getenv("USAGE_RUN") or tostring(os.time())
+local rejects = {}
+for m in string.gmatch(os.getenv("USAGE_REJECT_MSISDNS") or "", "[^,]+") do table.insert(rejects, m) end
 
 local threads = {}
 local counter = 0
@@ -52,6 +56,10 @@ function request()
   n = n + 1
   local msisdn = msisdns[(n + id) % #msisdns + 1]
   local usage_type, quantity, unit = shape(n)
+  if #rejects > 0 and n % 20 == 0 then
+    msisdn = rejects[math.floor(n / 20) % #rejects + 1]
+    usage_type, quantity, unit = shapes.data()
+  end
   local body = string.format(
     '{"usageType":"%s","usageDate":"2025-01-01T00:00:00Z","usageCharacteristic":['
     .. '{"name":"msisdn","value":"%s"},{"name":"quantity","value":%d},{"name":"unit","value":"%s"},'
