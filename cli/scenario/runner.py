@@ -72,7 +72,7 @@ def run_scenario(item: LoadedScenario, progress: Progress = _quiet, actions: Act
     actions = actions or Actions()
     result = ScenarioResult(scenario.name, str(item.path))
     started = time.perf_counter()
-    variables: dict[str, Any] = {"run": uuid.uuid4().hex[:8], "scenario": scenario.name}
+    variables: dict[str, Any] = {"run": uuid.uuid4().hex[:8], "scenario": scenario.name, **stack_urls()}
     try:
         if scenario.setup.reset:
             progress(scenario.name, "setup: reset operational data")
@@ -94,6 +94,16 @@ def run_scenario(item: LoadedScenario, progress: Progress = _quiet, actions: Act
             actions.close()
     result.elapsed_ms = round((time.perf_counter() - started) * 1000)
     return result
+
+
+def stack_urls() -> dict[str, str]:
+    """Built-in variables for HTTP steps: where this stack's API and portals listen."""
+    from core.settings import get_settings
+
+    settings = get_settings()
+    return {"api_url": settings.api_base_url.rstrip("/"),
+            "self_serve_url": f"http://{settings.host}:{settings.self_serve_port}",
+            "csr_url": f"http://{settings.host}:{settings.csr_port}"}
 
 
 def _run_step(step: Step, index: int, actions: Actions, variables: dict[str, Any]) -> StepResult:

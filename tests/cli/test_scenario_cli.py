@@ -32,7 +32,7 @@ steps:
     api: {method: GET, path: /tmf-api/productCatalogManagement/v4/productOffering/NOPE}
     status: 404
   - name: health, over plain HTTP, polled
-    http: GET {{api}}/health
+    http: GET {{api_url}}/health
     poll: {interval: 100ms, timeout: 5s}
     assert:
       - {path: status, eq: ok}
@@ -54,14 +54,14 @@ steps:
 """
 
 
-def _scenario(tmp_path: Path, name: str, body: str, api_url: str) -> Path:
+def _scenario(tmp_path: Path, name: str, body: str) -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(body.replace("{{api}}", api_url))
+    path.write_text(body)
     return path
 
 
 async def test_a_small_scenario_passes_with_a_report(seeded_api, api_url, bss, tmp_path):
-    path = _scenario(tmp_path, "small", SMALL, api_url)
+    path = _scenario(tmp_path, "small", SMALL)
     result = await bss("scenario", "run", str(path))
     assert result.exit_code == 0, result.output
     for expected in ("small · passed", "the catalog lists the plan", "health, over plain HTTP, polled", "✔"):
@@ -72,7 +72,7 @@ async def test_a_small_scenario_passes_with_a_report(seeded_api, api_url, bss, t
 
 
 async def test_a_failing_step_shows_expected_and_actual_and_exits_1(seeded_api, api_url, bss, tmp_path):
-    path = _scenario(tmp_path, "failing", FAILING, api_url)
+    path = _scenario(tmp_path, "failing", FAILING)
     result = await bss("scenario", "run", str(path))
     assert result.exit_code == 1
     for expected in ("failing · FAILED", "name eq", '"Gigantic"', '"Standard"', "expected name eq 'Gigantic'"):
@@ -85,8 +85,8 @@ async def test_a_failing_step_shows_expected_and_actual_and_exits_1(seeded_api, 
 
 
 async def test_run_all_filters_by_tag_and_validate_lists_problems(seeded_api, api_url, bss, tmp_path):
-    _scenario(tmp_path, "small", SMALL, api_url)
-    _scenario(tmp_path, "failing", FAILING, api_url)
+    _scenario(tmp_path, "small", SMALL)
+    _scenario(tmp_path, "failing", FAILING)
     result = await bss("scenario", "run-all", str(tmp_path), "--tag", "smoke", "--json")
     data = json.loads(result.stdout)
     assert result.exit_code == 0 and [r["scenario"] for r in data["results"]] == ["small"]
@@ -108,7 +108,7 @@ async def test_time_control_without_the_clock_command_is_a_clear_error(seeded_ap
     monkeypatch.setattr(app, "registered_groups", [g for g in app.registered_groups if g.name != "clock"])
     steps._command.cache_clear()
     try:
-        path = _scenario(tmp_path, "time", "name: time\nsetup: {reset: false}\nsteps:\n  - advance: 30d\n", api_url)
+        path = _scenario(tmp_path, "time", "name: time\nsetup: {reset: false}\nsteps:\n  - advance: 30d\n")
         data = json.loads((await bss("scenario", "run", str(path), "--json")).stdout)
     finally:
         steps._command.cache_clear()
