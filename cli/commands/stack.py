@@ -89,9 +89,13 @@ def _enable_time_skipping() -> None:
     """Refuse scenario time in production; otherwise hand the mode to every process `up` spawns."""
     from core.settings import enable_time_skipping, get_settings
 
-    if get_settings().env == "production":
+    settings = get_settings()
+    if settings.env == "production":
         fail("`bss up --time-skipping` is dev-only and refused with BSS_ENV=production: "
              "scenario time moves every clock of the stack", title="bss up")
+    if not settings.embedded_temporal:
+        fail("`bss up --time-skipping` needs the embedded Temporal dev server, started with time skipping "
+             f"enabled; TEMPORAL_ADDRESS points at {settings.temporal_address}", title="bss up")
     enable_time_skipping()
 
 
