@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# p50/p99 and requests/s of the hot API reads and customer creation, 20 connections, against `bss up`.
-# Needs Debian's wrk (apt-get install wrk). Usage: bash bench/api_latency.sh [seconds]
+# p50/p99 and requests/s of the hot API reads and customer creation, 20 connections, against `bss up`,
+# with the CPU the API processes (all workers) spent per request. Needs Debian's wrk (apt-get install wrk).
+# Usage: bash bench/api_latency.sh [seconds]   (BSS_HOME and the port settings select the stack)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
-base=$(.venv/bin/python -c "from core.settings import get_settings; print(get_settings().api_base_url)")
-token=$(.venv/bin/python -c "from core.settings import get_settings; print(get_settings().api_token_cli)")
+py=.venv/bin/python
+base=$($py -c "from core.settings import get_settings; print(get_settings().api_base_url)")
+token=$($py -c "from core.settings import get_settings; print(get_settings().api_token_cli)")
+api_pid=$($py -c "from core.settings import get_settings; print((get_settings().run_dir / 'api.pid').read_text().split()[0])")
 ind=$(curl -s -X POST "$base/tmf-api/party/v4/individual" -H "X-BSS-API-Token: $token" \
-      -H 'content-type: application/json' -d '{"givenName":"Wrk","familyName":"Bench"}' | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+      -H 'content-type: application/json' -d '{"givenName":"Wrk","familyName":"Bench"}' | $py -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 cust=$(curl -s -X POST "$base/tmf-api/customerManagement/v4/customer" -H "X-BSS-API-Token: $token" \
       -H 'content-type: application/json' \
       -d "{\"name\":\"Wrk Read\",\"engagedParty\":{\"id\":\"$ind\",\"@referredType\":\"Individual\"},\"contactMedium\":[{\"mediumType\":\"email\",\"characteristic\":{\"emailAddress\":\"wrk.read.$RANDOM$RANDOM@example.com\"}}]}" \
-      | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-run() { echo "== $1"; shift; wrk -t2 -c20 -d"${secs}s" --latency "$@" | grep -E "Latency|50%|99%|Requests/sec|Non-2xx|Socket errors"; }
+      | $py -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+# CPU seconds (user + system) of the API process and its worker processes.
+api_cpu() { $py -c "import psutil; p = psutil.Process($api_pid); print(sum(sum(q.cpu_times()[:2]) for q in [p, *p.children(recursive=True)]))"; }
+run() {
+  local name=$1; shift
+  local before after out
+  before=$(api_cpu)
+  out=$(wrk -t2 -c20 -d"${secs}s" --latency "$@")
+  after=$(api_cpu)
+  echo "== $name (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "$out" | grep -E "Latency|50%|99%|Requests/sec|Non-2xx|Socket errors"
+  $py -c "import re, sys; n = int(re.search(r'(\d+) requests in', sys.argv[1]).group(1)); \
+print(f'  API CPU per request: {1000 * ($after - $before) / n:.2f} ms')" "$out"
+}
 run "GET productOffering list" -s bench/wrk/get.lua "$base/tmf-api/productCatalogManagement/v4/productOffering" -- "$token"
 run "GET customer/$cust" -s bench/wrk/get.lua "$base/tmf-api/customerManagement/v4/customer/$cust" -- "$token"
 run "POST customer" -s bench/wrk/post_customer.lua "$base" -- "$token" "$ind"
