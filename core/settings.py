@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     api_token_agent: str = PLACEHOLDER_TOKEN
     api_token_system: str = PLACEHOLDER_TOKEN
 
+    # Workflow sandbox: `strict` re-imports our workflow modules for every workflow run (catches a
+    # non-deterministic call at once; tests use it); `shared` passes them through, which saves
+    # ~30 CPU-ms per workflow run (determinism is then guarded by the replay tests).
+    workflow_sandbox: Literal["strict", "shared"] = "shared"
+
     # Tracing: spans go to the PostgreSQL span store; also to OTLP when an endpoint is configured.
     otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     trace_sample_ratio: float = 1.0

@@ -20,6 +20,7 @@ os.environ.update({
     "BSS_ENV": "test",
     "BSS_HOME": tempfile.mkdtemp(prefix="bss-test-home-"),
     "BSS_SPAN_STORE_ENABLED": "false",
+    "BSS_WORKFLOW_SANDBOX": "strict",  # a non-deterministic call in workflow code fails the test that runs it
     "BSS_API_TOKEN_CLI": TEST_TOKENS["cli"],
     "BSS_API_TOKEN_SELF_SERVE": TEST_TOKENS["portal-self-serve"],
     "BSS_API_TOKEN_CSR": TEST_TOKENS["portal-csr"],
