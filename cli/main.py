@@ -37,12 +37,42 @@ def _root() -> None:
 register_all(app)
 
 
+TEMPORAL_BRIDGE = "temporalio.bridge.temporal_sdk_bridge"
+
+
+def _exit_without_finalizing(code: object) -> None:
+    """Run exit handlers, flush, and leave without interpreter finalization."""
+    # The Temporal core's Rust threads can touch the GIL while CPython finalizes and abort the
+    # process ("PyGILState_Release … finalizing", exit 134) after the output was printed
+    # (temporalio/sdk-python#300). atexit handlers (span exporters) still run; only finalization is skipped.
+    import atexit
+    import os
+    import sys
+
+    if isinstance(code, str):
+        sys.stderr.write(code + "\n")
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`bss … | head`) has nothing left to flush into
+            pass
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
 def main() -> None:
     """Console-script entry point."""
+    import sys
+
     from cli.output import ascii_fallback
 
     ascii_fallback()
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        if TEMPORAL_BRIDGE in sys.modules:
+            _exit_without_finalizing(done.code)
+        raise
 
 
 if __name__ == "__main__":
