@@ -20,6 +20,10 @@ STATE_STYLES = {
     "open": "yellow", "quarantine": "yellow", "running": "yellow", "pending_customer": "yellow",
     "blocked": "red", "failed": "red", "declined": "red", "stuck": "red", "suspended": "red",
     "cancelled": "red", "error": "red", "not_verified": "red", "ported_out": "red",
+    # Services, usage, catalog and Temporal statuses (lower-cased) in the same palette.
+    "activated": "green", "rated": "green", "designed": "dim", "retired": "dim", "continued_as_new": "dim",
+    "scheduled": "yellow", "in_design": "yellow", "downloaded": "yellow",
+    "rejected": "red", "canceled": "red", "timed_out": "red",
 }
 
 
