@@ -18,9 +18,13 @@ PR_SET_PDEATHSIG = 1
 def main() -> None:
     """Serve the API on the configured host and port, in `api_workers` processes sharing one socket."""
     settings = get_settings()
-    config = uvicorn.Config("apis.app:create_app", factory=True, host=settings.host, port=settings.api_port,
-                            loop="uvloop", http="httptools", ws="none", log_level=settings.log_level.lower(),
-                            access_log=False, lifespan="on")
+    from apis.app import create_app
+
+    # Built once, before any fork: engine, Temporal client and span export start lazily (or, for the
+    # exporter thread, anew in each child), so every process shares the imported code and the routes.
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.api_port, loop="uvloop", http="httptools",
+                            ws="none", log_level=settings.log_level.lower(), access_log=False, lifespan="on")
     sockets = None
     # Scenario time keeps one process: its time skipper tracks the workflows its own client started.
     if settings.api_workers > 1 and not settings.time_skipping:
@@ -33,12 +37,10 @@ def _fork_workers(count: int) -> None:
     """Fork `count` more servers of the bound socket; this process serves too and stays the one to signal.
 
     A request is CPU-bound Python and one event loop uses one core, so a second process doubles what
-    the API serves on two cores. Forking after the imports (no thread, loop or connection exists yet;
-    each process builds its app, engine and exporter itself) shares the imported code between the
-    processes instead of importing it twice (`uvicorn --workers` spawns fresh interpreters).
+    the API serves on two cores. Forking the built app (no loop or connection exists yet) shares its
+    code and routes between the processes instead of importing and building them twice, as
+    `uvicorn --workers` (fresh interpreters) would.
     """
-    import apis.app  # noqa: F401 - imported once, before the fork, so the pages are shared
-
     gc.freeze()  # keep the collector from writing to (and so un-sharing) the imported objects
     parent = os.getpid()
     for _ in range(count):
