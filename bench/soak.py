@@ -121,11 +121,13 @@ def report(args: argparse.Namespace, lines: list, ledgers: list, timings: dict[s
 
 def main() -> None:
     """Parse options and run the soak."""
+    import uvloop
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=30)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=1)
-    asyncio.run(soak_bench(parser.parse_args()))
+    uvloop.run(soak_bench(parser.parse_args()))  # the loop the API runs on in the stack
 
 
 if __name__ == "__main__":
