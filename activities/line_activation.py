@@ -15,7 +15,8 @@ from domain.catalog import bundle_allowance
 from domain.ids import IdKind
 from domain.ordering import product_order
 from domain.ordering_flow import ActivateLine, LineActivated
-from domain.subscription import SubscriptionState, bundle_balance, subscription
+from domain.subscription import SubscriptionState, bundle_balance, remaining, subscription
+from domain.subscription_flow import BalanceView, LineView
 
 
 @activity.defn(name="line_activate")
@@ -28,11 +29,16 @@ async def activate_line(req: ActivateLine) -> LineActivated:
             return LineActivated(subscription_id=existing.id, msisdn=existing.msisdn,
                                  period_start=existing.current_period_start,
                                  period_end=existing.current_period_end)
-        return await activate_line_in(uow, req)
+        line = await activate_line_in(uow, req)
+        return LineActivated(subscription_id=line.subscription_id, msisdn=req.msisdn,
+                             period_start=line.period_start, period_end=line.period_end)
 
 
-async def activate_line_in(uow: UnitOfWork, req: ActivateLine) -> LineActivated:
-    """Inside `uow`, create the order's active subscription with full balances (the caller checked none exists)."""
+async def activate_line_in(uow: UnitOfWork, req: ActivateLine) -> LineView:
+    """Inside `uow`, create the order's active subscription with full balances (the caller checked none exists).
+
+    Returns the line as `activities.subscription.line_view` would read it back, without reading it.
+    """
     conn = uow.conn
     order = (await conn.execute(select(product_order).where(product_order.c.id == req.order_id))).first()
     if order is None:
@@ -57,5 +63,11 @@ async def activate_line_in(uow: UnitOfWork, req: ActivateLine) -> LineActivated:
         "orderId": order.id, "customerId": order.customer_id, "offeringId": order.offering_id,
         "priceMinor": order.price_minor, "periodEnd": period_end.isoformat(),
         "balances": {a.allowance_type: a.quantity for a in allowances}})
-    return LineActivated(subscription_id=sub_id, msisdn=req.msisdn, period_start=now, period_end=period_end)
+    return LineView(
+        subscription_id=sub_id, customer_id=order.customer_id, state=SubscriptionState.ACTIVE.value,
+        offering_id=order.offering_id, price_id=order.offering_price_id, price_minor=order.price_minor,
+        currency=order.currency, period_days=order.period_days, period_number=1, period_start=now,
+        period_end=period_end, balances=[
+            BalanceView(allowance_type=a.allowance_type, total=a.quantity, consumed=0, remaining=remaining(a.quantity, 0))
+            for a in sorted(allowances, key=lambda a: a.allowance_type)])
 

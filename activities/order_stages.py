@@ -19,7 +19,7 @@ from activities.inventory import ESIM, MSISDN, assign_in, held_by, pick_esim, pi
 from activities.line_activation import activate_line_in
 from activities.ordering import apply_steps
 from activities.service_order import complete_in, create_in, load_service_order, plan_of
-from activities.subscription import line_view, load_view
+from activities.subscription import load_view
 from activities.uow import unit_of_work
 from core.db import get_engine
 from domain.billing import BillKind, BillLine, IssueBill, RateType
@@ -109,7 +109,6 @@ async def activate_order(req: ActivateOrder) -> LineView:
             line = await activate_line_in(uow, ActivateLine(order_id=oid, msisdn=req.msisdn, iccid=req.iccid))
             await assign_in(uow, oid, line.subscription_id)
             await complete_in(uow, CompleteServiceOrder(order_id=oid, subscription_id=line.subscription_id))
-            assert line.period_start is not None and line.period_end is not None
             bill = IssueBill(
                 idempotency_key=f"{oid}:bill", customer_id=req.customer_id, subscription_id=line.subscription_id,
                 kind=BillKind.ACTIVATION, payment_id=req.payment_id, period_start=line.period_start,
@@ -118,7 +117,6 @@ async def activate_order(req: ActivateOrder) -> LineView:
                     amount_minor=req.price_minor, currency=req.currency, rate_type=RateType.RECURRING)])
             raise_if(check_request(bill))
             await issue_bill_in(uow, bill)
-            view = await line_view(uow.conn, line.subscription_id)
-        return view
+        return line
     except _Done as done:
         return await load_view(done.result)  # type: ignore[arg-type]

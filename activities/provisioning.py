@@ -94,17 +94,18 @@ async def run_provisioning_task(req: RunTask) -> TaskOutcome:
     """Run one attempt of a task on the network: completed, stuck (returned) or failed (retryable error)."""
     with activity_edge():
         try:
-            row = await _start(req.task_id)
+            row, settings = await _start(req.task_id)
         except _Unchanged as done:
             return outcome(done.row)
         began = time.monotonic()
-        answer = await network.execute(TaskType(row["task_type"]), row["attempts"], heartbeat=_heartbeat)
+        answer = await network.execute(TaskType(row["task_type"]), row["attempts"], settings=settings,
+                                       heartbeat=_heartbeat)
         elapsed_ms = round((time.monotonic() - began) * 1000)
         return await _finish(row, answer, elapsed_ms)
 
 
-async def _start(task_id: str) -> Row:
-    """Mark the task running for this attempt; a completed task is returned untouched."""
+async def _start(task_id: str) -> tuple[Row, network.ElementSettings]:
+    """Mark the task running for this attempt and read its element's settings; a completed task raises."""
     async with unit_of_work() as uow:
         row = await load_task(uow.conn, task_id, lock=True)
         state = TaskState(row["state"])
@@ -124,41 +125,44 @@ async def _start(task_id: str) -> Row:
         await _save(uow, task_id, **values)
         uow.record("provisioning.task.started", "provisioning_task", task_id,
                    {"task_type": row["task_type"], "attempt": attempts, "event": event})
-        return row | values
+        # The element's latency and fault rules as they stand now, on this connection (no second checkout).
+        return row | values, await network.load_settings(uow.conn, TaskType(row["task_type"]))
 
 
 async def _finish(started: Row, answer: network.NetworkResult, elapsed_ms: int) -> TaskOutcome:
     """Record the element's answer; a failed attempt raises after its error is committed."""
     task_id = started["id"]
+    now = clock.now()
+    if answer.answer is network.Answer.OK:
+        event = "completed"
+        values = {"state": TASK_MACHINE.next(TaskState.RUNNING, "complete").value, "finished_at": now,
+                  "duration_ms": min(elapsed_ms, MAX_DURATION_MS)}
+        extra: Row = {"duration_ms": values["duration_ms"]}
+    elif answer.answer is network.Answer.STUCK:
+        event = "stuck"
+        values = {"state": TASK_MACHINE.next(TaskState.RUNNING, "stick").value, "last_error": answer.message}
+        extra = {"error": answer.message}
+    else:
+        event = "attempt_failed"
+        values = {"last_error": answer.message}  # stays running: the workflow decides when to give up
+        extra = {"error": answer.message}
     async with unit_of_work() as uow:
-        row = await load_task(uow.conn, task_id, lock=True)
-        if row["state"] != TaskState.RUNNING:  # given up on meanwhile (timed out, marked failed): too late
+        # Only a running task takes the answer: one conditional write instead of lock, check, write.
+        row = (await uow.conn.execute(update(task).where(task.c.id == task_id, task.c.state == TaskState.RUNNING.value)
+                                      .values(**values, updated_at=now).returning(task))).mappings().first()
+        if row is None:  # given up on meanwhile (timed out, marked failed): too late
+            current = await load_task(uow.conn, task_id)
             raise Conflict("provisioning_task.changed",
-                           f"task {task_id} is {row['state']}; its answer came too late",
-                           {"task_id": task_id, "state": row["state"]})
+                           f"task {task_id} is {current['state']}; its answer came too late",
+                           {"task_id": task_id, "state": current["state"]})
         payload = {"task_type": row["task_type"], "attempt": row["attempts"], "element": answer.element.value,
                    "fault": answer.fault.value if answer.fault else None}
-        now = clock.now()
-        if answer.answer is network.Answer.OK:
-            values = {"state": TASK_MACHINE.next(TaskState.RUNNING, "complete").value, "finished_at": now,
-                      "duration_ms": min(elapsed_ms, MAX_DURATION_MS)}
-            uow.record("provisioning.task.completed", "provisioning_task", task_id,
-                       payload | {"duration_ms": values["duration_ms"]})
-        elif answer.answer is network.Answer.STUCK:
-            values = {"state": TASK_MACHINE.next(TaskState.RUNNING, "stick").value,
-                      "last_error": answer.message}
-            uow.record("provisioning.task.stuck", "provisioning_task", task_id,
-                       payload | {"error": answer.message})
-        else:
-            values = {"last_error": answer.message}  # stays running: the workflow decides when to give up
-            uow.record("provisioning.task.attempt_failed", "provisioning_task", task_id,
-                       payload | {"error": answer.message})
-        await _save(uow, task_id, **values)
+        uow.record(f"provisioning.task.{event}", "provisioning_task", task_id, payload | extra)
     if answer.answer is network.Answer.FAILED:
         raise ExternalServiceError("provisioning.network_error", answer.message,
                                    {"task_id": task_id, "attempt": row["attempts"],
                                     "element": answer.element.value})
-    return outcome(row | values)
+    return outcome(dict(row))
 
 
 @activity.defn(name="mark_task_failed")

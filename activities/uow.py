@@ -52,6 +52,14 @@ class UnitOfWork:
         number = (await self.conn.execute(text(f"SELECT nextval('{schema}.{seq}')"))).scalar_one()
         return format_id(kind, number)
 
+    async def next_ids(self, kind: IdKind, count: int) -> list[str]:
+        """Draw the next `count` business ids of `kind` in one round trip, in ascending order."""
+        schema, seq = ID_SEQUENCES[kind]
+        numbers = (await self.conn.execute(text(
+            f"SELECT nextval('{schema}.{seq}') AS n FROM generate_series(1, :count) ORDER BY n"),
+            {"count": count})).scalars()
+        return [format_id(kind, n) for n in numbers]
+
 
 @asynccontextmanager
 async def unit_of_work(engine: AsyncEngine | None = None) -> AsyncIterator[UnitOfWork]:
