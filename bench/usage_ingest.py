@@ -279,6 +279,7 @@ def pgbench_run(args: argparse.Namespace) -> dict:
     out = subprocess.run([pgbench, "-N", "-c", str(args.connections), "-j", str(args.threads), "-T",
                           str(args.duration), *common, "bench_pgbench"], check=True, capture_output=True,
                          text=True).stdout
+    time.sleep(2)  # let the postmaster reap pgbench's backends: their CPU then shows in its children's times
     cpu1 = cpu_seconds(pids)
     cpu1["pgbench"], cpu0["pgbench"] = _children_cpu(), own0
     _admin_sql("DROP DATABASE IF EXISTS bench_pgbench", "DROP DATABASE IF EXISTS bench_bare")
