@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -96,6 +97,7 @@ async def soak_bench(args: argparse.Namespace) -> None:
         if env is not None:
             await env.shutdown()
         pg.stop()
+        shutil.rmtree(os.environ["BSS_HOME"], ignore_errors=True)
 
 
 def report(args: argparse.Namespace, lines: list, ledgers: list, timings: dict[str, float]) -> None:
