@@ -101,7 +101,10 @@ async def run_provisioning_task(req: RunTask) -> TaskOutcome:
         answer = await network.execute(TaskType(row["task_type"]), row["attempts"], settings=settings,
                                        heartbeat=_heartbeat)
         elapsed_ms = round((time.monotonic() - began) * 1000)
-        return await _finish(row, answer, elapsed_ms)
+        try:
+            return await _finish(row, answer, elapsed_ms)
+        except _Unchanged as done:  # another attempt of this run completed it meanwhile
+            return outcome(done.row)
 
 
 async def _start(task_id: str) -> tuple[Row, network.ElementSettings]:
@@ -150,8 +153,13 @@ async def _finish(started: Row, answer: network.NetworkResult, elapsed_ms: int) 
         # Only a running task takes the answer: one conditional write instead of lock, check, write.
         row = (await uow.conn.execute(update(task).where(task.c.id == task_id, task.c.state == TaskState.RUNNING.value)
                                       .values(**values, updated_at=now).returning(task))).mappings().first()
-        if row is None:  # given up on meanwhile (timed out, marked failed): too late
+        if row is None:
             current = await load_task(uow.conn, task_id)
+            if current["state"] == TaskState.COMPLETED:
+                # Another attempt of this run (e.g. one Temporal timed out that still got through) completed
+                # it: the element did the work, so this attempt reports the task as it stands.
+                raise _Unchanged(current)
+            # Given up on meanwhile (marked failed) or handed to an operator (stuck): too late.
             raise Conflict("provisioning_task.changed",
                            f"task {task_id} is {current['state']}; its answer came too late",
                            {"task_id": task_id, "state": current["state"]})
@@ -166,14 +174,20 @@ async def _finish(started: Row, answer: network.NetworkResult, elapsed_ms: int) 
 
 
 @activity.defn(name="mark_task_failed")
-async def mark_task_failed(req: MarkTaskFailed) -> None:
-    """Mark a task failed for good once the workflow's retries are exhausted (idempotent)."""
+async def mark_task_failed(req: MarkTaskFailed) -> TaskOutcome | None:
+    """Mark a task failed for good once the workflow's retries are exhausted (idempotent).
+
+    Returns the task's outcome when a late attempt completed it after all (the workflow then goes on
+    as if the attempt had answered), else None.
+    """
     with activity_edge():
         try:
             async with unit_of_work() as uow:
                 row = await load_task(uow.conn, req.task_id, lock=True)
                 state = TaskState(row["state"])
-                if state is TaskState.FAILED:
+                # COMPLETED: an attempt Temporal had timed out (heartbeat) finished on the element and
+                # committed; failing a done task would deprovision work that succeeded.
+                if state in (TaskState.COMPLETED, TaskState.FAILED):
                     raise _Unchanged(row)
                 if state is TaskState.PENDING:  # every attempt died before it could mark the task running
                     state = TASK_MACHINE.next(state, "start")
@@ -182,8 +196,9 @@ async def mark_task_failed(req: MarkTaskFailed) -> None:
                             finished_at=clock.now())
                 uow.record("provisioning.task.failed", "provisioning_task", req.task_id,
                            {"task_type": row["task_type"], "attempts": row["attempts"], "error": req.error})
-        except _Unchanged:
-            return
+        except _Unchanged as unchanged:
+            return outcome(dict(unchanged.row)) if unchanged.row["state"] == TaskState.COMPLETED else None
+        return None
 
 
 @activity.defn(name="resolve_stuck_task")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -143,6 +144,30 @@ async def test_a_stuck_task_can_be_retried_within_its_budget(seeded_db):
     await _fault(TaskType.HLR_PROVISION, FaultMode.STUCK, enabled=False)
     outcome = await run_provisioning_task(RunTask(task_id=task_id))  # what the workflow's retry_task runs
     assert (outcome.status, outcome.attempts) == ("completed", 2)
+
+
+async def test_an_attempt_temporal_gave_up_on_that_still_completes_leaves_the_task_completed(seeded_db):
+    """Heartbeat timeout under load: Temporal retries while the first attempt is still on the element."""
+    task_id = await _task_of(TaskType.HLR_PROVISION)
+    await _fault(TaskType.HLR_PROVISION, FaultMode.SLOW, slow_ms=4000)  # 4.2 s → 210 ms scaled
+    late_attempt = asyncio.create_task(run_provisioning_task(RunTask(task_id=task_id)))
+    for _ in range(200):  # until the first attempt is on the element
+        if (await _task_row(seeded_db, task_id))["state"] == "running":
+            break
+        await asyncio.sleep(0.01)
+    await _fault(TaskType.HLR_PROVISION, FaultMode.SLOW, enabled=False, slow_ms=4000)
+    retry = await run_provisioning_task(RunTask(task_id=task_id))
+    assert not late_attempt.done(), "the retry must finish while the first attempt is still out"
+    assert (retry.status, retry.attempts) == ("completed", 2)
+    assert await late_attempt == retry  # the late answer reports the task as it stands, no 409
+    # Retries exhausted in the workflow's view: giving up on a completed task hands back its outcome.
+    assert await mark_task_failed(MarkTaskFailed(task_id=task_id, error="heartbeat timeout")) == retry
+    row = await _task_row(seeded_db, task_id)
+    assert (row["state"], row["last_error"]) == ("completed", None)
+    async with seeded_db.connect() as conn:
+        kinds = (await conn.execute(select(domain_event.c.event_type).where(
+            domain_event.c.aggregate_id == task_id))).scalars().all()
+    assert kinds.count("provisioning.task.completed") == 1 and "provisioning.task.failed" not in kinds
 
 
 async def test_inside_an_activity_attempts_follow_temporal_and_slow_heartbeats(seeded_db, monkeypatch):
