@@ -21,6 +21,7 @@ from activities.interaction import log_interaction
 from activities.uow import UnitOfWork, unit_of_work
 from core import clock
 from core.errors import NotFound, PolicyViolation
+from core.settings import get_settings
 from domain.customer import (
     CUSTOMER_MACHINE,
     EMAIL_UNIQUE_INDEX,
@@ -39,11 +40,6 @@ from domain.ids import IdKind
 from domain.subscription import LIVE_STATES, subscription
 from policies import customer as rules
 from policies.base import raise_if, violation
-
-# Dev pepper for KYC document hashes. Production must take it from a secret setting (not yet in
-# core.settings); changing it orphans every stored hash, so it is versioned in the value.
-KYC_PEPPER = b"bss-cli/kyc-document-pepper/dev-v1"
-
 
 @dataclass(frozen=True)
 class NewCustomer:
@@ -225,7 +221,8 @@ _PAST = {"activate": "activated", "suspend": "suspended", "resume": "resumed", "
 def document_hash(document_type: DocumentType, normalised_number: str) -> str:
     """Peppered SHA-256 (HMAC) of a normalised document number, scoped by document type."""
     message = f"{document_type.value}:{normalised_number}".encode()
-    return hmac.new(KYC_PEPPER, message, hashlib.sha256).hexdigest()
+    pepper = get_settings().kyc_pepper.get_secret_value().encode()
+    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
 
 
 def _prebaked_attest(request: KycRequest, digest: str) -> str:

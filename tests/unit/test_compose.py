@@ -307,7 +307,7 @@ def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
 
 def _production_settings(token: str) -> Settings:
     tokens = {name: token for name in Settings.model_fields if name.startswith("api_token_")}
-    return Settings(_env_file=None, env="production", **tokens)
+    return Settings(_env_file=None, env="production", kyc_pepper=f"pepper-{token}", **tokens)
 
 
 def test_production_refuses_placeholder_tokens() -> None:

@@ -3,7 +3,9 @@
 import pytest
 from pydantic import ValidationError
 
-from core.settings import PLACEHOLDER_TOKEN, Settings
+from activities.customer import document_hash
+from core.settings import DEV_KYC_PEPPER, PLACEHOLDER_TOKEN, Settings, get_settings
+from domain.customer import DocumentType
 from core.tokens import TOKEN_ENV_NAMES, TokenRegistry, ensure_dev_tokens
 
 
@@ -38,7 +40,29 @@ def test_embedded_urls_point_at_the_socket_in_home(tmp_path):
 def test_production_refuses_time_skipping():
     strong = {f"api_token_{k}": f"strong-token-{k}-0123456789abcdef" for k in ("cli", "self_serve", "csr", "agent",
                                                                                "system")}
+    strong["kyc_pepper"] = "a-production-pepper-0123456789abcdef"
     assert Settings(env="production", **strong).time_skipping is False
     with pytest.raises(ValidationError, match="time skipping"):
         Settings(env="production", time_skipping=True, **strong)
     assert Settings(env="dev", time_skipping=True).time_skipping
+
+
+def test_production_refuses_the_dev_kyc_pepper():
+    strong = {f"api_token_{k}": f"strong-token-{k}-0123456789abcdef" for k in ("cli", "self_serve", "csr", "agent",
+                                                                               "system")}
+    for weak in (DEV_KYC_PEPPER, "short"):
+        with pytest.raises(ValidationError, match="KYC pepper"):
+            Settings(env="production", kyc_pepper=weak, **strong)
+    assert "pepper-in-logs" not in repr(Settings(env="production", kyc_pepper="no-pepper-in-logs-0123456789", **strong))
+
+
+def test_kyc_document_hash_is_keyed_by_the_configured_pepper(monkeypatch):
+    dev = document_hash(DocumentType.PASSPORT, "E1234567")
+    monkeypatch.setenv("BSS_KYC_PEPPER", "another-pepper-0123456789abcdef")
+    get_settings.cache_clear()
+    try:
+        assert document_hash(DocumentType.PASSPORT, "E1234567") != dev
+    finally:
+        monkeypatch.delenv("BSS_KYC_PEPPER")
+        get_settings.cache_clear()
+    assert document_hash(DocumentType.PASSPORT, "E1234567") == dev
