@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -44,20 +44,10 @@ with workflow.unsafe.imports_passed_through():
         RunTask, TaskDecision,
     )
     from workflows import queues
+    from workflows.retries import INTERNAL, NETWORK, PAYMENT, STEP, UNDO
     from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS, SUBSCRIPTION_ID
     from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
-STEP = timedelta(seconds=30)
-# Our own database steps: retry until they succeed (a DB blip must not fail an order).
-INTERNAL = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10))
-# The payment gateway: a few tries for `error` answers; declines are results, not errors.
-PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
-                      maximum_attempts=4)
-# A network element: the task's attempts budget.
-NETWORK = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
-                      maximum_interval=timedelta(seconds=5), maximum_attempts=3)
-# Undo steps must eventually succeed: money goes back, numbers go back, whatever it takes.
-UNDO = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # Orders started since this patch write in three stages (`activities/order_stages.py`) and hand
 # the line to its workflow ready-made; older histories replay the step-by-step path they recorded.
 STAGED = "order-staged-writes"

@@ -30,7 +30,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.subscription_ops import BlockReason, RenewalKind
     from workflows import queues
-    from workflows.subscription_steps import PAYMENT, STEP, UNDO, internal, refusal, step
+    from workflows.retries import PAYMENT, STEP, UNDO
+    from workflows.subscription_steps import internal, refusal, step
 
 # A scheduled renewal waits out a gateway outage (an outage is not the customer's decline).
 RENEWAL_PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))

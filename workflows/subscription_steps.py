@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,20 +29,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from policies import subscription as rules
     from workflows import queues
+    from workflows.retries import INTERNAL, NETWORK, STEP
     from workflows.search_attributes import CUSTOMER_ID, NEXT_RENEWAL_AT, PLAN_CODE, SUBSCRIPTION_ID
 
-STEP = timedelta(seconds=30)
-# Our own database steps: retry until they succeed. "Charged but still blocked" must not be a
-# state the line can stay in, so the step after a charge retries for as long as it takes.
-INTERNAL = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10))
-# The payment gateway: a few tries for `error` answers; declines are results, not errors.
-PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
-                      maximum_attempts=4)
-# A network element: the task's attempts budget.
-NETWORK = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
-                      maximum_interval=timedelta(seconds=5), maximum_attempts=3)
-# Money going back must eventually get there.
-UNDO = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
 def refusal(err: BaseException, fallback: str = "subscription.update.failed") -> ApplicationError:

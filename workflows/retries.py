@@ -1,0 +1,18 @@
+"""Timeouts and retry policies the workflows share, one definition per kind of step."""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+STEP = timedelta(seconds=30)
+# Our own database steps: retry until they succeed (a DB blip must not fail an order, and "charged
+# but still blocked" must not be a state a line can stay in).
+INTERNAL = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10))
+# The payment gateway: a few tries for `error` answers; declines are results, not errors.
+PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
+                      maximum_attempts=4)
+# A network element: the task's attempts budget.
+NETWORK = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
+                      maximum_interval=timedelta(seconds=5), maximum_attempts=3)
+# Undo steps must eventually succeed: money goes back, numbers go back, whatever it takes.
+UNDO = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
