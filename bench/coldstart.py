@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,19 +33,8 @@ from pathlib import Path
 
 BSS = Path(sys.executable).with_name("bss")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PORT_VARS = ("BSS_API_PORT", "BSS_SELF_SERVE_PORT", "BSS_CSR_PORT", "BSS_TEMPORAL_PORT", "BSS_TEMPORAL_UI_PORT")
-
-
-def free_ports(count: int) -> list[int]:
-    """Return `count` distinct ports the kernel considers free right now."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+sys.path.insert(0, str(REPO_ROOT))
+from tests.support.stack import PORT_VARS, free_ports  # the e2e tests' port picking
 
 
 def private_stack_env(home: Path) -> dict[str, str]:
