@@ -101,18 +101,10 @@ def mark_error(span: Span, message: str) -> None:
 
 
 def instrument_sqlalchemy() -> None:
-    """Trace every SQL statement of every engine created from now on (idempotent)."""
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    """Trace every SQL statement of every engine of this process (idempotent; see core/sql_tracing.py)."""
+    from core.sql_tracing import instrument
 
-    instrumentor = SQLAlchemyInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(enable_commenter=False)
-        # Keep the statement spans, drop the `connect` span around every pool checkout: ~30 per order
-        # that only ever said "0.2 ms, a connection was handed out".
-        from opentelemetry.instrumentation.utils import unwrap
-        from sqlalchemy.engine import Engine
-
-        unwrap(Engine, "connect")
+    instrument()
 
 
 def instrument_httpx() -> None:
