@@ -8,7 +8,6 @@ Outside scenario mode nothing here runs and the offset stays zero.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from activities.uow import unit_of_work
 from core import clock
 from core.db import get_engine
+from core.pg_listen import ChannelListener
 from core.settings import Settings, get_settings
 from domain.audit import clock_offset
 from domain.scenario_time import CHANNEL, ROW_ID, ScenarioClock
@@ -80,63 +80,24 @@ class OffsetFollower:
     has both a connection and the row's table; a lost connection is re-established the same way.
     """
 
-    RETRY_S = 0.1
-
     def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings or get_settings()
-        self._conn: asyncpg.Connection | None = None
-        self._lost = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        settings = settings or get_settings()
+        self._listener = ChannelListener(settings.asyncpg_dsn(), CHANNEL, self._on_notify, on_attach=self._load)
 
     async def start(self) -> timedelta:
         """Follow the stack offset from now on; return once it has been loaded (retrying until it can be)."""
-        offset = await self._attach()
-        self._task = asyncio.create_task(self._reattach_when_lost(), name="bss-clock-follower")
-        return offset
+        await self._listener.start()
+        return clock.offset()
 
-    async def _attach(self) -> timedelta:
-        while True:
-            try:
-                return await self._listen()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.debug("scenario time: waiting for the database: %s", exc)
-                await self._close()
-                await asyncio.sleep(self.RETRY_S)
-
-    async def _listen(self) -> timedelta:
-        self._lost.clear()
-        self._conn = await asyncpg.connect(self._settings.asyncpg_dsn())
-        self._conn.add_termination_listener(lambda _conn: self._lost.set())
-        await self._conn.add_listener(CHANNEL, self._on_notify)
-        # Loaded after LISTEN: a move committed in between arrives as a NOTIFY, never lost.
-        seconds = await self._conn.fetchval("SELECT offset_seconds FROM audit.clock_offset WHERE id = $1", ROW_ID)
+    async def _load(self, conn: asyncpg.Connection) -> None:
+        seconds = await conn.fetchval("SELECT offset_seconds FROM audit.clock_offset WHERE id = $1", ROW_ID)
         offset = timedelta(seconds=seconds or 0)
         clock.set_offset(offset)
         log.info("scenario time: following the stack clock, offset %s", offset)
-        return offset
 
-    async def _reattach_when_lost(self) -> None:
-        while True:
-            await self._lost.wait()
-            log.warning("scenario time: lost the clock listener, reconnecting")
-            await self._close()
-            await self._attach()
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         clock.set_offset(timedelta(seconds=int(payload)))
-
-    async def _close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            try:
-                await conn.close(timeout=2)
-            except (TimeoutError, OSError, asyncpg.PostgresError):
-                conn.terminate()
 
     async def stop(self) -> None:
         """Stop following (the offset stays where it is)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        await self._close()
+        await self._listener.stop()
