@@ -14,6 +14,7 @@ from starlette.types import Scope
 from temporalio.client import Client
 
 import apis
+from apis.catalog_cache import CatalogCache
 from apis.errors import install_error_handlers
 from apis.perimeter import TokenPerimeter
 from apis.temporal_gateway import TemporalGateway
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
             follower = OffsetFollower(settings)
             await follower.start()
         yield
+        await app.state.catalog_cache.close()
         if follower is not None:
             await follower.stop()
         if temporal_client is None:
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     app = FastAPI(title="BSS-CLI API", version="0.1.0", lifespan=lifespan,
                   docs_url="/docs", redoc_url=None, telemetry=TELEMETRY)
     app.state.settings = settings
+    app.state.catalog_cache = CatalogCache()
     app.state.temporal = TemporalGateway(temporal_client, time_skipping=settings.time_skipping)
     for router in routers():
         app.include_router(router)

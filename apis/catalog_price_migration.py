@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import catalog_admin as admin
+from apis.catalog_cache import catalog_changed
 from apis.tmf import href, iso, ref, tmf_response
 from apis.tmf620_catalog import OFFERING_PATH, PRICE_PATH, admin_only, item_resource, list_resource, load_body
 from apis.tmf620_price import MoneyIn, minor_units, money
@@ -80,4 +81,5 @@ async def create_migration(body: MigrationCreate, request: Request) -> JSONRespo
                              currency=body.price.unit, effective_from=body.effectiveFrom, name=body.name)
     await admin.precheck(admin.check_migration, new)
     ident = await admin.migrate_price(new)
+    catalog_changed(request)  # a migration adds the new price version
     return tmf_response(await load_body(price_migration, ident, "price_migration", _bodies, request), status=201)

@@ -22,6 +22,7 @@ ALWAYS_KEPT = ("id", "href", "@type")
 RESERVED = {"fields", "offset", "limit", "sort"}
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+COUNT_HEADERS = ("X-Total-Count", "X-Result-Count")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def tmf_response(body: Any, status: int = 200, headers: Mapping[str, str] | None
 def list_response(items: list[Mapping[str, Any]], total: int, query: ListQuery) -> JSONResponse:
     """A TMF list: bare array of (field-selected) items with the count headers."""
     selected = [select_fields(item, query.fields) for item in items]
-    return tmf_response(selected, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(selected))})
+    total_header, result_header = COUNT_HEADERS
+    return tmf_response(selected, headers={total_header: str(total), result_header: str(len(selected))})
 
 
 def href(request: Request, path: str) -> str:

@@ -12,20 +12,23 @@ force, in minor units). Filter plans or VAS with `?category.id=PLANS|VAS` (or `c
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from activities import catalog_admin as admin
 from activities.catalog import price_version, view
+from apis.catalog_cache import CachedAnswer, CatalogCache, catalog_changed
+from apis.tmf import COUNT_HEADERS, JSON_TYPE, iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf620_catalog import (
     BASE, CATEGORY_PATH, OFFERING_PATH, PRICE_PATH, SPEC_PATH, RefIn, TimePeriodIn, admin_only, human_quantity,
     item_fields, lifecycle_wire, parse_lifecycle, valid_for, with_mandatory,
 )
-from apis.tmf import iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf620_price import PRICE_TYPE_WIRE
 from core import clock
 from core.db import raw_connection
@@ -202,8 +205,7 @@ async def load_offerings(filters: dict[str, str], offset: int = 0, limit: int = 
     return [], total
 
 
-def _to_tmf(row: Any, request: Request) -> dict[str, Any]:
-    now = clock.now()
+def _to_tmf(row: Any, request: Request, now: dt.datetime) -> dict[str, Any]:
     base = str(request.base_url).rstrip("/")  # once per body, not per reference: this is a hot list
     spec_ref = {"id": row["specification_id"], "href": f"{base}{SPEC_PATH}/{row['specification_id']}",
                 "@referredType": "ProductSpecification", "name": row["spec_name"]}
@@ -235,19 +237,50 @@ def _ref(base: str, path: str, ident: str, referred_type: str, name: str) -> dic
     return {"id": ident, "href": f"{base}{path}/{ident}", "@referredType": referred_type, "name": name}
 
 
+def _next_edge(rows: list[Any], now: dt.datetime) -> dt.datetime | None:
+    """The first instant after `now` at which an offering's or a price's window opens or closes."""
+    edges = [t for row in rows for t in (row["valid_from"], row["valid_to"]) if t is not None and t > now]
+    edges += [t for row in rows for price in row["prices"] for t in price[-2:] if t is not None and t > now]
+    return min(edges, default=None)
+
+
+Render = Callable[[dt.datetime], Awaitable[tuple[Response, list[Any]]]]
+
+
+async def _cached(request: Request, render: Render) -> Response:
+    """Serve a read from this process's catalog cache while it holds (`apis/catalog_cache.py`)."""
+    cache: CatalogCache = request.app.state.catalog_cache
+    now, key = clock.now(), str(request.url)
+    if (kept := cache.get(key, now)) is not None:
+        return Response(kept.body, headers=kept.headers, media_type=JSON_TYPE)
+    generation = cache.generation()  # taken before the read: a change committed meanwhile voids the answer
+    response, rows = await render(now)
+    if generation is not None and response.status_code == 200:
+        cache.put(key, CachedAnswer(
+            body=bytes(response.body), headers={h: response.headers[h] for h in COUNT_HEADERS if h in response.headers},
+            generation=generation, rendered_at=now, valid_until=_next_edge(rows, now)))
+    return response
+
+
 @router.get("/productOffering")
-async def list_offerings(request: Request) -> JSONResponse:
+async def list_offerings(request: Request) -> Response:
     """List offerings, plans first (filters: id, name, lifecycleStatus, isSellable, category.*, productSpecification.id)."""
-    query = with_mandatory(parse_list_query(request, FILTERS), "productSpecification")
-    rows, total = await load_offerings(query.filters, query.offset, query.limit)
-    return list_response([_to_tmf(row, request) for row in rows], total, query)
+    async def render(now: dt.datetime) -> tuple[Response, list[Any]]:
+        query = with_mandatory(parse_list_query(request, FILTERS), "productSpecification")
+        rows, total = await load_offerings(query.filters, query.offset, query.limit)
+        return list_response([_to_tmf(row, request, now) for row in rows], total, query), rows
+
+    return await _cached(request, render)
 
 
 @router.get("/productOffering/{offering_id}")
-async def get_offering(offering_id: str, request: Request, fields: str | None = None) -> JSONResponse:
+async def get_offering(offering_id: str, request: Request, fields: str | None = None) -> Response:
     """Show one offering with its prices, allowances, terms and what it costs now."""
-    body = await _body(offering_id, request)
-    return tmf_response(select_fields(body, item_fields(fields, "productSpecification")))
+    async def render(now: dt.datetime) -> tuple[Response, list[Any]]:
+        body, row = await _body_and_row(offering_id, request, now)
+        return tmf_response(select_fields(body, item_fields(fields, "productSpecification"))), [row]
+
+    return await _cached(request, render)
 
 
 def _draft(body: OfferingCreate) -> rules.OfferingDraft:
@@ -272,11 +305,16 @@ def _draft(body: OfferingCreate) -> rules.OfferingDraft:
         vas_expiry=expiry, vas_duration_seconds=term.seconds() if term and term.name == "duration" else None)
 
 
-async def _body(offering_id: str, request: Request) -> dict[str, Any]:
+async def _body_and_row(offering_id: str, request: Request, now: dt.datetime) -> tuple[dict[str, Any], Any]:
     rows, _ = await load_offerings({"id": offering_id})
     if not rows:
         raise NotFound("product_offering", offering_id)
-    return _to_tmf(rows[0], request)
+    return _to_tmf(rows[0], request, now), rows[0]
+
+
+async def _body(offering_id: str, request: Request) -> dict[str, Any]:
+    """An offering as it is now, straight from the database (answers to writes)."""
+    return (await _body_and_row(offering_id, request, clock.now()))[0]
 
 
 @router.post("/productOffering", status_code=201, dependencies=[Depends(admin_only)])
@@ -286,6 +324,7 @@ async def create_offering(body: OfferingCreate, request: Request) -> JSONRespons
     await admin.precheck(admin.check_offering, draft)
     await admin.add_offering(draft, description=body.description, is_sellable=body.isSellable,
                              lifecycle_status=parse_lifecycle(body.lifecycleStatus))
+    catalog_changed(request)
     return tmf_response(await _body(draft.id, request), status=201)
 
 
@@ -313,4 +352,5 @@ async def patch_offering(offering_id: str, body: OfferingUpdate, request: Reques
     if changes or patch.lifecycle_status is not None:
         await admin.precheck(admin.check_offering_patch, offering_id, patch)
         await admin.change_offering(offering_id, patch)
+        catalog_changed(request)
     return tmf_response(await _body(offering_id, request))

@@ -22,11 +22,12 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import catalog_admin as admin
+from apis.catalog_cache import catalog_changed
+from apis.tmf import href, iso, ref, tmf_response
 from apis.tmf620_catalog import (
     BASE, OFFERING_PATH, PRICE_PATH, RefIn, TimePeriodIn, admin_only, item_resource, list_resource, load_body,
     parse_lifecycle, valid_for,
 )
-from apis.tmf import href, iso, ref, tmf_response
 from core import clock
 from core.errors import MalformedRequest
 from domain.catalog import LifecycleStatus, PriceType, product_offering, product_offering_price
@@ -164,6 +165,7 @@ async def create_price(body: PriceCreate, request: Request) -> JSONResponse:
                          valid_to=window.endDateTime)
     await admin.precheck(admin.check_price, new)
     ident = await admin.add_price(new)
+    catalog_changed(request)
     return tmf_response(await _body(ident, request), status=201)
 
 
@@ -195,4 +197,5 @@ async def patch_price(price_id: str, body: PriceUpdate, request: Request) -> JSO
         patch = admin.Patch(changes=changes)
         await admin.precheck(admin.check_price_patch, price_id, patch)
         await admin.change_price(price_id, patch)
+        catalog_changed(request)
     return tmf_response(await _body(price_id, request))

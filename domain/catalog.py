@@ -77,6 +77,8 @@ PERIOD_DAYS = 30   # every plan renews 30 days after activation (SPEC §3, `refe
 # The kind of an offering is the reference category it sits in, and picks its specification.
 KIND_CATEGORY = {OfferingKind.PLAN: "PLANS", OfferingKind.VAS: "VAS"}
 KIND_SPECIFICATION = {OfferingKind.PLAN: "SPEC_MOBILE_BUNDLE", OfferingKind.VAS: "SPEC_ALLOWANCE_ADDON"}
+# Every commit that changes a catalog table NOTIFYs this channel (trigger of migration 0015).
+CHANGED_CHANNEL = "bss_catalog_changed"
 
 
 catalog = Table(
