@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-import sqlalchemy.ext.asyncio as sa_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.settings import Settings, get_settings
 
@@ -17,8 +16,7 @@ _engine: AsyncEngine | None = None
 def make_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
     """Create an engine with the project's pool and session settings."""
     settings = settings or get_settings()
-    # Looked up on the module at call time so SQL tracing (which wraps it) applies.
-    return sa_asyncio.create_async_engine(
+    return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,

@@ -25,11 +25,17 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-_tracer = trace.get_tracer("bss.sql")
 _current_span = trace.get_current_span
 # The span rides on SQLAlchemy's per-statement execution context, under a name of our own.
 _SPAN = "_bss_sql_span"
 _LEADING_COMMENT = re.compile(r"\s*/\*.*?\*/", re.DOTALL)
+
+
+@lru_cache(maxsize=1)
+def _tracer() -> trace.Tracer:
+    # Asked for when the first span is recorded, so it is the installed provider's own tracer and
+    # not the proxy a module-level `get_tracer` returns before `setup_tracing` ran.
+    return trace.get_tracer("bss.sql")
 
 
 @lru_cache(maxsize=4096)
@@ -42,7 +48,7 @@ def span_name(statement: str) -> str:
 def _before_cursor_execute(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                            executemany: bool) -> tuple[str, Any]:
     if context is not None and _current_span().is_recording():
-        context.__dict__[_SPAN] = _tracer.start_span(
+        context.__dict__[_SPAN] = _tracer().start_span(
             span_name(statement), kind=SpanKind.CLIENT,
             attributes={"db.system": conn.dialect.name, "db.name": conn.engine.url.database or "",
                         "db.statement": statement})
