@@ -3,7 +3,8 @@
 Steps that always run together commit together: reserve (number + profile + order RESERVED),
 start provisioning (payment recorded + service order with its CFS/RFS and tasks + order
 PROVISIONING), activate (line with balances + resources handed over + service order completed +
-first bill + order ACTIVATING). Each stage is all-or-nothing, so a retry either finds nothing
+first bill + order ACTIVATING, or, for orders since the `order-completes-at-activation` patch, the
+order closed `completed` as well). Each stage is all-or-nothing, so a retry either finds nothing
 written and does it all, or finds the stage's own mark (the held rows, the service order, the line)
 and returns what the first call wrote without writing again.
 """
@@ -17,17 +18,18 @@ from temporalio import activity
 from activities.billing import check_request, issue_bill_in
 from activities.inventory import ESIM, MSISDN, assign_in, held_by, pick_esim, pick_msisdn, take_in
 from activities.line_activation import activate_line_in
-from activities.ordering import apply_steps
+from activities.ordering import apply_steps, end_in
 from activities.service_order import complete_in, create_in, load_service_order, plan_of
 from activities.subscription import load_view
 from activities.uow import unit_of_work
 from core.db import get_engine
 from domain.billing import BillKind, BillLine, IssueBill, RateType
 from domain.inventory import Pool
-from domain.ordering import OrderStep
+from domain.ordering import OrderState, OrderStep
 from domain.ordering_flow import (
     ActivateLine,
     ActivateOrder,
+    EndOrder,
     OrderResources,
     OrderStepUpdate,
     ReserveForOrder,
@@ -97,7 +99,7 @@ async def start_provisioning(req: StartProvisioning) -> ServiceOrderPlan:
 
 @activity.defn(name="order_activate")
 async def activate_order(req: ActivateOrder) -> LineView:
-    """Create the line, hand it the number and profile, complete the service order and bill, at once."""
+    """Create the line, hand it number and profile, complete the service order, bill (and order), at once."""
     oid = req.order_id
     try:
         async with unit_of_work() as uow:
@@ -117,6 +119,11 @@ async def activate_order(req: ActivateOrder) -> LineView:
                     amount_minor=req.price_minor, currency=req.currency, rate_type=RateType.RECURRING)])
             raise_if(check_request(bill))
             await issue_bill_in(uow, bill)
+            if req.complete:
+                # The client sees `completed` as soon as the line exists, not one workflow task and
+                # the child start later; the subscription row is this stage's mark either way.
+                await end_in(uow, EndOrder(order_id=oid, state=OrderState.COMPLETED.value,
+                                           subscription_id=line.subscription_id))
         return line
     except _Done as done:
         return await load_view(done.result)  # type: ignore[arg-type]

@@ -124,19 +124,24 @@ async def apply_steps(uow: UnitOfWork, steps: list[OrderStepUpdate]) -> None:
 @activity.defn(name="order_end")
 async def end_order(end: EndOrder) -> None:
     """Close the order as completed, failed or cancelled; a second call with the same end is a no-op."""
+    async with unit_of_work() as uow:
+        await end_in(uow, end)
+
+
+async def end_in(uow: UnitOfWork, end: EndOrder) -> None:
+    """Inside `uow`, close the order as completed, failed or cancelled; the same end again is a no-op."""
     target = OrderState(end.state)
     event = {OrderState.COMPLETED: "complete", OrderState.FAILED: "fail", OrderState.CANCELLED: "cancel"}[target]
-    async with unit_of_work() as uow:
-        order = await _lock(uow.conn, end.order_id)
-        if order["state"] == target:
-            uow.record("order.end.replayed", "order", end.order_id, {"state": target.value})
-            return
-        state = ORDER_MACHINE.next(OrderState(order["state"]), event)
-        step = {OrderState.COMPLETED: OrderStep.COMPLETED, OrderState.FAILED: OrderStep.FAILED,
-                OrderState.CANCELLED: OrderStep.CANCELLED}[state]
-        await uow.conn.execute(update(product_order).where(product_order.c.id == end.order_id).values(
-            state=state.value, step=step.value, failure_reason=end.reason,
-            subscription_id=end.subscription_id or order["subscription_id"],
-            completed_at=clock.now(), updated_at=clock.now()))
-        uow.record(f"order.{state.value}", "order", end.order_id,
-                   {"reason": end.reason, "subscriptionId": end.subscription_id})
+    order = await _lock(uow.conn, end.order_id)
+    if order["state"] == target:
+        uow.record("order.end.replayed", "order", end.order_id, {"state": target.value})
+        return
+    state = ORDER_MACHINE.next(OrderState(order["state"]), event)
+    step = {OrderState.COMPLETED: OrderStep.COMPLETED, OrderState.FAILED: OrderStep.FAILED,
+            OrderState.CANCELLED: OrderStep.CANCELLED}[state]
+    await uow.conn.execute(update(product_order).where(product_order.c.id == end.order_id).values(
+        state=state.value, step=step.value, failure_reason=end.reason,
+        subscription_id=end.subscription_id or order["subscription_id"],
+        completed_at=clock.now(), updated_at=clock.now()))
+    uow.record(f"order.{state.value}", "order", end.order_id,
+               {"reason": end.reason, "subscriptionId": end.subscription_id})

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from activities.order_stages import activate_order, reserve_for_order, start_provisioning
+from activities.ordering import end_order
 from core.errors import PolicyViolation
-from domain.ordering_flow import ActivateOrder, ReserveForOrder, StartProvisioning
+from domain.ordering_flow import ActivateOrder, EndOrder, ReserveForOrder, StartProvisioning
 
 ORDER, CUSTOMER, PAYMENT = "ORD-000001", "CUST-000001", "PAY-000001"
 
@@ -47,9 +48,9 @@ async def _footprint(db) -> dict:
     return row
 
 
-def _activation(held) -> ActivateOrder:  # noqa: ANN001
+def _activation(held, complete: bool = False) -> ActivateOrder:  # noqa: ANN001
     return ActivateOrder(order_id=ORDER, customer_id=CUSTOMER, offering_id="PLAN_M", msisdn=held.msisdn,
-                         iccid=held.iccid, payment_id=PAYMENT, price_minor=2500, currency="SGD")
+                         iccid=held.iccid, payment_id=PAYMENT, price_minor=2500, currency="SGD", complete=complete)
 
 
 async def test_three_stages_take_an_order_to_an_active_line_and_retries_write_nothing(seeded_db):
@@ -122,3 +123,35 @@ async def test_activation_before_the_network_finished_is_refused_and_writes_noth
     with pytest.raises(PolicyViolation):
         await activate_order(_activation(held))
     assert await _footprint(seeded_db) == before
+
+
+async def test_activation_that_completes_closes_the_order_in_its_transaction_and_a_retry_writes_nothing(seeded_db):
+    await _order(seeded_db)
+    held = await reserve_for_order(ReserveForOrder(order_id=ORDER))
+    plan = await start_provisioning(StartProvisioning(order_id=ORDER, customer_id=CUSTOMER, offering_id="PLAN_M",
+                                                      msisdn=held.msisdn, iccid=held.iccid, payment_id=PAYMENT))
+    # The workflow schedules the slowest element first; the tasks keep their plan-order ids.
+    assert [t.task_type for t in plan.dispatch_order()] == ["ESIM_PROFILE_PREPARE", "OCS_BALANCE_INIT",
+                                                            "PCRF_POLICY_PUSH", "HLR_PROVISION"]
+    assert sorted(t.task_id for t in plan.dispatch_order()) == [t.task_id for t in plan.tasks]
+    async with seeded_db.begin() as conn:
+        await conn.execute(text("UPDATE provisioning.task SET state = 'completed', attempts = 1"))
+
+    line = await activate_order(_activation(held, complete=True))
+    ended = "SELECT o.state, o.step, o.subscription_id, o.completed_at, s.activated_at, s.state AS line_state" \
+            " FROM ordering.product_order o JOIN subscription.subscription s ON s.order_id = o.id"
+    (order,) = await _rows(seeded_db, ended)
+    assert (order["state"], order["step"], order["subscription_id"], order["line_state"]) == (
+        "completed", "COMPLETED", line.subscription_id, "active")
+    assert order["completed_at"] >= order["activated_at"]
+    events = [r["event_type"] for r in await _rows(
+        seeded_db, "SELECT event_type FROM audit.domain_event WHERE aggregate_id = :o AND event_type LIKE 'order.%'"
+                   " ORDER BY id", o=ORDER)]
+    assert events[-2:] == ["order.step.activating", "order.completed"]
+
+    before = await _footprint(seeded_db)
+    assert await activate_order(_activation(held, complete=True)) == line
+    assert await _footprint(seeded_db) == before
+    # An `order_end` arriving later (an older workflow's last step) leaves the order as it is.
+    await end_order(EndOrder(order_id=ORDER, state="completed", subscription_id=line.subscription_id))
+    assert await _rows(seeded_db, ended) == [order]
