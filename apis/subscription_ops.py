@@ -10,8 +10,11 @@ ids, so a retried POST is answered by the first one. A refusal is a TMF Error wi
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -27,7 +30,7 @@ from apis.tmf import href, iso, tmf_response
 from core import clock, context
 from core.db import get_engine
 from core.errors import BssError, ExternalServiceError, NotFound, PolicyViolation
-from domain.subscription import ALLOWANCE_UNITS, AllowanceType, subscription
+from domain.subscription import ALLOWANCE_UNITS, LIVE_STATES, AllowanceType, subscription
 from domain.subscription_flow import (
     CancelPlanChange,
     ChangePlan,
@@ -45,6 +48,13 @@ BASE = "/bss-api/v1/subscription"
 RULE_PREFIX = re.compile(r"^(?P<code>[a-z_]+(?:\.[a-z_<>]+)+): (?P<message>.*)$", re.DOTALL)
 
 router = APIRouter(prefix=BASE, tags=["subscription operations"])
+T = TypeVar("T")
+# An order is closed `completed` in the transaction that creates its line, and the order workflow
+# starts the line's workflow right after (workflows/order.py, `order-completes-at-activation`): a
+# client acting on a brand-new line can arrive the few milliseconds before that workflow exists. A
+# live line always gets one, so its absence is waited out, bounded, before answering 404.
+LINE_WORKFLOW_GRACE_S = 2.0
+LINE_WORKFLOW_POLL_S = 0.02
 
 
 class _Body(BaseModel):
@@ -127,17 +137,29 @@ def refusal(exc: WorkflowUpdateFailedError) -> tuple[str, str]:
     return code, message
 
 
+async def on_line_workflow(subscription_id: str, call: Callable[[], Awaitable[T]]) -> T:
+    """Run `call` on the line's workflow; wait out a live line's workflow being started, else 404."""
+    deadline = time.monotonic() + LINE_WORKFLOW_GRACE_S
+    while True:
+        try:
+            return await call()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            if time.monotonic() >= deadline or (await load_line_row(subscription_id))["state"] not in LIVE_STATES:
+                raise LineWorkflowGone(subscription_id) from exc
+        await asyncio.sleep(LINE_WORKFLOW_POLL_S)
+
+
 async def send(temporal: TemporalDep, subscription_id: str, update: Any, arg: Any, update_id: str | None = None) -> Any:
     """Run a workflow update on the line and map its refusal (422) or absence (404)."""
     handle = temporal.get_workflow_handle(subscription_workflow_id(subscription_id))
     try:
-        return await handle.execute_update(update, arg, id=update_id)
+        return await on_line_workflow(subscription_id, lambda: handle.execute_update(update, arg, id=update_id))
     except WorkflowUpdateFailedError as exc:
         code, message = refusal(exc)
         raise PolicyViolation(violation(code, message, subscription_id=subscription_id)) from exc
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise LineWorkflowGone(subscription_id) from exc
         raise ExternalServiceError("temporal.unavailable", f"Temporal refused the update: {exc}") from exc
 
 
@@ -226,12 +248,11 @@ async def terminate(subscription_id: str, request: Request, temporal: TemporalDe
 async def lifecycle(subscription_id: str, request: Request, temporal: TemporalDep) -> JSONResponse:
     """The lifecycle workflow's view: next renewal, renewals paid, VAS timers, network and quarantine."""
     row = await load_line_row(subscription_id)
+    handle = temporal.get_workflow_handle(subscription_workflow_id(row["id"]))
     try:
-        snap: SubscriptionSnapshot = await temporal.get_workflow_handle(
-            subscription_workflow_id(row["id"])).query(SubscriptionWorkflow.snapshot)
+        snap: SubscriptionSnapshot = await on_line_workflow(row["id"], lambda: handle.query(
+            SubscriptionWorkflow.snapshot))
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise LineWorkflowGone(row["id"]) from exc
         raise ExternalServiceError("temporal.unavailable", f"Temporal refused the query: {exc}") from exc
     return tmf_response({
         "@type": "SubscriptionLifecycle", "subscriptionId": row["id"],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from activities.catalog_admin import NewMigration, NewPrice, add_price, migrate_price
+from apis import subscription_ops
 from domain.catalog import PriceType
 from tests.support.factories import APPROVE, DECLINE
 from tests.workflows.order_helpers import rows, set_fault
@@ -309,3 +311,26 @@ async def _stuck_lifecycle(api, sub: str):
     response = await api.get(f"{OPS}/{sub}/lifecycle")
     assert response.status_code == 200 and response.json()["stuckTaskIds"], response.text
     return response
+
+
+async def test_a_request_on_a_line_whose_workflow_is_being_started_waits_for_it(seeded_api, temporal_env, sub_queue,
+                                                                               monkeypatch):
+    # An order is `completed` a moment before its line's workflow exists (workflows/order.py,
+    # `order-completes-at-activation`): a client acting at once is answered once it is there.
+    sub = await open_line(seeded_api, "PLAN_M")
+
+    async def start_late() -> None:
+        await asyncio.sleep(0.3)
+        await start_line(temporal_env, sub_queue, sub)
+
+    bought, _ = await asyncio.gather(seeded_api.post(f"{OPS}/{sub}/vas", json={
+        "offeringId": "VAS_DATA_1GB", "requestId": "early-1"}), start_late())
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["subscription"]["id"] == sub
+    # A live line whose workflow never comes is a 404 once the (bounded) wait is over.
+    monkeypatch.setattr(subscription_ops, "LINE_WORKFLOW_GRACE_S", 0.2)
+    orphan = await open_line(seeded_api, "PLAN_M")
+    gone = await seeded_api.post(f"{OPS}/{orphan}/vas", json={"offeringId": "VAS_DATA_1GB", "requestId": "o-1"})
+    assert gone.status_code == 404 and gone.json()["code"] == "workflow.not_found"
+    lifecycle = await seeded_api.get(f"{OPS}/{orphan}/lifecycle")
+    assert lifecycle.status_code == 404 and lifecycle.json()["code"] == "workflow.not_found"
