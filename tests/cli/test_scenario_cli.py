@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.factories import ready_customer
-from tests.workflows.order_helpers import place_order, set_fault, wait_order
+from tests.workflows.order_helpers import line_workflow, place_order, set_fault, wait_order
 
 SMALL = """
 name: small
@@ -130,6 +130,7 @@ async def test_reset_terminates_workflows_and_restores_reference_data(seeded_api
         reference = {t: (await conn.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one()
                      for t in ("catalog.product_offering", "inventory.msisdn", "inventory.esim_profile")}
 
+    await line_workflow(temporal_env.client, line)  # started just after the order is completed
     terminated = await terminate_running_workflows(temporal_env.client)
     assert terminated >= 1
     line_flow = await temporal_env.client.get_workflow_handle(f"subscription-{line}").describe()

@@ -34,7 +34,8 @@ def _settled(stack: Stack, order_id: str) -> dict:
     while True:
         data = stack.bss_json("trace", "for-order", order_id)
         doc = data["rendered"][0] if data["rendered"] else {"spans": []}
-        if any(s["name"] == "RunActivity:order_end" for s in doc["spans"]) or time.monotonic() > deadline:
+        # The order is `completed` by its activate stage; the workflow ends after the line's start.
+        if any(s["name"] == "CompleteWorkflow:OrderWorkflow" for s in doc["spans"]) or time.monotonic() > deadline:
             return data
         time.sleep(0.5)
 
@@ -61,7 +62,8 @@ async def test_the_trace_of_a_real_order_crosses_every_component_without_errors(
     assert by_name["POST /tmf-api/productOrderingManagement/v4/productOrder"]["parentSpanId"] is None
     assert by_name["StartWorkflow:OrderWorkflow"]["service"] == "bss-api"
     for name in ("RunWorkflow:OrderWorkflow", "RunActivity:payment_charge", "payment-gateway charge",
-                 "SM-DP+ ESIM_PROFILE_PREPARE", "RunActivity:order_end"):
+                 "SM-DP+ ESIM_PROFILE_PREPARE", "RunActivity:order_activate",
+                 "StartChildWorkflow:SubscriptionWorkflow", "CompleteWorkflow:OrderWorkflow"):
         assert by_name[name]["service"] == "bss-worker", name
 
     shown = stack.bss("trace", "for-order", order["id"])  # piped: no colour codes

@@ -8,6 +8,8 @@ import time
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowExecutionDescription
+from temporalio.service import RPCError, RPCStatusCode
 
 from tests.support.factories import order_body
 
@@ -31,6 +33,17 @@ async def wait_order(api: httpx.AsyncClient, order_id: str, states: tuple[str, .
             return body
         assert time.monotonic() < deadline, f"order {order_id} stuck in {body['state']}: {body.get('note')}"
         await asyncio.sleep(0.05)
+
+
+async def line_workflow(client: Client, subscription_id: str, timeout: float = 10.0) -> WorkflowExecutionDescription:
+    """Describe the line's workflow, waiting for its start: the order is `completed` just before it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await client.get_workflow_handle(f"subscription-{subscription_id}").describe()
+        except RPCError as exc:
+            assert exc.status == RPCStatusCode.NOT_FOUND and time.monotonic() < deadline, exc
+        await asyncio.sleep(0.02)
 
 
 async def wait_step(db: AsyncEngine, order_id: str, step: str, timeout: float = 60.0) -> None:

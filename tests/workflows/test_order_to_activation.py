@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import datetime
 
 from tests.support.factories import DECLINE, GATEWAY_ERROR, ready_customer
 from tests.workflows.order_helpers import (
-    ORDERS, money_for, place_order, resources_of, rows, set_fault, wait_order, wait_step,
+    ORDERS, line_workflow, money_for, place_order, resources_of, rows, set_fault, wait_order, wait_step,
 )
 from workflows import queues
+from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.search_attributes import ORDER_STATUS
 
 
 async def test_happy_path_activates_a_line_with_full_balances(seeded_api, seeded_db, temporal_env):
@@ -36,7 +40,7 @@ async def test_happy_path_activates_a_line_with_full_balances(seeded_api, seeded
                        s=sub_id)
     assert bills == [{"kind": "activation", "amount_minor": 2500}]
     # The line's own workflow took over (renewals, VAS, termination) and outlives the order.
-    line_flow = await temporal_env.client.get_workflow_handle(f"subscription-{sub_id}").describe()
+    line_flow = await line_workflow(temporal_env.client, sub_id)
     assert line_flow.status.name == "RUNNING" and line_flow.workflow_type == "SubscriptionWorkflow"
     # A retried POST with the same externalId returns the same order, never a second one.
     again = await seeded_api.post(ORDERS, json={**_body(customer), "externalId": "signup-1"})
@@ -168,3 +172,39 @@ async def test_cancel_while_the_charge_is_retried_ends_the_order_cancelled(seede
     assert (await money_for(seeded_db, order["id"]))["charged"] == 0
     resources = await resources_of(seeded_db, order["id"])
     assert (resources["msisdn"], resources["esim"], resources["still_reserved"]) == ("available", "available", 0)
+
+
+async def test_the_order_is_completed_with_its_line_and_the_line_workflow_follows(seeded_api, seeded_db,
+                                                                                    temporal_env):
+    # Since `order-completes-at-activation`: the slowest network task is scheduled first, the stage
+    # that creates the line also closes the order, and the line's workflow starts right after it.
+    customer = await ready_customer(seeded_api)
+    order = await place_order(seeded_api, customer)
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "completed", done
+    sub_id = done["productOrderItem"][0]["product"]["id"]
+    product = (await seeded_api.get(f"/tmf-api/productInventory/v4/product/{sub_id}")).json()
+    assert product["status"] == "active" and product["startDate"] is not None
+    assert datetime.fromisoformat(done["completionDate"]) >= datetime.fromisoformat(product["startDate"])
+    line_flow = await line_workflow(temporal_env.client, sub_id)
+    assert line_flow.status.name == "RUNNING" and line_flow.workflow_type == "SubscriptionWorkflow"
+
+    handle = temporal_env.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order["id"]))
+    outcome = await handle.result()
+    assert (outcome.state, outcome.subscription_id) == ("completed", sub_id)
+    assert (await handle.describe()).typed_search_attributes.get(ORDER_STATUS) == "COMPLETED"
+    history = await handle.fetch_history()
+    markers = [b"".join(p.data for d in e.marker_recorded_event_attributes.details.values() for p in d.payloads)
+               for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    assert any(b"order-completes-at-activation" in m for m in markers)
+    assert any(b"order_activate" in m for m in markers) and not any(b"order_end" in m for m in markers)
+    types = {r["id"]: r["task_type"] for r in await rows(
+        seeded_db, "SELECT id, task_type FROM provisioning.task WHERE product_order_id = :o", o=order["id"])}
+    scheduled = [e.activity_task_scheduled_event_attributes for e in history.events
+                 if e.HasField("activity_task_scheduled_event_attributes")]
+    assert [types[json.loads(a.input.payloads[0].data)["task_id"]] for a in scheduled
+            if a.activity_type.name == "run_provisioning_task"] == [
+        "ESIM_PROFILE_PREPARE", "OCS_BALANCE_INIT", "PCRF_POLICY_PUSH", "HLR_PROVISION"]
+    (ended,) = await rows(seeded_db, "SELECT count(*) AS n FROM audit.domain_event WHERE aggregate_id = :o"
+                                     " AND event_type = 'order.completed'", o=order["id"])
+    assert ended["n"] == 1
