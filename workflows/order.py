@@ -52,8 +52,8 @@ with workflow.unsafe.imports_passed_through():
 # Orders started since this patch write in three stages (`activities/order_stages.py`) and hand
 # the line to its workflow ready-made; older histories replay the step-by-step path they recorded.
 STAGED = "order-staged-writes"
-# Orders started since this patch dispatch the slowest network task first and are closed
-# `completed` by the activate stage itself (no `order_end` step after the line workflow's start).
+# Orders started since this patch are closed `completed` by the activate stage itself (no
+# `order_end` step after the line workflow's start).
 COMPLETES_AT_ACTIVATION = "order-completes-at-activation"
 
 
@@ -142,8 +142,7 @@ class OrderWorkflow:
         plan = await self._local(start_provisioning, StartProvisioning(
             order_id=oid, customer_id=order.customer_id, offering_id=order.offering_id, msisdn=held.msisdn,
             iccid=held.iccid, payment_id=payment.payment_id))
-        # Reordering the schedule changes which command carries which task, hence only under the patch.
-        await self._provision_all(plan.dispatch_order() if self._completes else plan.tasks)
+        await self._provision_all(plan.tasks)
 
         self._mark(OrderStep.ACTIVATING)
         line = await self._local(activate_order, ActivateOrder(
