@@ -1,5 +1,9 @@
 """What tracing costs per SQL statement: `SELECT 1` through our engine (core/db.py), untraced,
-with the contrib OpenTelemetry SQLAlchemy instrumentation (if installed) and with core/sql_tracing.py.
+with the contrib OpenTelemetry SQLAlchemy instrumentation and with core/sql_tracing.py.
+
+The contrib package is no longer a dependency; the comparison runs when it is installed
+(`.venv/bin/python -m uv pip install opentelemetry-instrumentation-sqlalchemy`; `.venv/bin/python -m uv pip
+sync requirements.lock` removes it again).
 
     .venv/bin/python bench/sql_overhead.py [--statements 250] [--rounds 40]
 
