@@ -2,8 +2,8 @@
 with the contrib OpenTelemetry SQLAlchemy instrumentation and with core/sql_tracing.py.
 
 The contrib package is no longer a dependency; the comparison runs when it is installed
-(`.venv/bin/python -m uv pip install opentelemetry-instrumentation-sqlalchemy`; `.venv/bin/python -m uv pip
-sync requirements.lock` removes it again).
+(`uv pip install --python .venv/bin/python opentelemetry-instrumentation-sqlalchemy`;
+`uv pip sync --python .venv/bin/python requirements.lock` removes it again).
 
     .venv/bin/python bench/sql_overhead.py [--statements 250] [--rounds 40]
 
