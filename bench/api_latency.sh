@@ -20,6 +20,9 @@ api_cpu() { $py -c "import psutil; p = psutil.Process($api_pid); print(sum(sum(q
 run() {
   local name=$1; shift
   local before after out
+  # Warm-up, not counted: a fresh process's first requests pay for imports, the pool filling and
+  # (catalog) the cache attaching; the figure is about the steady state.
+  wrk -t2 -c20 -d3s "$@" > /dev/null
   before=$(api_cpu)
   out=$(wrk -t2 -c20 -d"${secs}s" --latency "$@")
   after=$(api_cpu)

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # Tracing: spans go to the PostgreSQL span store; also to OTLP when an endpoint is configured.
     otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     trace_sample_ratio: float = 1.0
+    # Successful quick reads (GET/HEAD, status < 400, under `trace_read_slow_ms`) keep 1 trace in
+    # 1/ratio; failed or slow ones, and every write and workflow, are always kept (core/trace_sampling.py).
+    trace_read_sample_ratio: float = Field(default=0.1, ge=0, le=1)
+    trace_read_slow_ms: int = Field(default=100, gt=0)
     span_store_enabled: bool = True
     # `bss trace` reads Jaeger's HTTP query API (e.g. http://jaeger:16686) instead of the span store.
     jaeger_query_url: str | None = None
