@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 
-from activities.inventory_pool import PAST, Unchanged, acting_for_flow, after_return, after_take
+from activities.inventory_pool import PAST, Unchanged, acting_for_flow, after_return, after_takes
 from activities.uow import UnitOfWork, unit_of_work
 from core import clock
 from core.db import get_engine
@@ -63,28 +63,43 @@ async def held_by(conn: AsyncConnection, table: Table, order_id: str, lock: bool
     return dict(row) if row else None
 
 
-async def _next_available(conn: AsyncConnection, table: Table, key: Any) -> Row | None:
-    # SKIP LOCKED: a row another reservation is taking right now is passed over, not waited for.
-    query = (select(table).where(table.c.state == "available").order_by(key).limit(1)
-             .with_for_update(skip_locked=True))
-    row = (await conn.execute(query)).mappings().first()
+async def held_numbers(conn: AsyncConnection, order_id: str) -> tuple[str | None, str | None]:
+    """The number and the profile this order holds, in one round trip (each at most one: unique indexes)."""
+    def held(table: Table, key: Any, states: tuple[str, ...]) -> Any:
+        return (select(key).where(table.c.reserved_for == order_id, table.c.state.in_([s.value for s in states]))
+                .limit(1).scalar_subquery())
+
+    row = (await conn.execute(select(held(MSISDN, MSISDN.c.number, MSISDN_HELD).label("number"),
+                                     held(ESIM, ESIM.c.iccid, ESIM_HELD).label("iccid")))).one()
+    return row.number, row.iccid
+
+
+def _reserved(order_id: str) -> dict[str, Any]:
+    now = clock.now()
+    return {"state": "reserved", "reserved_for": order_id, "reserved_at": now, "updated_at": now}
+
+
+async def _take_next(conn: AsyncConnection, table: Table, key: Any, order_id: str) -> Row | None:
+    # One statement: the subquery locks the next free row and the UPDATE reserves it. SKIP LOCKED: a
+    # row another reservation is taking right now is passed over, not waited for; a row one took and
+    # committed since our snapshot is re-checked against `state = 'available'` and passed over too.
+    free = (select(key).where(table.c.state == "available").order_by(key).limit(1)
+            .with_for_update(skip_locked=True).scalar_subquery())
+    row = (await conn.execute(update(table).where(key == free).values(**_reserved(order_id))
+                              .returning(table))).mappings().first()
     return dict(row) if row else None
 
 
-Pick = Callable[[UnitOfWork], Awaitable[Row]]
+Pick = Callable[[UnitOfWork, str], Awaitable[Row]]
 
 
 async def take_in(uow: UnitOfWork, table: Table, order_id: str, pick: Pick, pool: Pool) -> Row:
-    """Reserve the row `pick` chose for `order_id` inside `uow` (the caller checked it holds none)."""
-    row = await pick(uow)
+    """Reserve the row `pick` takes for `order_id` inside `uow` (the caller checked it holds none
+    and runs `after_takes` for the pool afterwards)."""
+    taken = await pick(uow, order_id)
     key = table.c.number if table is MSISDN else table.c.iccid
-    now = clock.now()
-    taken = (await uow.conn.execute(update(table).where(key == row[key.name]).values(
-        state="reserved", reserved_for=order_id, reserved_at=now, updated_at=now,
-    ).returning(table))).mappings().one()
-    uow.record(f"inventory.{pool.value}.reserved", table.name, row[key.name], {"order_id": order_id})
-    await after_take(uow, pool)
-    return dict(taken)
+    uow.record(f"inventory.{pool.value}.reserved", table.name, taken[key.name], {"order_id": order_id})
+    return taken
 
 
 async def _take(table: Table, order_id: str, pick: Pick, pool: Pool) -> Row:
@@ -94,7 +109,9 @@ async def _take(table: Table, order_id: str, pick: Pick, pool: Pool) -> Row:
             return held  # a retry after the first attempt committed
     try:
         async with unit_of_work() as uow:
-            return await take_in(uow, table, order_id, pick, pool)
+            taken = await take_in(uow, table, order_id, pick, pool)
+            await after_takes(uow, [pool])
+            return taken
     except IntegrityError:
         async with get_engine().connect() as conn:
             if (held := await held_by(conn, table, order_id)) is not None:
@@ -103,26 +120,32 @@ async def _take(table: Table, order_id: str, pick: Pick, pool: Pool) -> Row:
 
 
 def pick_msisdn(preferred: str | None) -> Pick:
-    """Choose the preferred number (refused unless available) or the next available one."""
+    """Take the preferred number (refused unless available) or the next available one."""
 
-    async def pick(uow: UnitOfWork) -> Row:
-        if preferred is not None:
-            # Wait for (not skip) a lock on a chosen number: its true state decides the answer.
-            row = (await uow.conn.execute(select(MSISDN).where(MSISDN.c.number == preferred)
-                                          .with_for_update())).mappings().first()
-            raise_if(check_msisdn_available(preferred, row and row["state"]))
-            return dict(row)
-        row = await _next_available(uow.conn, MSISDN, MSISDN.c.number)
-        raise_if(check_pool_not_empty(Pool.MSISDN, row and row["number"]))
-        return row
+    async def pick(uow: UnitOfWork, order_id: str) -> Row:
+        if preferred is None:
+            row = await _take_next(uow.conn, MSISDN, MSISDN.c.number, order_id)
+            raise_if(check_pool_not_empty(Pool.MSISDN, row and row["number"]))
+            assert row is not None
+            return row
+        # Wait for (not skip) a lock on a chosen number: its true state decides the answer.
+        reserve = update(MSISDN).where(MSISDN.c.number == preferred).values(**_reserved(order_id)).returning(MSISDN)
+        taken = (await uow.conn.execute(reserve.where(MSISDN.c.state == MsisdnState.AVAILABLE.value))).mappings().first()
+        if taken is None:  # say why, from its state as it stands (locked, so it stays so)
+            state = (await uow.conn.execute(select(MSISDN.c.state).where(MSISDN.c.number == preferred)
+                                            .with_for_update())).scalar_one_or_none()
+            raise_if(check_msisdn_available(preferred, state))
+            taken = (await uow.conn.execute(reserve)).mappings().one()  # released in between: ours now
+        return dict(taken)
 
     return pick
 
 
-async def pick_esim(uow: UnitOfWork) -> Row:
-    """Choose the next available eSIM profile (refused when the pool is empty)."""
-    row = await _next_available(uow.conn, ESIM, ESIM.c.iccid)
+async def pick_esim(uow: UnitOfWork, order_id: str) -> Row:
+    """Take the next available eSIM profile (refused when the pool is empty)."""
+    row = await _take_next(uow.conn, ESIM, ESIM.c.iccid, order_id)
     raise_if(check_pool_not_empty(Pool.ESIM, row and row["iccid"]))
+    assert row is not None
     return row
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, func, literal, select, text, update
+from sqlalchemy import Table, Text, case, column, false, func, literal, select, text, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from temporalio import activity
 
@@ -75,14 +75,31 @@ async def _available_up_to(uow: UnitOfWork, pool: Pool, limit: int) -> int:
     return (await uow.conn.execute(select(func.count()).select_from(head))).scalar_one()
 
 
-async def after_take(uow: UnitOfWork, pool: Pool) -> None:
-    """Record `inventory.<pool>.low_watermark` once when a take leaves the pool below its threshold."""
-    threshold, low = await _watermark(uow, pool)
-    if low:
-        return  # already alerted for this crossing: no count, no lock
-    available = await _available_up_to(uow, pool, threshold)
-    if available >= threshold:
-        return
+async def after_takes(uow: UnitOfWork, pools: list[Pool]) -> None:
+    """Record `inventory.<pool>.low_watermark` once when takes leave a pool below its threshold."""
+    wm = inv.pool_watermark
+    keys = values(column("pool", Text), name="taken").data([(p.value,) for p in pools])
+    threshold = func.coalesce(wm.c.threshold, inv.DEFAULT_LOW_WATERMARK)
+    low = func.coalesce(wm.c.low, false())
+
+    def head_count(table: Table) -> Any:
+        # An index-only scan on ix_*_state that stops at the threshold, however large the pool grows.
+        head = select(literal(1)).where(table.c.state == "available").limit(threshold).correlate(wm).subquery()
+        return select(func.count()).select_from(head).scalar_subquery()
+
+    # One round trip for every pool: its threshold, its flag and (only while armed: CASE skips the
+    # count when the alert is already out) how many units are left, counted up to the threshold.
+    available = case((low, None), (keys.c.pool == Pool.MSISDN.value, head_count(inv.msisdn)),
+                     else_=head_count(inv.esim_profile))
+    rows = (await uow.conn.execute(select(keys.c.pool, threshold.label("threshold"), low.label("low"),
+                                          available.label("available"))
+                                   .select_from(keys.outerjoin(wm, wm.c.pool == keys.c.pool)))).all()
+    for row in rows:
+        if not row.low and row.available < row.threshold:
+            await _flip_low(uow, Pool(row.pool), row.threshold, row.available)
+
+
+async def _flip_low(uow: UnitOfWork, pool: Pool, threshold: int, available: int) -> None:
     wm = inv.pool_watermark
     # Concurrent takers may all see the pool low; the row lock plus `WHERE NOT low` lets one win.
     flipped = (await uow.conn.execute(

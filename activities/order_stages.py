@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 
 from activities.billing import check_request, issue_bill_in
-from activities.inventory import ESIM, MSISDN, assign_in, held_by, pick_esim, pick_msisdn, take_in
+from activities.inventory import ESIM, MSISDN, assign_in, held_numbers, pick_esim, pick_msisdn, take_in
+from activities.inventory_pool import after_takes
 from activities.line_activation import activate_line_in
 from activities.ordering import apply_steps, end_in
 from activities.service_order import complete_in, create_in, load_service_order, plan_of
@@ -55,13 +56,18 @@ async def reserve_for_order(req: ReserveForOrder) -> OrderResources:
     oid = req.order_id
     try:
         async with unit_of_work() as uow:
-            number = await held_by(uow.conn, MSISDN, oid)
-            profile = await held_by(uow.conn, ESIM, oid)
-            if number is not None and profile is not None:
-                raise _Done(OrderResources(msisdn=number["number"], iccid=profile["iccid"]))
-            number = number or await take_in(uow, MSISDN, oid, pick_msisdn(req.requested_msisdn), Pool.MSISDN)
-            profile = profile or await take_in(uow, ESIM, oid, pick_esim, Pool.ESIM)
-            held = OrderResources(msisdn=number["number"], iccid=profile["iccid"])
+            number, iccid = await held_numbers(uow.conn, oid)
+            if number is not None and iccid is not None:
+                raise _Done(OrderResources(msisdn=number, iccid=iccid))
+            taken = []
+            if number is None:
+                number = (await take_in(uow, MSISDN, oid, pick_msisdn(req.requested_msisdn), Pool.MSISDN))["number"]
+                taken.append(Pool.MSISDN)
+            if iccid is None:
+                iccid = (await take_in(uow, ESIM, oid, pick_esim, Pool.ESIM))["iccid"]
+                taken.append(Pool.ESIM)
+            await after_takes(uow, taken)
+            held = OrderResources(msisdn=number, iccid=iccid)
             await apply_steps(uow, [OrderStepUpdate(order_id=oid, step=OrderStep.RESERVED.value,
                                                     msisdn=held.msisdn, iccid=held.iccid)])
         return held
@@ -70,10 +76,10 @@ async def reserve_for_order(req: ReserveForOrder) -> OrderResources:
     except IntegrityError:
         # A retry racing its own first attempt: the partial unique indexes let one of them hold.
         async with get_engine().connect() as conn:
-            number, profile = await held_by(conn, MSISDN, oid), await held_by(conn, ESIM, oid)
-        if number is None or profile is None:
+            number, iccid = await held_numbers(conn, oid)
+        if number is None or iccid is None:
             raise
-        return OrderResources(msisdn=number["number"], iccid=profile["iccid"])
+        return OrderResources(msisdn=number, iccid=iccid)
 
 
 @activity.defn(name="order_start_provisioning")

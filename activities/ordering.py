@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
@@ -103,22 +103,28 @@ async def record_order_step(step: OrderStepUpdate) -> None:
 
 
 async def apply_steps(uow: UnitOfWork, steps: list[OrderStepUpdate]) -> None:
-    """Record milestones of one order, in order, with one row lock and one UPDATE; idempotent."""
+    """Record milestones of one order, in order, with one UPDATE (its row lock included); idempotent."""
     order_id = steps[0].order_id
-    order = await _lock(uow.conn, order_id)
-    values: dict = {"updated_at": clock.now()}
-    if order["state"] == OrderState.ACKNOWLEDGED:
-        values["state"] = ORDER_MACHINE.next(OrderState(order["state"]), "start")
+    po = product_order
+    now = clock.now()
+    # The first milestone starts an acknowledged order; later ones leave its state alone. Computed in
+    # the UPDATE, so no SELECT … FOR UPDATE round trip is needed to read the state first.
+    started = ORDER_MACHINE.next(OrderState.ACKNOWLEDGED, "start")
+    values: dict = {"updated_at": now,
+                    "state": case((po.c.state == OrderState.ACKNOWLEDGED.value, started.value), else_=po.c.state)}
     for step in steps:
         values["step"] = step.step
         for key in ("msisdn", "iccid", "payment_id", "service_order_id"):
             if getattr(step, key) is not None:
                 values[key] = getattr(step, key)
-        if step.provisioning_started and order["provisioning_started_at"] is None:
-            values["provisioning_started_at"] = clock.now()
+        if step.provisioning_started:
+            values["provisioning_started_at"] = func.coalesce(po.c.provisioning_started_at, now)
         uow.record(f"order.step.{step.step.lower()}", "order", order_id,
                    step.model_dump(exclude={"order_id"}, exclude_none=True))
-    await uow.conn.execute(update(product_order).where(product_order.c.id == order_id).values(**values))
+    updated = (await uow.conn.execute(update(po).where(po.c.id == order_id).values(**values)
+                                      .returning(po.c.id))).first()
+    if updated is None:
+        raise NotFound("order", order_id)
 
 
 @activity.defn(name="order_end")

@@ -6,6 +6,8 @@ The order and its payment are inserted with plain SQL (the API and the gateway o
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
@@ -22,12 +24,14 @@ async def _rows(db, sql: str, **params: object) -> list[dict]:
         return [dict(r._mapping) for r in (await conn.execute(text(sql), params)).all()]
 
 
-async def _order(db, order_id: str = ORDER, requested: str | None = None) -> None:
+async def _order(db, order_id: str = ORDER, requested: str | None = None, paid: bool = True) -> None:
     async with db.begin() as conn:
         await conn.execute(text(
             "INSERT INTO ordering.product_order (id, customer_id, offering_id, offering_price_id, price_minor,"
             " currency, requested_msisdn, channel, order_date) VALUES (:id, :c, 'PLAN_M', 'POP_PLAN_M_1', 2500,"
             " 'SGD', :r, 'cli', now())"), {"id": order_id, "c": CUSTOMER, "r": requested})
+        if not paid:
+            return
         await conn.execute(text(
             "INSERT INTO payment.payment (id, customer_id, payment_method_id, amount_minor, currency, status,"
             " idempotency_key, purpose, reference) VALUES (:p, :c, 'PM-000001', 2500, 'SGD', 'approved', :k,"
@@ -151,3 +155,26 @@ async def test_activation_that_completes_closes_the_order_in_its_transaction_and
     # An `order_end` arriving later (an older workflow's last step) leaves the order as it is.
     await end_order(EndOrder(order_id=ORDER, state="completed", subscription_id=line.subscription_id))
     assert await _rows(seeded_db, ended) == [order]
+
+
+async def test_concurrent_reservations_take_distinct_units_and_one_wins_a_chosen_number(seeded_db):
+    # The stage takes each unit with one UPDATE … WHERE key = (SELECT … FOR UPDATE SKIP LOCKED).
+    orders = [f"ORD-{n:06d}" for n in range(1, 13)]
+    for order_id in orders:
+        await _order(seeded_db, order_id, paid=False)
+    held = await asyncio.gather(*(reserve_for_order(ReserveForOrder(order_id=o)) for o in orders))
+    assert len({h.msisdn for h in held}) == len({h.iccid for h in held}) == len(orders)
+    rows = await _rows(seeded_db, "SELECT reserved_for, number FROM inventory.msisdn WHERE state = 'reserved'")
+    assert {r["reserved_for"]: r["number"] for r in rows} == {o: h.msisdn for o, h in zip(orders, held, strict=True)}
+
+    (free,) = await _rows(seeded_db, "SELECT number FROM inventory.msisdn WHERE state = 'available'"
+                                     " ORDER BY number DESC LIMIT 1")
+    rivals = ["ORD-000101", "ORD-000102"]
+    for order_id in rivals:
+        await _order(seeded_db, order_id, requested=free["number"], paid=False)
+    results = await asyncio.gather(*(reserve_for_order(ReserveForOrder(order_id=o, requested_msisdn=free["number"]))
+                                     for o in rivals), return_exceptions=True)
+    won = [r for r in results if not isinstance(r, BaseException)]
+    lost = [r for r in results if isinstance(r, PolicyViolation)]
+    assert [w.msisdn for w in won] == [free["number"]] and len(lost) == 1
+    assert lost[0].code == "order.create.msisdn_available"
