@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
@@ -27,7 +27,14 @@ from core import clock, context
 from core.context import RequestContext
 from core.errors import BssError, Conflict, ExternalServiceError, NotFound
 from domain.provisioning import (
-    RETRY_EDGE, TASK_MACHINE, FaultMode, TaskState, TaskType, fault_rule, fault_rule_id, simulator_latency,
+    RETRY_EDGE,
+    TASK_MACHINE,
+    FaultMode,
+    TaskState,
+    TaskType,
+    fault_rule,
+    fault_rule_id,
+    simulator_latency,
     task,
 )
 from domain.provisioning_flow import MarkTaskFailed, ResolveTask, RunTask, TaskOutcome
@@ -109,27 +116,61 @@ async def run_provisioning_task(req: RunTask) -> TaskOutcome:
 
 async def _start(task_id: str) -> tuple[Row, network.ElementSettings]:
     """Mark the task running for this attempt and read its element's settings; a completed task raises."""
+    # Temporal's attempt counts retries of this run; the row also counts earlier runs (operator retry).
+    attempt = activity.info().attempt if activity.in_activity() else 0
     async with unit_of_work() as uow:
-        row = await load_task(uow.conn, task_id, lock=True)
-        state = TaskState(row["state"])
-        if state is TaskState.COMPLETED:
-            raise _Unchanged(row)  # a retry after the completing transaction committed
-        if state is TaskState.PENDING:
-            event, new_state = "start", TASK_MACHINE.next(state, "start")
-        elif state is TaskState.RUNNING:
-            event, new_state = "attempt", state  # Temporal retrying this run: it stays running
-        else:  # an operator's retry of a failed or stuck task
-            raise_if(rules.check_retry(task_id, state, row["attempts"], row["max_attempts"]))
-            event, new_state = "retry", TASK_MACHINE.next(state, RETRY_EDGE[state])
-        # Temporal's attempt counts retries of this run; the row also counts earlier runs (operator retry).
-        attempts = max(row["attempts"] + 1, activity.info().attempt if activity.in_activity() else 0)
-        now = clock.now()
-        values = {"state": new_state.value, "attempts": attempts, "started_at": row["started_at"] or now}
-        await _save(uow, task_id, **values)
+        started = await _start_fast(uow, task_id, attempt)
+        if started is None:
+            started = await _start_locked(uow, task_id, attempt)
+        row, event, settings = started
         uow.record("provisioning.task.started", "provisioning_task", task_id,
-                   {"task_type": row["task_type"], "attempt": attempts, "event": event})
-        # The element's latency and fault rules as they stand now, on this connection (no second checkout).
-        return row | values, await network.load_settings(uow.conn, TaskType(row["task_type"]))
+                   {"task_type": row["task_type"], "attempt": row["attempts"], "event": event})
+        return row, settings
+
+
+async def _start_fast(uow: UnitOfWork, task_id: str, attempt: int) -> tuple[Row, str, network.ElementSettings] | None:
+    """A pending or running task (every attempt but an operator's retry) in one statement, or None.
+
+    The CTE locks the row and keeps its state before the write (start or attempt?); the element's
+    settings are read in the same statement, as they stand now.
+    """
+    before = select(task.c.id, task.c.state).where(task.c.id == task_id).with_for_update().cte("before")
+    running = TASK_MACHINE.next(TaskState.PENDING, "start")  # a running task stays running (Temporal retrying)
+    now = clock.now()
+    latency, rules = network.settings_columns(task.c.task_type)
+    row = (await uow.conn.execute(
+        update(task).where(task.c.id == before.c.id,
+                           before.c.state.in_([TaskState.PENDING.value, TaskState.RUNNING.value]))
+        .values(state=case((before.c.state == TaskState.PENDING.value, running.value), else_=before.c.state),
+                attempts=func.greatest(task.c.attempts + 1, attempt),
+                started_at=func.coalesce(task.c.started_at, now), updated_at=now)
+        .returning(task, before.c.state.label("state_before"), latency.label("stored_latency_ms"),
+                   rules.label("fault_rules")))).mappings().first()
+    if row is None:
+        return None
+    found = dict(row)
+    before_state = found.pop("state_before")
+    settings = network.settings_of(TaskType(found["task_type"]), found.pop("stored_latency_ms"),
+                                   found.pop("fault_rules") or [])
+    return found, "start" if before_state == TaskState.PENDING else "attempt", settings
+
+
+async def _start_locked(uow: UnitOfWork, task_id: str, attempt: int) -> tuple[Row, str, network.ElementSettings]:
+    """Any other task: completed (raises `_Unchanged`), or failed/stuck and retried by an operator."""
+    row = await load_task(uow.conn, task_id, lock=True)
+    state = TaskState(row["state"])
+    if state is TaskState.COMPLETED:
+        raise _Unchanged(row)  # a retry after the completing transaction committed
+    # Pending and running tasks took the fast path (its CTE holds their lock): this is an operator's
+    # retry of a failed or stuck task.
+    raise_if(rules.check_retry(task_id, state, row["attempts"], row["max_attempts"]))
+    event, new_state = "retry", TASK_MACHINE.next(state, RETRY_EDGE[state])
+    now = clock.now()
+    values = {"state": new_state.value, "attempts": max(row["attempts"] + 1, attempt),
+              "started_at": row["started_at"] or now}
+    await _save(uow, task_id, **values)
+    # The element's latency and fault rules as they stand now, on this connection (no second checkout).
+    return row | values, event, await network.load_settings(uow.conn, TaskType(row["task_type"]))
 
 
 async def _finish(started: Row, answer: network.NetworkResult, elapsed_ms: int) -> TaskOutcome:

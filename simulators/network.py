@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import text
+from sqlalchemy import JSON, ColumnElement, ScalarSelect, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import get_engine
 from core.telemetry import external_call, mark_error
-from domain.provisioning import TASK_ELEMENT, FaultMode, NetworkElement, TaskType
+from domain.provisioning import (
+    TASK_ELEMENT,
+    FaultMode,
+    NetworkElement,
+    TaskType,
+    fault_rule,
+    simulator_latency,
+)
 from domain.reference_data import SIMULATOR_LATENCY_MS
 
 latency_scale: float = 1.0
@@ -87,10 +94,27 @@ async def load_settings(conn: AsyncConnection, task_type: TaskType) -> ElementSe
     """Read the latency and the enabled fault rules of `task_type` (one query)."""
     rows = (await conn.execute(SETTINGS_QUERY, {"task_type": task_type.value})).all()
     stored = rows[0].latency_ms if rows else None
-    latency = stored if stored is not None else SIMULATOR_LATENCY_MS[task_type]
-    rules = tuple(FaultRule(FaultMode(r.mode), r.probability_pct, r.slow_ms)
-                  for r in rows if r.mode is not None)
-    return ElementSettings(task_type, latency, rules)
+    return settings_of(task_type, stored, [(r.mode, r.probability_pct, r.slow_ms) for r in rows if r.mode is not None])
+
+
+def settings_of(task_type: TaskType, stored_latency_ms: int | None,
+                rules: Iterable[tuple[str, int, int | None]]) -> ElementSettings:
+    """The element's settings from its stored latency (None: the default) and its enabled rules."""
+    latency = stored_latency_ms if stored_latency_ms is not None else SIMULATOR_LATENCY_MS[task_type]
+    return ElementSettings(task_type, latency, tuple(FaultRule(FaultMode(m), pct, slow) for m, pct, slow in rules))
+
+
+def settings_columns(task_type: ColumnElement[str]) -> tuple[ScalarSelect, ScalarSelect]:
+    """Scalar subqueries for a statement on a task row: its element's stored latency and its enabled rules.
+
+    Lets a task's own statement read the element's settings with it (no round trip of their own);
+    the rules come as a JSON array of [mode, probability_pct, slow_ms] for `settings_of`.
+    """
+    latency = select(simulator_latency.c.latency_ms).where(simulator_latency.c.task_type == task_type)
+    rules = select(func.json_agg(func.json_build_array(fault_rule.c.mode, fault_rule.c.probability_pct,
+                                                       fault_rule.c.slow_ms), type_=JSON)).where(
+        fault_rule.c.task_type == task_type, fault_rule.c.enabled)
+    return latency.scalar_subquery(), rules.scalar_subquery()
 
 
 def pick_fault(rules: tuple[FaultRule, ...], attempt: int) -> FaultRule | None:
