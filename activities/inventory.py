@@ -244,6 +244,40 @@ async def assign_resources(order_id: str, subscription_id: str) -> None:
 
 async def assign_in(uow: UnitOfWork, order_id: str, subscription_id: str) -> None:
     """Inside `uow`, assign the order's number and activate its profile for the subscription (idempotent)."""
+    payload = {"order_id": order_id, "subscription_id": subscription_id}
+    if await _assign_reserved(uow, order_id, subscription_id, payload):
+        return
+    await _assign_locked(uow, order_id, subscription_id, payload)
+
+
+async def _assign_reserved(uow: UnitOfWork, order_id: str, subscription_id: str, payload: Row) -> bool:
+    """The usual case in two conditional writes: the number reserved and the profile reserved or
+    downloaded for this order. False when either is not so (the locked path then decides)."""
+    now = clock.now()
+    number = (await uow.conn.execute(update(MSISDN).where(
+        MSISDN.c.reserved_for == order_id, MSISDN.c.state == MsisdnState.RESERVED.value,
+    ).values(state=MsisdnState.ASSIGNED.value, assigned_to=subscription_id, updated_at=now)
+        .returning(MSISDN.c.number))).scalar_one_or_none()
+    if number is None:
+        return False
+    uow.record(f"inventory.{Pool.MSISDN.value}.{PAST['assign']}", MSISDN.name, number, payload)
+    # The CTE locks the profile and keeps its state before the write (was it downloaded yet?).
+    before = (select(ESIM.c.iccid, ESIM.c.state).where(
+        ESIM.c.reserved_for == order_id, ESIM.c.state.in_([EsimState.RESERVED.value, EsimState.DOWNLOADED.value]))
+        .with_for_update().cte("before"))
+    profile = (await uow.conn.execute(update(ESIM).where(ESIM.c.iccid == before.c.iccid).values(
+        state=EsimState.ACTIVATED.value, assigned_msisdn=number, updated_at=now,
+    ).returning(ESIM.c.iccid, before.c.state.label("state_before")))).first()
+    if profile is None:
+        return False  # the number's write stays: the locked path sees it assigned to this line
+    if profile.state_before == EsimState.RESERVED:  # downloaded and activated in one write, both recorded
+        uow.record(f"inventory.{Pool.ESIM.value}.{PAST['download']}", ESIM.name, profile.iccid, payload)
+    uow.record(f"inventory.{Pool.ESIM.value}.{PAST['activate']}", ESIM.name, profile.iccid,
+               {**payload, "msisdn": number})
+    return True
+
+
+async def _assign_locked(uow: UnitOfWork, order_id: str, subscription_id: str, payload: Row) -> None:
     number_row = await held_by(uow.conn, MSISDN, order_id, lock=True)
     profile = await held_by(uow.conn, ESIM, order_id, lock=True)
     raise_if([*check_order_holds(Pool.MSISDN, order_id, number_row and number_row["number"]),
@@ -252,7 +286,6 @@ async def assign_in(uow: UnitOfWork, order_id: str, subscription_id: str) -> Non
     number = number_row["number"]
     raise_if([*check_assign_msisdn(number, number_row["state"], number_row["assigned_to"], subscription_id),
               *check_assign_esim(profile["iccid"], profile["state"], profile["assigned_msisdn"], number)])
-    payload = {"order_id": order_id, "subscription_id": subscription_id}
     if number_row["state"] == MsisdnState.RESERVED:
         await _set(uow, MSISDN, number, "assign", payload, state=MsisdnState.ASSIGNED.value,
                    assigned_to=subscription_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, Row, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 
@@ -34,13 +34,15 @@ async def activate_line(req: ActivateLine) -> LineActivated:
                              period_start=line.period_start, period_end=line.period_end)
 
 
-async def activate_line_in(uow: UnitOfWork, req: ActivateLine) -> LineView:
+async def activate_line_in(uow: UnitOfWork, req: ActivateLine, order: Row | None = None) -> LineView:
     """Inside `uow`, create the order's active subscription with full balances (the caller checked none exists).
 
-    Returns the line as `activities.subscription.line_view` would read it back, without reading it.
+    `order` is the order row when the caller has it already (no second read). Returns the line as
+    `activities.subscription.line_view` would read it back, without reading it.
     """
     conn = uow.conn
-    order = (await conn.execute(select(product_order).where(product_order.c.id == req.order_id))).first()
+    if order is None:
+        order = (await conn.execute(select(product_order).where(product_order.c.id == req.order_id))).first()
     if order is None:
         raise NotFound("order", req.order_id)
     now = clock.now()
@@ -52,22 +54,22 @@ async def activate_line_in(uow: UnitOfWork, req: ActivateLine) -> LineView:
         price_minor=order.price_minor, currency=order.currency, period_days=order.period_days,
         period_number=1, current_period_start=now, current_period_end=period_end,
         activated_at=now, created_at=now, updated_at=now))
-    allowances = (await conn.execute(select(bundle_allowance.c.allowance_type, bundle_allowance.c.quantity)
-                                     .where(bundle_allowance.c.offering_id == order.offering_id))).all()
-    if allowances:
-        await conn.execute(insert(bundle_balance), [
-            {"subscription_id": sub_id, "allowance_type": a.allowance_type, "total": a.quantity,
-             "consumed": 0, "period_start": now, "period_end": period_end, "updated_at": now}
-            for a in allowances])
+    # Full balances straight from the offering's allowances: one INSERT … SELECT, not a read and a write.
+    ba, bb = bundle_allowance, bundle_balance
+    full = select(literal(sub_id), ba.c.allowance_type, ba.c.quantity, literal(0), literal(now, DateTime(timezone=True)),
+                  literal(period_end, DateTime(timezone=True)), literal(now, DateTime(timezone=True))).where(
+        ba.c.offering_id == order.offering_id)
+    allowances = (await conn.execute(insert(bb).from_select(
+        [bb.c.subscription_id, bb.c.allowance_type, bb.c.total, bb.c.consumed, bb.c.period_start, bb.c.period_end,
+         bb.c.updated_at], full).returning(bb.c.allowance_type, bb.c.total))).all()
     uow.record("subscription.activated", "subscription", sub_id, {
         "orderId": order.id, "customerId": order.customer_id, "offeringId": order.offering_id,
         "priceMinor": order.price_minor, "periodEnd": period_end.isoformat(),
-        "balances": {a.allowance_type: a.quantity for a in allowances}})
+        "balances": {a.allowance_type: a.total for a in allowances}})
     return LineView(
         subscription_id=sub_id, customer_id=order.customer_id, state=SubscriptionState.ACTIVE.value,
         offering_id=order.offering_id, price_id=order.offering_price_id, price_minor=order.price_minor,
         currency=order.currency, period_days=order.period_days, period_number=1, period_start=now,
         period_end=period_end, balances=[
-            BalanceView(allowance_type=a.allowance_type, total=a.quantity, consumed=0, remaining=remaining(a.quantity, 0))
+            BalanceView(allowance_type=a.allowance_type, total=a.total, consumed=0, remaining=remaining(a.total, 0))
             for a in sorted(allowances, key=lambda a: a.allowance_type)])
-

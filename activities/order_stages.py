@@ -113,8 +113,8 @@ async def activate_order(req: ActivateOrder) -> LineView:
                 subscription.c.order_id == oid))).scalar_one_or_none()
             if existing is not None:
                 raise _Done(existing)
-            await apply_steps(uow, [OrderStepUpdate(order_id=oid, step=OrderStep.ACTIVATING.value)])
-            line = await activate_line_in(uow, ActivateLine(order_id=oid, msisdn=req.msisdn, iccid=req.iccid))
+            order = await apply_steps(uow, [OrderStepUpdate(order_id=oid, step=OrderStep.ACTIVATING.value)])
+            line = await activate_line_in(uow, ActivateLine(order_id=oid, msisdn=req.msisdn, iccid=req.iccid), order)
             await assign_in(uow, oid, line.subscription_id)
             await complete_in(uow, CompleteServiceOrder(order_id=oid, subscription_id=line.subscription_id))
             bill = IssueBill(

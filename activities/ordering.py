@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Row, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
@@ -102,8 +102,11 @@ async def record_order_step(step: OrderStepUpdate) -> None:
         await apply_steps(uow, [step])
 
 
-async def apply_steps(uow: UnitOfWork, steps: list[OrderStepUpdate]) -> None:
-    """Record milestones of one order, in order, with one UPDATE (its row lock included); idempotent."""
+async def apply_steps(uow: UnitOfWork, steps: list[OrderStepUpdate]) -> Row:
+    """Record milestones of one order, in order, with one UPDATE (its row lock included); idempotent.
+
+    Returns the order row as written, so a stage that needs the order does not read it again.
+    """
     order_id = steps[0].order_id
     po = product_order
     now = clock.now()
@@ -122,9 +125,10 @@ async def apply_steps(uow: UnitOfWork, steps: list[OrderStepUpdate]) -> None:
         uow.record(f"order.step.{step.step.lower()}", "order", order_id,
                    step.model_dump(exclude={"order_id"}, exclude_none=True))
     updated = (await uow.conn.execute(update(po).where(po.c.id == order_id).values(**values)
-                                      .returning(po.c.id))).first()
+                                      .returning(po))).first()
     if updated is None:
         raise NotFound("order", order_id)
+    return updated
 
 
 @activity.defn(name="order_end")
@@ -138,16 +142,24 @@ async def end_in(uow: UnitOfWork, end: EndOrder) -> None:
     """Inside `uow`, close the order as completed, failed or cancelled; the same end again is a no-op."""
     target = OrderState(end.state)
     event = {OrderState.COMPLETED: "complete", OrderState.FAILED: "fail", OrderState.CANCELLED: "cancel"}[target]
-    order = await _lock(uow.conn, end.order_id)
-    if order["state"] == target:
-        uow.record("order.end.replayed", "order", end.order_id, {"state": target.value})
-        return
-    state = ORDER_MACHINE.next(OrderState(order["state"]), event)
     step = {OrderState.COMPLETED: OrderStep.COMPLETED, OrderState.FAILED: OrderStep.FAILED,
-            OrderState.CANCELLED: OrderStep.CANCELLED}[state]
-    await uow.conn.execute(update(product_order).where(product_order.c.id == end.order_id).values(
-        state=state.value, step=step.value, failure_reason=end.reason,
-        subscription_id=end.subscription_id or order["subscription_id"],
-        completed_at=clock.now(), updated_at=clock.now()))
-    uow.record(f"order.{state.value}", "order", end.order_id,
+            OrderState.CANCELLED: OrderStep.CANCELLED}[target]
+    po = product_order
+    values: dict = {"state": target.value, "step": step.value, "failure_reason": end.reason,
+                    "completed_at": clock.now(), "updated_at": clock.now()}
+    if end.subscription_id:
+        values["subscription_id"] = end.subscription_id
+    # One conditional write from every state the machine lets `event` take to `target`; the locked
+    # read below runs only when that finds nothing (the same end again, an illegal move, no order).
+    sources = [s.value for s in OrderState if ORDER_MACHINE.allows(s, event) and ORDER_MACHINE.next(s, event) == target]
+    ended = (await uow.conn.execute(update(po).where(po.c.id == end.order_id, po.c.state.in_(sources))
+                                    .values(**values).returning(po.c.id))).first()
+    if ended is None:
+        order = await _lock(uow.conn, end.order_id)
+        if order["state"] == target:
+            uow.record("order.end.replayed", "order", end.order_id, {"state": target.value})
+            return
+        ORDER_MACHINE.next(OrderState(order["state"]), event)  # an illegal move raises InvalidTransition
+        await uow.conn.execute(update(po).where(po.c.id == end.order_id).values(**values))
+    uow.record(f"order.{target.value}", "order", end.order_id,
                {"reason": end.reason, "subscriptionId": end.subscription_id})

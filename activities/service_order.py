@@ -143,12 +143,15 @@ async def complete_in(uow: UnitOfWork, req: CompleteServiceOrder) -> None:
         raise NotFound("service_order", req.order_id)
     if so["state"] == ServiceOrderState.COMPLETED:
         raise _Unchanged
-    activation = [t.value for t in ACTIVATION_TASKS]
-    states = (await uow.conn.execute(select(task.c.id, task.c.state).where(
-        task.c.service_order_id == so["id"], task.c.task_type.in_(activation)))).all()
-    raise_if(rules.check_complete_service_order(so["id"], [(r.id, r.state) for r in states]))
-    new_state = SERVICE_ORDER_MACHINE.next(ServiceOrderState(so["state"]), "complete")
     now = clock.now()
+    # The tasks learn their line and report their states in one statement; a refusal rolls it back.
+    tasks = (await uow.conn.execute(update(task).where(task.c.service_order_id == so["id"])
+                                    .values(subscription_id=req.subscription_id, updated_at=now)
+                                    .returning(task.c.id, task.c.state, task.c.task_type))).all()
+    activation = {t.value for t in ACTIVATION_TASKS}
+    raise_if(rules.check_complete_service_order(
+        so["id"], sorted((r.id, r.state) for r in tasks if r.task_type in activation)))
+    new_state = SERVICE_ORDER_MACHINE.next(ServiceOrderState(so["state"]), "complete")
     services = (await uow.conn.execute(select(service).where(service.c.service_order_id == so["id"])
                                        .order_by(service.c.id).with_for_update())).mappings().all()
     by_target: dict[ServiceState, list[str]] = {}
@@ -161,8 +164,6 @@ async def complete_in(uow: UnitOfWork, req: CompleteServiceOrder) -> None:
     for activated, ids in by_target.items():  # one statement for all of them (they share the target)
         await uow.conn.execute(update(service).where(service.c.id.in_(ids)).values(
             state=activated.value, subscription_id=req.subscription_id, activated_at=now, updated_at=now))
-    await uow.conn.execute(update(task).where(task.c.service_order_id == so["id"])
-                           .values(subscription_id=req.subscription_id, updated_at=now))
     await uow.conn.execute(update(service_order).where(SO.id == so["id"]).values(
         state=new_state.value, completed_at=now, updated_at=now))
     uow.record("service_order.completed", "service_order", so["id"],
