@@ -121,27 +121,35 @@ async def _issue(req: IssueBill) -> IssuedBill:
         return await issue_bill_in(uow, req)
 
 
-async def issue_bill_in(uow: UnitOfWork, req: IssueBill) -> IssuedBill:
-    """Inside `uow`, issue a checked request's bill (`_AlreadyIssued` when its key or payment was billed)."""
+async def issue_bill_in(uow: UnitOfWork, req: IssueBill, line_owner: str | None = None) -> IssuedBill:
+    """Inside `uow`, issue a checked request's bill (`_AlreadyIssued` when its key or payment was billed).
+
+    `line_owner` is the line's customer when the caller created the line in this same unit of work
+    (nobody else can see, let alone change, it yet): the line is then not read again.
+    """
     total = sum(line.amount_minor for line in req.lines)
     currency = req.lines[0].currency
     conn = uow.conn
     # FOR SHARE: the line and the payment must not change under the bill (a refund, a transfer),
     # but concurrent readers and other bills of the same line need not wait.
-    owner = (await conn.execute(select(subscription.c.customer_id).where(
+    owner = line_owner or (await conn.execute(select(subscription.c.customer_id).where(
         subscription.c.id == req.subscription_id).with_for_update(read=True))).scalar_one_or_none()
     if owner is None:
         raise NotFound("subscription", req.subscription_id)
-    paid = None
+    paid, other = None, None
     if req.payment_id:
-        row = (await conn.execute(select(payment).where(payment.c.id == req.payment_id)
-                                  .with_for_update(read=True))).mappings().one_or_none()
+        # The bill this payment settles already, if any, read with the payment (the unique index on
+        # the payment still decides a race between two bills).
+        billed = (select(customer_bill.c.id).where(customer_bill.c.payment_id == payment.c.id)
+                  .limit(1).scalar_subquery().label("billed_by"))
+        row = (await conn.execute(select(payment, billed).where(payment.c.id == req.payment_id)
+                                  .with_for_update(read=True, of=payment))).mappings().one_or_none()
         if row is None:
             raise NotFound("payment", req.payment_id)
         paid = dict(row)
+        other = paid.pop("billed_by")
     raise_if(check_against(req, owner, paid))
-    if req.payment_id and (other := (await conn.execute(select(customer_bill.c.id).where(
-            customer_bill.c.payment_id == req.payment_id))).scalar_one_or_none()):
+    if other:
         if await _by_key(conn, req.idempotency_key) is not None:
             raise _AlreadyIssued
         raise Conflict("bill.payment_already_billed", f"payment {req.payment_id} already settles bill {other}",

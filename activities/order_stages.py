@@ -92,7 +92,7 @@ async def start_provisioning(req: StartProvisioning) -> ServiceOrderPlan:
                 raise _Done(await plan_of(uow.conn, so))
             plan = await create_in(uow, CreateServiceOrder(
                 order_id=oid, customer_id=req.customer_id, offering_id=req.offering_id, msisdn=req.msisdn,
-                iccid=req.iccid))
+                iccid=req.iccid), checked=True)
             await apply_steps(uow, [
                 OrderStepUpdate(order_id=oid, step=OrderStep.PAID.value, payment_id=req.payment_id),
                 OrderStepUpdate(order_id=oid, step=OrderStep.SERVICE_ORDERED.value,
@@ -124,7 +124,7 @@ async def activate_order(req: ActivateOrder) -> LineView:
                     offering_id=req.offering_id, description=f"{req.offering_id} first period",
                     amount_minor=req.price_minor, currency=req.currency, rate_type=RateType.RECURRING)])
             raise_if(check_request(bill))
-            await issue_bill_in(uow, bill)
+            await issue_bill_in(uow, bill, line_owner=line.customer_id)
             if req.complete:
                 # The client sees `completed` as soon as the line exists, not one workflow task and
                 # the child start later; the subscription row is this stage's mark either way.

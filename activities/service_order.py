@@ -78,12 +78,18 @@ async def create_service_order(req: CreateServiceOrder) -> ServiceOrderPlan:
                 return await plan_of(conn, so)
 
 
-async def create_in(uow: UnitOfWork, req: CreateServiceOrder) -> ServiceOrderPlan:
-    """Inside `uow`, create the service order, its services and tasks (`_Unchanged` if it exists)."""
-    if await load_service_order(uow.conn, req.order_id) is not None:
+async def create_in(uow: UnitOfWork, req: CreateServiceOrder, checked: bool = False) -> ServiceOrderPlan:
+    """Inside `uow`, create the service order, its services and tasks (`_Unchanged` if it exists).
+
+    `checked`: the caller looked for the order's service order in this unit of work already.
+    """
+    if not checked and await load_service_order(uow.conn, req.order_id) is not None:
         raise _Unchanged
     now = clock.now()
-    so_id = await uow.next_id(IdKind.SERVICE_ORDER)
+    # Every id the plan needs, drawn in one round trip.
+    ids = await uow.next_id_batches({IdKind.SERVICE_ORDER: 1, IdKind.SERVICE: len(LINE_DECOMPOSITION),
+                                     IdKind.PROVISIONING_TASK: len(ACTIVATION_TASKS)})
+    so_id = ids[IdKind.SERVICE_ORDER][0]
     state = SERVICE_ORDER_MACHINE.next(ServiceOrderState.ACKNOWLEDGED, "start")
     inserted = (await uow.conn.execute(pg_insert(service_order).values(
         id=so_id, product_order_id=req.order_id, customer_id=req.customer_id, state=state.value,
@@ -98,8 +104,7 @@ async def create_in(uow: UnitOfWork, req: CreateServiceOrder) -> ServiceOrderPla
     by_spec: dict[str, str] = {}
     services: list[Row] = []
     parent: str | None = None
-    for (spec, kind), svc_id in zip(LINE_DECOMPOSITION, await uow.next_ids(IdKind.SERVICE, len(LINE_DECOMPOSITION)),
-                                    strict=True):
+    for (spec, kind), svc_id in zip(LINE_DECOMPOSITION, ids[IdKind.SERVICE], strict=True):
         by_spec[spec.value] = svc_id
         services.append({"id": svc_id, "service_order_id": so_id, "product_order_id": req.order_id,
                          "kind": kind.value, "spec_name": spec.value, "parent_service_id": parent,
@@ -110,8 +115,7 @@ async def create_in(uow: UnitOfWork, req: CreateServiceOrder) -> ServiceOrderPla
         parent = parent or (svc_id if kind is ServiceKind.CFS else None)
     await uow.conn.execute(service.insert().values(services))
     tasks, rows = [], []
-    for task_type, task_id in zip(ACTIVATION_TASKS, await uow.next_ids(IdKind.PROVISIONING_TASK,
-                                                                       len(ACTIVATION_TASKS)), strict=True):
+    for task_type, task_id in zip(ACTIVATION_TASKS, ids[IdKind.PROVISIONING_TASK], strict=True):
         rows.append({"id": task_id, "task_key": order_task_key(req.order_id, task_type),
                      "product_order_id": req.order_id, "service_order_id": so_id,
                      "service_id": by_spec[TASK_SERVICE[task_type].value], "task_type": task_type.value,

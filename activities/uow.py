@@ -60,6 +60,19 @@ class UnitOfWork:
             {"count": count})).scalars()
         return [format_id(kind, n) for n in numbers]
 
+    async def next_id_batches(self, counts: dict[IdKind, int]) -> dict[IdKind, list[str]]:
+        """Draw `count` business ids of each kind, all kinds in one round trip, each in ascending order."""
+        kinds = list(counts)
+        # Sequence names come from ID_SEQUENCES (code, not input); the counts are bound parameters.
+        parts = [f"SELECT {i} AS k, nextval('{ID_SEQUENCES[kind][0]}.{ID_SEQUENCES[kind][1]}') AS n"
+                 f" FROM generate_series(1, :c{i})" for i, kind in enumerate(kinds)]
+        rows = await self.conn.execute(text(" UNION ALL ".join(parts) + " ORDER BY k, n"),
+                                       {f"c{i}": counts[kind] for i, kind in enumerate(kinds)})
+        drawn: dict[IdKind, list[str]] = {kind: [] for kind in kinds}
+        for k, n in rows:
+            drawn[kinds[k]].append(format_id(kinds[k], n))
+        return drawn
+
 
 @asynccontextmanager
 async def unit_of_work(engine: AsyncEngine | None = None) -> AsyncIterator[UnitOfWork]:

@@ -56,3 +56,17 @@ async def test_ids_come_from_per_kind_sequences(db):
         uow.record("probe.ids", "probe", first)
     assert first.startswith("CUST-") and order.startswith("ORD-")
     assert parse_id(IdKind.CUSTOMER, second) == parse_id(IdKind.CUSTOMER, first) + 1
+
+
+async def test_id_batches_of_several_kinds_come_in_one_draw_each_ascending(db):
+    async with unit_of_work() as uow:
+        before = await uow.next_id(IdKind.SERVICE)
+        drawn = await uow.next_id_batches({IdKind.SERVICE_ORDER: 1, IdKind.SERVICE: 3, IdKind.PROVISIONING_TASK: 4})
+        after = await uow.next_id(IdKind.SERVICE)
+        uow.record("probe.ids", "probe", before)
+    services = [parse_id(IdKind.SERVICE, i) for i in drawn[IdKind.SERVICE]]
+    start = parse_id(IdKind.SERVICE, before)
+    assert services == [start + 1, start + 2, start + 3] and parse_id(IdKind.SERVICE, after) == start + 4
+    assert len(drawn[IdKind.SERVICE_ORDER]) == 1 and len(set(drawn[IdKind.PROVISIONING_TASK])) == 4
+    tasks = [parse_id(IdKind.PROVISIONING_TASK, i) for i in drawn[IdKind.PROVISIONING_TASK]]
+    assert tasks == sorted(tasks)
