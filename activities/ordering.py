@@ -151,7 +151,7 @@ async def end_in(uow: UnitOfWork, end: EndOrder) -> None:
         values["subscription_id"] = end.subscription_id
     # One conditional write from every state the machine lets `event` take to `target`; the locked
     # read below runs only when that finds nothing (the same end again, an illegal move, no order).
-    sources = [s.value for s in OrderState if ORDER_MACHINE.allows(s, event) and ORDER_MACHINE.next(s, event) == target]
+    sources = [s.value for s, to in ORDER_MACHINE.moves(event).items() if to == target]
     ended = (await uow.conn.execute(update(po).where(po.c.id == end.order_id, po.c.state.in_(sources))
                                     .values(**values).returning(po.c.id))).first()
     if ended is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
@@ -22,12 +22,26 @@ from core.errors import Conflict, NotFound
 from domain.ids import IdKind
 from domain.provisioning import DEFAULT_MAX_ATTEMPTS, TaskState, TaskType, line_task_key, order_task_key, task
 from domain.provisioning_flow import (
-    ACTIVATION_TASKS, CancelServiceOrder, CompleteServiceOrder, CreateLineTasks, CreateServiceOrder,
-    LineTaskPlan, PlannedTask, ServiceOrderPlan,
+    ACTIVATION_TASKS,
+    CancelServiceOrder,
+    CompleteServiceOrder,
+    CreateLineTasks,
+    CreateServiceOrder,
+    LineTaskPlan,
+    PlannedTask,
+    ServiceOrderPlan,
 )
 from domain.service_order import (
-    LINE_DECOMPOSITION, SERVICE_MACHINE, SERVICE_ORDER_MACHINE, TASK_SERVICE, ServiceKind,
-    ServiceOrderState, ServiceState, design_characteristics, service, service_order,
+    LINE_DECOMPOSITION,
+    SERVICE_MACHINE,
+    SERVICE_ORDER_MACHINE,
+    TASK_SERVICE,
+    ServiceKind,
+    ServiceOrderState,
+    ServiceState,
+    design_characteristics,
+    service,
+    service_order,
 )
 from domain.subscription import subscription
 from policies import provisioning as rules
@@ -142,36 +156,54 @@ async def complete_service_order(req: CompleteServiceOrder) -> None:
 
 async def complete_in(uow: UnitOfWork, req: CompleteServiceOrder) -> None:
     """Inside `uow`, activate the order's services on the line and complete its service order."""
-    so = await load_service_order(uow.conn, req.order_id, lock=True)
-    if so is None:
-        raise NotFound("service_order", req.order_id)
-    if so["state"] == ServiceOrderState.COMPLETED:
-        raise _Unchanged
     now = clock.now()
+    # The usual case is one conditional write; the locked read runs only when it finds nothing.
+    completes = SERVICE_ORDER_MACHINE.moves("complete")
+    so_id = (await uow.conn.execute(update(service_order).where(
+        SO.product_order_id == req.order_id, SO.state.in_([s.value for s in completes]),
+    ).values(state=ServiceOrderState.COMPLETED.value, completed_at=now, updated_at=now)
+        .returning(SO.id))).scalar_one_or_none()
+    if so_id is None:
+        so = await load_service_order(uow.conn, req.order_id, lock=True)
+        if so is None:
+            raise NotFound("service_order", req.order_id)
+        if so["state"] == ServiceOrderState.COMPLETED:
+            raise _Unchanged
+        done = SERVICE_ORDER_MACHINE.next(ServiceOrderState(so["state"]), "complete")  # an illegal move raises
+        so_id = so["id"]
+        await uow.conn.execute(update(service_order).where(SO.id == so_id).values(
+            state=done.value, completed_at=now, updated_at=now))
     # The tasks learn their line and report their states in one statement; a refusal rolls it back.
-    tasks = (await uow.conn.execute(update(task).where(task.c.service_order_id == so["id"])
+    tasks = (await uow.conn.execute(update(task).where(task.c.service_order_id == so_id)
                                     .values(subscription_id=req.subscription_id, updated_at=now)
                                     .returning(task.c.id, task.c.state, task.c.task_type))).all()
     activation = {t.value for t in ACTIVATION_TASKS}
     raise_if(rules.check_complete_service_order(
-        so["id"], sorted((r.id, r.state) for r in tasks if r.task_type in activation)))
-    new_state = SERVICE_ORDER_MACHINE.next(ServiceOrderState(so["state"]), "complete")
-    services = (await uow.conn.execute(select(service).where(service.c.service_order_id == so["id"])
-                                       .order_by(service.c.id).with_for_update())).mappings().all()
-    by_target: dict[ServiceState, list[str]] = {}
-    for svc in services:
-        current = ServiceState(svc["state"])
-        if current is ServiceState.DESIGNED:
-            current = SERVICE_MACHINE.next(current, "reserve")
-        by_target.setdefault(SERVICE_MACHINE.next(current, "activate"), []).append(svc["id"])
-        uow.record("service.activated", "service", svc["id"], {"subscription_id": req.subscription_id})
-    for activated, ids in by_target.items():  # one statement for all of them (they share the target)
-        await uow.conn.execute(update(service).where(service.c.id.in_(ids)).values(
-            state=activated.value, subscription_id=req.subscription_id, activated_at=now, updated_at=now))
-    await uow.conn.execute(update(service_order).where(SO.id == so["id"]).values(
-        state=new_state.value, completed_at=now, updated_at=now))
-    uow.record("service_order.completed", "service_order", so["id"],
+        so_id, sorted((r.id, r.state) for r in tasks if r.task_type in activation)))
+    await _activate_services(uow, so_id, req.subscription_id, now)
+    uow.record("service_order.completed", "service_order", so_id,
                {"product_order_id": req.order_id, "subscription_id": req.subscription_id})
+
+
+def _activated(current: ServiceState) -> ServiceState:
+    if current is ServiceState.DESIGNED:
+        current = SERVICE_MACHINE.next(current, "reserve")
+    return SERVICE_MACHINE.next(current, "activate")
+
+
+async def _activate_services(uow: UnitOfWork, so_id: str, subscription_id: str, now: Any) -> None:
+    # One write for all of them: the CTE locks them and keeps each one's state before; a service the
+    # machine cannot activate raises below, which rolls the whole stage back.
+    before = (select(service.c.id, service.c.state).where(service.c.service_order_id == so_id)
+              .with_for_update().cte("before"))
+    legal = {s.value: _activated(s).value for s in ServiceState
+             if SERVICE_MACHINE.allows(s, "activate") or SERVICE_MACHINE.allows(s, "reserve")}
+    rows = (await uow.conn.execute(update(service).where(service.c.id == before.c.id).values(
+        state=case(legal, value=before.c.state, else_=before.c.state), subscription_id=subscription_id,
+        activated_at=now, updated_at=now).returning(service.c.id, before.c.state.label("state_before")))).all()
+    for row in sorted(rows):
+        _activated(ServiceState(row.state_before))
+        uow.record("service.activated", "service", row.id, {"subscription_id": subscription_id})
 
 
 @activity.defn(name="cancel_service_order")

@@ -30,6 +30,10 @@ class StateMachine(Generic[S]):
         """True when `event` is legal from `current`."""
         return (current, event) in self.table
 
+    def moves(self, event: str) -> dict[S, S]:
+        """Every state `event` is legal from, with where it leads (for one conditional UPDATE)."""
+        return {state: target for (state, ev), target in self.table.items() if ev == event}
+
     def events_from(self, current: S) -> list[str]:
         """List the events legal from `current`, sorted."""
         return sorted(event for (state, event) in self.table if state == current)
