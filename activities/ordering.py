@@ -32,18 +32,21 @@ class NewOrder(BaseModel):
 
 
 async def load_order_facts(conn: AsyncConnection, req: NewOrder, sellable: bool) -> OrderFacts:
-    """Load what the create-order rules need (customer, cards, requested number)."""
+    """Load what the create-order rules need (customer, cards, requested number), in one round trip."""
+    cards = select(func.count()).select_from(payment_method).where(
+        payment_method.c.customer_id == req.customer_id, payment_method.c.state == "active").scalar_subquery()
+    number = select(msisdn.c.state).where(msisdn.c.number == req.requested_msisdn).scalar_subquery()
     # FOR SHARE: a concurrent close of this customer waits until the order is in (or fails).
-    cust = (await conn.execute(select(customer.c.status, customer.c.kyc_status)
-                               .where(customer.c.id == req.customer_id).with_for_update(read=True))).first()
-    cards = (await conn.execute(select(func.count()).select_from(payment_method).where(
-        payment_method.c.customer_id == req.customer_id, payment_method.c.state == "active"))).scalar_one()
-    number_state = None
-    if req.requested_msisdn:
-        number_state = (await conn.execute(select(msisdn.c.state).where(
-            msisdn.c.number == req.requested_msisdn))).scalar_one_or_none()
+    cust = (await conn.execute(select(customer.c.status, customer.c.kyc_status, cards.label("cards"),
+                                      number.label("number_state"))
+                               .where(customer.c.id == req.customer_id).with_for_update(read=True, of=customer))).first()
+    if cust is None:  # an unknown customer: the rules refuse it, and still say what else is wrong
+        active_cards = (await conn.execute(select(cards))).scalar_one()
+        number_state = (await conn.execute(select(number))).scalar_one_or_none() if req.requested_msisdn else None
+    else:
+        active_cards, number_state = cust.cards, cust.number_state if req.requested_msisdn else None
     return OrderFacts(customer_id=req.customer_id, customer_status=cust.status if cust else None,
-                      kyc_status=cust.kyc_status if cust else None, active_cards=cards,
+                      kyc_status=cust.kyc_status if cust else None, active_cards=active_cards,
                       offering_id=req.offering_id, offering_sellable=sellable,
                       requested_msisdn=req.requested_msisdn, requested_msisdn_state=number_state)
 
@@ -76,7 +79,7 @@ async def create_order(req: NewOrder, price: PriceSnapshot | None) -> tuple[dict
             "order_date": clock.now(), "updated_at": clock.now(),
         }
         stmt = insert(product_order).values(**values).on_conflict_do_nothing(index_elements=["external_id"])
-        inserted = (await uow.conn.execute(stmt.returning(product_order.c.id))).first()
+        inserted = (await uow.conn.execute(stmt.returning(product_order))).first()
         if inserted is None:  # lost a race with the same external id: return the winner
             existing = await find_by_external_id(uow.conn, req.external_id or "")
             uow.record("order.create.replayed", "order", existing["id"], {"externalId": req.external_id})
@@ -84,8 +87,7 @@ async def create_order(req: NewOrder, price: PriceSnapshot | None) -> tuple[dict
         uow.record("order.acknowledged", "order", order_id, {
             "customerId": req.customer_id, "offeringId": req.offering_id, "priceMinor": price.price_minor,
             "currency": price.currency, "externalId": req.external_id})
-        row = (await uow.conn.execute(select(product_order).where(product_order.c.id == order_id))).one()
-        return dict(row._mapping), True
+        return dict(inserted._mapping), True  # the row as written (RETURNING): no read back
 
 
 async def _lock(conn: AsyncConnection, order_id: str) -> dict:
