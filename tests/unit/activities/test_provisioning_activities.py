@@ -253,3 +253,22 @@ async def test_fault_and_latency_knobs_are_audited_writes(seeded_db):
     async with seeded_db.connect() as conn:
         settings = await network.load_settings(conn, TaskType.HLR_PROVISION)
     assert settings.latency_ms == 0 and [r.mode for r in settings.rules] == [FaultMode.SLOW]
+
+
+async def test_two_attempts_racing_on_one_task_start_it_once_and_count_both(seeded_db):
+    # The start is one UPDATE whose CTE locks the row: the second attempt waits, then sees it running.
+    task_id = await _task_of(TaskType.HLR_PROVISION)
+    first, second = await asyncio.gather(run_provisioning_task(RunTask(task_id=task_id)),
+                                         run_provisioning_task(RunTask(task_id=task_id)))
+    assert (first.status, second.status) == ("completed", "completed")
+    async with seeded_db.connect() as conn:
+        started = (await conn.execute(select(domain_event.c.payload).where(
+            domain_event.c.event_type == "provisioning.task.started", domain_event.c.aggregate_id == task_id)
+        )).scalars().all()
+        completed = (await conn.execute(select(func.count()).select_from(domain_event).where(
+            domain_event.c.event_type == "provisioning.task.completed",
+            domain_event.c.aggregate_id == task_id))).scalar_one()
+    assert sorted((p["event"], p["attempt"]) for p in started) == [("attempt", 2), ("start", 1)]
+    assert completed == 1
+    row = await _task_row(seeded_db, task_id)
+    assert (row["state"], row["attempts"]) == ("completed", 2)
