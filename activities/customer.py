@@ -121,7 +121,8 @@ async def email_owners(conn: AsyncConnection, points: Iterable[ContactPoint]) ->
 
 
 async def _write_contacts(conn: AsyncConnection, customer_id: str, points: Iterable[ContactPoint],
-                          operation: str) -> None:
+                          operation: str) -> list[dict[str, Any]]:
+    """Insert the contact media (an email another customer took meanwhile is the same 422); return the rows."""
     rows = [{"customer_id": customer_id, "medium_type": p.medium_type.value, "value": p.value.strip(),
              "preferred": p.preferred, "details": p.details} for p in points]
     try:
@@ -132,26 +133,48 @@ async def _write_contacts(conn: AsyncConnection, customer_id: str, points: Itera
             raise
         raise PolicyViolation(violation(f"customer.{operation}.email_unique",
                                         "an email already belongs to another customer")) from exc
+    return rows
 
 
-async def create_customer(new: NewCustomer) -> str:
-    """Create a `pending`, not-verified customer with its contact media; return its id."""
+@dataclass(frozen=True)
+class CreatedCustomer:
+    """What `create_customer` committed, in the shape a read gives: the row with its party's names, its media."""
+
+    row: dict[str, Any]
+    contacts: list[dict[str, Any]]
+
+    @property
+    def id(self) -> str:
+        """The new customer's id."""
+        return self.row["id"]
+
+
+async def create_customer(new: NewCustomer) -> CreatedCustomer:
+    """Create a `pending`, not-verified customer with its contact media; return what was written."""
     async with unit_of_work() as uow:
-        party = (await uow.conn.execute(select(individual.c.id).where(individual.c.id == new.individual_id)
-                                        .with_for_update(read=True))).first()
+        party = (await uow.conn.execute(
+            select(individual.c.id, individual.c.given_name, individual.c.middle_name, individual.c.family_name)
+            .where(individual.c.id == new.individual_id).with_for_update(read=True))).mappings().first()
         raise_if(rules.check_create(new.contacts, await email_owners(uow.conn, new.contacts),
                                     engaged_party_id=new.individual_id,
                                     engaged_party_exists=party is not None))
-        ident = await uow.next_id(IdKind.CUSTOMER)
+        assert party is not None  # check_create refuses an unknown party
+        ids = await uow.next_id_batches({IdKind.CUSTOMER: 1, IdKind.INTERACTION: 1})
+        ident = ids[IdKind.CUSTOMER][0]
         now = clock.now()
-        await uow.conn.execute(insert(customer).values(
-            id=ident, individual_id=new.individual_id, name=new.name, status=CustomerStatus.PENDING,
-            kyc_status=KycStatus.NOT_VERIFIED, created_at=now, updated_at=now))
-        await _write_contacts(uow.conn, ident, new.contacts, "create")
+        values = {"id": ident, "individual_id": new.individual_id, "name": new.name,
+                  "status": CustomerStatus.PENDING.value, "kyc_status": KycStatus.NOT_VERIFIED.value,
+                  "created_at": now, "updated_at": now}
+        await uow.conn.execute(insert(customer).values(values))
+        contacts = await _write_contacts(uow.conn, ident, new.contacts, "create")
         uow.record("customer.created", "customer", ident,
                    {"individual_id": new.individual_id, "name": new.name})
-        await log_interaction(uow, ident, "customer created")
-    return ident
+        await log_interaction(uow, ident, "customer created", interaction_id=ids[IdKind.INTERACTION][0])
+    # The answer is built from what was written, not read back: one checkout and one round trip less.
+    row = {**values, "status_reason": None, "kyc_verified_at": None, "closed_at": None,
+           "given_name": party["given_name"], "middle_name": party["middle_name"],
+           "family_name": party["family_name"]}
+    return CreatedCustomer(row=row, contacts=contacts)
 
 
 async def _lock_customer(conn: AsyncConnection, customer_id: str) -> dict[str, Any]:

@@ -33,14 +33,17 @@ class NewInteraction:
 async def log_interaction(uow: UnitOfWork, customer_id: str, reason: str, *, description: str | None = None,
                           channel: str | None = None, direction: str = "inbound", status: str = "completed",
                           start_at: dt.datetime | None = None,
-                          end_at: dt.datetime | None = None) -> dict[str, Any]:
-    """Write one interaction inside the caller's unit of work, so it commits or rolls back with the write."""
+                          end_at: dt.datetime | None = None, interaction_id: str | None = None) -> dict[str, Any]:
+    """Write one interaction inside the caller's unit of work, so it commits or rolls back with the write.
+
+    `interaction_id` is one the caller drew already (with its own ids, in one round trip).
+    """
     ctx = context.current()
     now = clock.now()
     if start_at is None:  # logged by a write as it happens: an instant, not a period
         start_at, end_at = now, end_at or now
     row = {
-        "id": await uow.next_id(IdKind.INTERACTION), "customer_id": customer_id,
+        "id": interaction_id or await uow.next_id(IdKind.INTERACTION), "customer_id": customer_id,
         # The surface that carried the request (cli, portal-csr, agent…) is the channel of record.
         "channel": channel or ctx.channel, "direction": direction, "status": status, "reason": reason,
         "description": description, "actor": ctx.actor, "start_at": start_at,

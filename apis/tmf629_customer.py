@@ -184,8 +184,8 @@ async def create_customer(body: CustomerCreate, request: Request) -> JSONRespons
     points = tuple(m.to_point() for m in body.contactMedium)
     # No read-only precheck here: the activity runs the same rules on the locked individual before it
     # writes anything, so a refusal is the same 422 with nothing written, for three round trips less.
-    ident = await customers.create_customer(customers.NewCustomer(body.engagedParty.id, body.name, points))
-    return tmf_response(await _current(ident, request), status=201)
+    created = await customers.create_customer(customers.NewCustomer(body.engagedParty.id, body.name, points))
+    return tmf_response(to_tmf(created.row, created.contacts, request), status=201)
 
 
 @router.get("/customer")

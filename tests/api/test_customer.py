@@ -78,6 +78,17 @@ async def test_create_customer_is_201_pending_unverified_with_audit_and_interact
     assert (await counts(db))["crm.party_interaction"] == 1
 
 
+async def test_the_create_answer_is_what_a_read_gives(api):
+    # POST answers from the values it wrote (no read-back): it must match GET byte for byte.
+    party = await new_individual(api)
+    body = customer_body(party["id"], "Grace@Example.com", "+65 8123 4567")
+    body["contactMedium"].append({"mediumType": "postalAddress", "characteristic": {
+        "street1": "1 Fusionopolis Way", "city": "Singapore", "postCode": "138632", "country": "SG"}})
+    created = await api.post(CUSTOMERS, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json() == (await api.get(f"{CUSTOMERS}/{created.json()['id']}")).json()
+
+
 async def test_get_list_filters_fields_and_paging(api):
     first = await new_customer(api, "a@example.com")
     second = await new_customer(api, "b@example.com")
