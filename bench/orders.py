@@ -1,6 +1,7 @@
 """Order-to-activation wall time and throughput against a running stack (`bss up`).
 
     .venv/bin/python bench/orders.py --sequential 50 --concurrent 20
+    .venv/bin/python bench/orders.py --sequential 50 --concurrent 0 --gap-ms 500   # one order at a time
 
 Each order: POST productOrder → poll GET until `completed` (10 ms polls sequentially, 250 ms in
 the concurrent burst; the server-side
@@ -102,14 +103,19 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def main(sequential: int, concurrent: int) -> None:
+async def main(sequential: int, concurrent: int, gap_s: float) -> None:
     settings = get_settings()
     tag = format(int(time.time()), "x")
     async with httpx.AsyncClient(base_url=settings.api_base_url, timeout=60,
                                  headers={"X-BSS-API-Token": settings.api_token_cli}) as client:
         customers = [await make_customer(client, i, tag) for i in range(sequential + concurrent)]
         cpu = cpu_seconds()
-        results = [await one_order(client, c) for c in customers[:sequential]]
+        results = []
+        for customer_id in customers[:sequential]:
+            results.append(await one_order(client, customer_id))
+            # Back to back (gap 0), an order overlaps the previous one's tail (its line workflow's
+            # start and first task); a gap measures one order on an otherwise idle stack.
+            await asyncio.sleep(gap_s)
         failed = [r for r in results if r[2] != "completed"]
         walls, servers = [r[0] for r in results], [r[1] for r in results]
         print(f"sequential orders: {len(results)} ({len(failed)} not completed)")
@@ -133,5 +139,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--concurrent", type=int, default=20)
+    parser.add_argument("--gap-ms", type=int, default=0, help="pause between sequential orders (default: none)")
     args = parser.parse_args()
-    asyncio.run(main(args.sequential, args.concurrent))
+    asyncio.run(main(args.sequential, args.concurrent, args.gap_ms / 1000))
