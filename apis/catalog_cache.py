@@ -64,7 +64,6 @@ class CatalogCache:
         self._listener: ChannelListener | None = None
         self._attaching: asyncio.Task | None = None
         self._next_attempt = 0.0
-        self.hits = self.misses = 0
 
     def generation(self) -> int | None:
         """The generation an answer rendered now belongs to; None when answers must not be kept."""
@@ -78,10 +77,8 @@ class CatalogCache:
         generation = self.generation()
         answer = self._entries.get(key) if generation is not None else None
         if answer is None or answer.generation != generation or not answer.holds_at(now):
-            self.misses += 1
             return None
         self._entries.move_to_end(key)
-        self.hits += 1
         return answer
 
     def put(self, key: str, answer: CachedAnswer) -> None:

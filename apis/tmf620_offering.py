@@ -158,6 +158,7 @@ OFFSET {offset} LIMIT {limit}
 """
 PRICE_COLUMNS = ("id", "offering_id", "name", "price_minor", "currency", "price_type", "recurring_period_days",
                  "valid_from", "valid_to")
+_PRICE_FROM, _PRICE_TO = PRICE_COLUMNS.index("valid_from"), PRICE_COLUMNS.index("valid_to")
 _COUNT = "SELECT count(*) FROM catalog.product_offering o WHERE {where}"
 # Filter name -> SQL condition on `o` with one parameter (`{}` is its placeholder).
 _IN_CATEGORY = ("o.id IN (SELECT oc.offering_id FROM catalog.offering_category oc"
@@ -239,9 +240,9 @@ def _ref(base: str, path: str, ident: str, referred_type: str, name: str) -> dic
 
 def _next_edge(rows: list[Any], now: dt.datetime) -> dt.datetime | None:
     """The first instant after `now` at which an offering's or a price's window opens or closes."""
-    edges = [t for row in rows for t in (row["valid_from"], row["valid_to"]) if t is not None and t > now]
-    edges += [t for row in rows for price in row["prices"] for t in price[-2:] if t is not None and t > now]
-    return min(edges, default=None)
+    windows = [(row["valid_from"], row["valid_to"]) for row in rows]
+    windows += [(price[_PRICE_FROM], price[_PRICE_TO]) for row in rows for price in row["prices"]]
+    return min((t for window in windows for t in window if t is not None and t > now), default=None)
 
 
 Render = Callable[[dt.datetime], Awaitable[tuple[Response, list[Any]]]]
