@@ -16,22 +16,14 @@ from core.errors import NotFound, PolicyViolation
 from domain.audit import domain_event
 from domain.catalog import AllowanceType, OfferingKind, PriceType, VasExpiry, product_offering_price
 from tests.conftest import client_for
+from tests.support.catalog_clock import T0, frozen_clock  # noqa: F401 (autouse fixture)
 
 BASE = "/tmf-api/productCatalogManagement/v4"
 OFFERINGS, PRICES = f"{BASE}/productOffering", f"{BASE}/productOfferingPrice"
 MIGRATIONS = "/catalog-api/v1/priceMigration"
 TABLES = ("catalog.product_offering", "catalog.product_offering_price", "catalog.bundle_allowance",
           "catalog.offering_category", "catalog.price_migration", "audit.domain_event")
-T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    """Every test starts at T0, two months after the reference data became valid."""
-    clock.freeze(T0)
-    yield
-    clock.unfreeze()
 
 
 async def counts(db) -> dict[str, int]:

@@ -8,20 +8,12 @@ answer from a fresh one: nothing announces it, so only the database knows.
 import asyncio
 import datetime as dt
 
-import pytest
 from sqlalchemy import text
 
 from core import clock
+from tests.support.catalog_clock import T0, frozen_clock  # noqa: F401 (autouse fixture)
 
 OFFERINGS = "/tmf-api/productCatalogManagement/v4/productOffering"
-T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    clock.freeze(T0)
-    yield
-    clock.unfreeze()
 
 
 async def plan_m_name(api) -> str:

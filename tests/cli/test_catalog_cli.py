@@ -3,25 +3,15 @@
 The clock is frozen: the API and the CLI run in this process, so both see the same instant.
 """
 
-import datetime as dt
 import json
 
-import pytest
 from sqlalchemy import text
 
 from cli.render.catalog import comparison_card, offering_card, vas_table
-from core import clock
+from tests.support.catalog_clock import T0, frozen_clock  # noqa: F401 (autouse fixture)
 from tests.support.snapshots import assert_snapshot, render_text
 
 BASE = "/tmf-api/productCatalogManagement/v4"
-T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    clock.freeze(T0)
-    yield
-    clock.unfreeze()
 
 
 async def catalog_rows(db) -> tuple[int, int, int, int]:
