@@ -17,6 +17,7 @@ import apis
 from apis.catalog_cache import CatalogCache
 from apis.errors import install_error_handlers
 from apis.perimeter import TokenPerimeter
+from apis.read_sampling import ReadSampling, UnsampledReads
 from apis.temporal_gateway import TemporalGateway
 from core.db import dispose_engines
 from core.settings import Settings, get_settings
@@ -58,8 +59,14 @@ def _untraced(scope: dict[str, Any]) -> bool:
 # FastAPI's own request tracing: one server span per request, renamed to "METHOD /route" once routing
 # picked the route. It replaces the contrib instrumentor, which walked the whole route table again per
 # request to name the span and added `receive`/`send` spans (≈ 25 % of a cheap request's CPU).
-# Metrics and log records stay off: nothing in the stack collects them.
+# Metrics and log records stay off: nothing in the stack collects them. `exclude` is completed per app
+# with the read sampling (apis/read_sampling.py).
 TELEMETRY = {"tracing": True, "metrics": False, "logs": False, "operation_spans": False, "exclude": _untraced}
+
+
+def _telemetry(sampling: ReadSampling) -> dict[str, Any]:
+    """FastAPI's telemetry settings, leaving out /health and the reads `sampling` does not trace."""
+    return {**TELEMETRY, "exclude": lambda scope: _untraced(scope) or sampling.leave_out(scope)}
 
 
 def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
@@ -83,8 +90,9 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         if temporal_client is None:
             await dispose_engines()
 
+    sampling = ReadSampling(settings.trace_read_sample_ratio, settings.trace_read_slow_ms)
     app = FastAPI(title="BSS-CLI API", version="0.1.0", lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None, telemetry=TELEMETRY)
+                  docs_url="/docs", redoc_url=None, telemetry=_telemetry(sampling))
     app.state.settings = settings
     app.state.catalog_cache = CatalogCache()
     app.state.temporal = TemporalGateway(temporal_client, time_skipping=settings.time_skipping)
@@ -92,4 +100,5 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(TokenPerimeter, registry=TokenRegistry.from_settings(settings))
+    app.add_middleware(UnsampledReads, sampling=sampling)  # outermost: it sees the perimeter's 401s too
     return app

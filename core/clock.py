@@ -7,6 +7,7 @@ never use this module: they use `workflow.now()` and receive `as_of` from their 
 from __future__ import annotations
 
 import datetime as _dt
+import time as _time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,6 +22,11 @@ def now() -> _dt.datetime:
     if _frozen_at is not None:
         return _frozen_at
     return _dt.datetime.now(UTC) + _offset
+
+
+def instrument_ns() -> int:
+    """Wall-clock epoch nanoseconds for telemetry timestamps (span times), never frozen or shifted: not business time."""
+    return _time.time_ns()
 
 
 def set_offset(offset: _dt.timedelta) -> None:

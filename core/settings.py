@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     # Tracing: spans go to the PostgreSQL span store; also to OTLP when an endpoint is configured.
     otel_exporter_otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     trace_sample_ratio: float = 1.0
-    # Successful quick reads (GET/HEAD, status < 400, under `trace_read_slow_ms`) keep 1 trace in
-    # 1/ratio; failed or slow ones, and every write and workflow, are always kept (core/trace_sampling.py).
+    # Root reads (GET/HEAD) are traced 1 in 1/ratio; the others get one span after the fact only if they
+    # failed or took over `trace_read_slow_ms`. Writes and workflows are always traced (apis/read_sampling.py).
     trace_read_sample_ratio: float = Field(default=0.1, ge=0, le=1)
     trace_read_slow_ms: int = Field(default=100, gt=0)
     span_store_enabled: bool = True

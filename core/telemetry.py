@@ -13,13 +13,12 @@ from contextlib import contextmanager
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from core.settings import Settings, get_settings
-from core.trace_sampling import ReadTailSampler
 
 log = logging.getLogger(__name__)
 _provider: TracerProvider | None = None
@@ -49,10 +48,7 @@ def setup_tracing(service_name: str, settings: Settings | None = None,
         exporters.append(OTLPSpanExporter(endpoint=settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"))
     for exporter in exporters:
         # A short delay keeps `bss trace` fresh right after a request without costing throughput.
-        processor: SpanProcessor = BatchSpanProcessor(exporter, schedule_delay_millis=200, max_export_batch_size=512)
-        if settings.trace_read_sample_ratio < 1:
-            processor = ReadTailSampler(processor, settings.trace_read_sample_ratio, settings.trace_read_slow_ms)
-        provider.add_span_processor(processor)
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200, max_export_batch_size=512))
     trace.set_tracer_provider(provider)
     _provider = provider
     return provider
