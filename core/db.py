@@ -13,8 +13,10 @@ from core.settings import Settings, get_settings
 _engine: AsyncEngine | None = None
 # The hot-read pool, with the engine it was made for: it follows `use_engine` to the same database.
 _raw: tuple[AsyncEngine, asyncpg.Pool] | None = None
-# Session settings every connection of ours gets (see make_engine).
+# Session settings every connection of ours gets (see make_engine); the hot-read pool's connections
+# name themselves apart in pg_stat_activity.
 SERVER_SETTINGS = {"application_name": "bss", "lock_timeout": "5s"}
+READ_POOL_NAME = "bss-reads"
 
 
 def make_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
@@ -63,7 +65,7 @@ async def _raw_pool() -> asyncpg.Pool:
     url = engine.url.set(drivername="postgresql")
     pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=0,
                                      max_size=get_settings().db_pool_size, reset=_keep_session,
-                                     server_settings=SERVER_SETTINGS)
+                                     server_settings={**SERVER_SETTINGS, "application_name": READ_POOL_NAME})
     if _raw is not None and _raw[0] is engine:  # another request made one meanwhile
         await pool.close()
         return _raw[1]

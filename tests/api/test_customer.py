@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from activities import customer as customers
+from core.db import READ_POOL_NAME
 from core.errors import PolicyViolation
 from domain.audit import domain_event
 from domain.customer import ContactPoint, MediumType, kyc_attestation
@@ -304,3 +305,20 @@ async def test_summary_brings_lines_balances_kyc_contacts_and_recent_interaction
     assert [(b["allowanceType"], b["remainingPercent"]) for b in line["balances"]] == [("data", 75), ("voice", None)]
     assert [i["reason"] for i in summary["interactions"]] == ["KYC verified", "customer created"]
     assert set(summary) >= {"cases", "paymentMethods", "sources"}
+
+
+async def test_a_read_survives_its_pooled_connections_being_killed(api, db):
+    """A PostgreSQL restart or an operator's pg_terminate_backend must not leave the hot read failing."""
+    created = await new_customer(api)
+    for _ in range(3):  # the hot-read pool now holds open connections
+        assert (await api.get(f"{CUSTOMERS}/{created['id']}")).status_code == 200
+    async with db.connect() as conn:
+        killed = (await conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = :name AND pid <> pg_backend_pid()"), {"name": READ_POOL_NAME})).scalar()
+    assert killed >= 1
+    await asyncio.sleep(0.2)  # the pool's connections see the server hang up
+    for _ in range(3):
+        response = await api.get(f"{CUSTOMERS}/{created['id']}")
+        assert response.status_code == 200, response.text
+        assert response.json() == created
