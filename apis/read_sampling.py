@@ -78,11 +78,11 @@ class UnsampledReads:
         token = otel_context.attach(trace.set_span_in_context(parent))
         try:
             await self.app(scope, receive, capture)
-        except BaseException as exc:
-            otel_context.detach(token)
+        except Exception as exc:  # a cancellation (shutdown, client gone) is not the read failing
             _trace_after_the_fact(scope, started, status or 500, exc)
             raise
-        otel_context.detach(token)
+        finally:
+            otel_context.detach(token)
         if status >= 400 or instrument_ns() - started > self.slow_ns:
             _trace_after_the_fact(scope, started, status, None)
 
@@ -97,7 +97,8 @@ def _trace_after_the_fact(scope: Scope, started: int, status: int, error: BaseEx
     if error is not None:
         attributes["error.type"] = type(error).__qualname__
     # A new root: the request's own parent was never recorded, so there is nothing to attach it to.
-    span = _tracer.start_span(f"{scope['method']} {route or scope['path']}", context=otel_context.Context(),
+    # Named like FastAPI names its spans: by route, or by the method alone when no route matched.
+    span = _tracer.start_span(f"{scope['method']} {route}" if route else scope["method"], context=otel_context.Context(),
                               kind=SpanKind.SERVER, attributes=attributes, start_time=started)
     if error is not None:
         span.record_exception(error)

@@ -65,6 +65,18 @@ async def test_a_failed_unsampled_read_is_traced_after_the_fact(api_keeping, spa
         assert span.start_time < span.end_time
 
 
+async def test_an_unmatched_or_unauthorised_read_is_named_by_its_method_and_keeps_its_path(api_keeping, spans):
+    async with await api_keeping(0) as api:
+        spans.clear()
+        assert (await api.get("/tmf-api/nothing/here")).status_code == 404
+        async with httpx.AsyncClient(base_url=str(api.base_url)) as anonymous:
+            assert (await anonymous.get(f"{CUSTOMER}/CUST-1")).status_code == 401
+        unmatched, unauthorised = finished(spans)
+        assert (unmatched.name, unmatched.attributes["url.path"]) == ("GET", "/tmf-api/nothing/here")
+        assert unmatched.attributes["http.response.status_code"] == 404 and "http.route" not in unmatched.attributes
+        assert unauthorised.name == "GET" and unauthorised.attributes["http.response.status_code"] == 401
+
+
 async def test_reads_that_continue_a_callers_trace_and_writes_are_traced_in_full(api_keeping, spans):
     async with await api_keeping(0) as api:
         customer_id = await ready_customer(api, card=None, verified=False)
