@@ -29,7 +29,7 @@ import asyncpg
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import get_engine
+from core.db import asyncpg_dsn, get_engine
 from core.pg_listen import ChannelListener
 from domain.catalog import CHANGED_CHANNEL
 
@@ -118,7 +118,7 @@ class CatalogCache:
             if old is not None:
                 await old.stop()
             self.invalidate()
-            listener = ChannelListener(_dsn(engine), CHANGED_CHANNEL, lambda _payload: self.invalidate(),
+            listener = ChannelListener(asyncpg_dsn(engine), CHANGED_CHANNEL, lambda _payload: self.invalidate(),
                                        on_detach=self.invalidate)
             await listener.connect()
             self._listener, self._engine = listener, engine
@@ -133,8 +133,3 @@ class CatalogCache:
 def catalog_changed(request: Request) -> None:
     """This process changed the catalog: drop its cached answers now, not when the NOTIFY arrives."""
     request.app.state.catalog_cache.invalidate()
-
-
-def _dsn(engine: AsyncEngine) -> str:
-    """The asyncpg DSN of a SQLAlchemy asyncpg engine."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

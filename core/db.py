@@ -57,13 +57,17 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     """Nothing to reset on release: hot reads change no session state (asyncpg still rolls back an open transaction)."""
 
 
+def asyncpg_dsn(engine: AsyncEngine) -> str:
+    """The plain asyncpg DSN of a SQLAlchemy asyncpg engine's database (for connections of our own)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def _raw_pool() -> asyncpg.Pool:
     global _raw
     engine = get_engine()
     if _raw is not None and _raw[0] is engine:
         return _raw[1]
-    url = engine.url.set(drivername="postgresql")
-    pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=0,
+    pool = await asyncpg.create_pool(asyncpg_dsn(engine), min_size=0,
                                      max_size=get_settings().db_pool_size, reset=_keep_session,
                                      server_settings={**SERVER_SETTINGS, "application_name": READ_POOL_NAME})
     if _raw is not None and _raw[0] is engine:  # another request made one meanwhile
