@@ -48,7 +48,8 @@ def setup_tracing(service_name: str, settings: Settings | None = None,
         exporters.append(OTLPSpanExporter(endpoint=settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"))
     for exporter in exporters:
         # A short delay keeps `bss trace` fresh right after a request without costing throughput.
-        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200, max_export_batch_size=512))
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200,
+                                                       max_export_batch_size=512))
     trace.set_tracer_provider(provider)
     _provider = provider
     return provider
