@@ -22,23 +22,27 @@ from activities.catalog import load_migrations, load_offering, load_prices, pric
 from activities.uow import UnitOfWork, unit_of_work
 from core import clock, context
 from core.db import get_engine
-from core.errors import BssError, NotFound, PolicyViolation
+from core.errors import Forbidden, NotFound, PolicyViolation
 from domain.catalog import (
-    CURRENCY, OFFERING_MACHINE, LifecycleStatus, OfferingView, PriceType, PriceVersion, bundle_allowance, category,
-    offering_category, price_migration, product_offering, product_offering_price, product_specification,
+    CURRENCY,
+    OFFERING_MACHINE,
+    LifecycleStatus,
+    OfferingView,
+    PriceType,
+    PriceVersion,
+    bundle_allowance,
+    category,
+    offering_category,
+    price_migration,
+    product_offering,
+    product_offering_price,
+    product_specification,
 )
 from policies import catalog as rules
 from policies.base import raise_if, violation
 
 ACTIONS = {(LifecycleStatus.IN_DESIGN, LifecycleStatus.ACTIVE): "launch",
            (LifecycleStatus.ACTIVE, LifecycleStatus.RETIRED): "retire"}
-
-
-class Forbidden(BssError):
-    """The caller's surface may not perform this write (403)."""
-
-    status = 403
-    reason = "Forbidden"
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,8 @@ async def precheck(check: Callable[..., Awaitable[Any]], *args: Any) -> None:
 
 
 def require_admin() -> None:
-    """Refuse (403 `catalog.admin.forbidden`) unless the caller is the CLI or the system."""
-    found = rules.check_admin(context.current().service_identity)
+    """Refuse (403 `catalog.admin.forbidden`) unless the caller's surface is the CLI or the system."""
+    found = rules.check_admin(context.current().channel)
     if found:
         raise Forbidden(found[0].code, found[0].message, found[0].context)
 

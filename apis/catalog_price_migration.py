@@ -11,24 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import catalog_admin as admin
 from apis.catalog_cache import catalog_changed
+from apis.routing import BssRouter
 from apis.tmf import href, iso, ref, tmf_response
-from apis.tmf620_catalog import OFFERING_PATH, PRICE_PATH, admin_only, item_resource, list_resource, load_body
+from apis.tmf620_catalog import OFFERING_PATH, PRICE_PATH, item_resource, list_resource, load_body
 from apis.tmf620_price import MoneyIn, minor_units, money
 from core import clock
+from core.scopes import Scope
 from domain.catalog import price_migration
 
 BASE = "/catalog-api/v1"
 MIGRATION_PATH = f"{BASE}/priceMigration"
 FILTERS = {"id": price_migration.c.id, "offeringId": price_migration.c.offering_id}
 
-router = APIRouter(prefix=BASE, tags=["catalog price migration"])
+router = BssRouter(prefix=BASE, tags=["catalog price migration"])
 
 
 class MigrationCreate(BaseModel):
@@ -61,20 +63,20 @@ async def _bodies(_: AsyncConnection, rows: list[Any], request: Request) -> list
     return [to_wire(r, request) for r in rows]
 
 
-@router.get("/priceMigration")
+@router.get("/priceMigration", scope=Scope.CATALOG_READ)
 async def list_migrations(request: Request) -> JSONResponse:
     """List price migrations, latest effective first (filters: id, offeringId; fields; offset/limit)."""
     return await list_resource(request, price_migration, FILTERS, _bodies, lifecycle=False,
                                order_by=(price_migration.c.effective_from.desc(), price_migration.c.id))
 
 
-@router.get("/priceMigration/{migration_id}")
+@router.get("/priceMigration/{migration_id}", scope=Scope.CATALOG_READ)
 async def get_migration(migration_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one price migration."""
     return await item_resource(price_migration, migration_id, "price_migration", _bodies, request, fields)
 
 
-@router.post("/priceMigration", status_code=201, dependencies=[Depends(admin_only)])
+@router.post("/priceMigration", scope=Scope.CATALOG_ADMIN, status_code=201)
 async def create_migration(body: MigrationCreate, request: Request) -> JSONResponse:
     """Migrate an offering's price with notice (`migrate-price`)."""
     new = admin.NewMigration(offering_id=body.offeringId, price_minor=minor_units(body.price), notice_days=body.noticeDays,

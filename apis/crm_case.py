@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import care as lookups
 from activities import case as cases
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, ref, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.care import CaseState, Priority, case, case_note, trouble_ticket
 
 BASE = "/crm-api/v1"
@@ -26,7 +28,7 @@ CUSTOMER_PATH = "/tmf-api/customerManagement/v4/customer"
 TICKET_PATH = "/tmf-api/troubleTicket/v4/troubleTicket"
 FILTERS = {"id": case.c.id, "customerId": case.c.customer_id, "state": case.c.state, "priority": case.c.priority}
 
-router = APIRouter(prefix=BASE, tags=["case"])
+router = BssRouter(prefix=BASE, tags=["case"])
 
 
 class AgentRef(BaseModel):
@@ -144,7 +146,7 @@ async def _current(conn: AsyncConnection, case_id: str) -> dict[str, Any]:
     return row
 
 
-@router.post("/case", status_code=201)
+@router.post("/case", scope=Scope.CASE_WRITE, status_code=201)
 async def create_case(body: CaseCreate, request: Request) -> JSONResponse:
     """Open a case for an existing, not-closed customer."""
     cmd = cases.OpenCase(customer_id=body.customerId, title=body.title, description=body.description,
@@ -155,7 +157,7 @@ async def create_case(body: CaseCreate, request: Request) -> JSONResponse:
     return tmf_response(await read_case(request, case_id), status=201)
 
 
-@router.get("/case")
+@router.get("/case", scope=Scope.CASE_READ, owner_filter="customerId")
 async def list_cases(request: Request) -> JSONResponse:
     """List cases, filterable by customerId, state and priority, paged."""
     query = parse_list_query(request, FILTERS)
@@ -168,13 +170,13 @@ async def list_cases(request: Request) -> JSONResponse:
     return list_response([to_wire(r, request, agents) for r in rows], total, query)
 
 
-@router.get("/case/{case_id}")
+@router.get("/case/{case_id}", scope=Scope.CASE_READ)
 async def get_case(case_id: str, request: Request) -> JSONResponse:
     """Show one case with its notes and linked tickets."""
     return tmf_response(await read_case(request, case_id))
 
 
-@router.patch("/case/{case_id}")
+@router.patch("/case/{case_id}", scope=Scope.CASE_MANAGE)
 async def patch_case(case_id: str, body: CaseUpdate, request: Request) -> JSONResponse:
     """Change a case's state (through its machine), assignment or fields."""
     fields = body.model_fields_set
@@ -194,7 +196,7 @@ async def patch_case(case_id: str, body: CaseUpdate, request: Request) -> JSONRe
     return tmf_response(await read_case(request, case_id))
 
 
-@router.post("/case/{case_id}/note", status_code=201)
+@router.post("/case/{case_id}/note", scope=Scope.CASE_WRITE, status_code=201)
 async def add_note(case_id: str, body: NoteCreate) -> JSONResponse:
     """Append a note to a case that is not closed."""
     note_id = await cases.add_note(case_id, body.text)
@@ -203,7 +205,7 @@ async def add_note(case_id: str, body: NoteCreate) -> JSONResponse:
     return tmf_response(note_to_wire(row), status=201)
 
 
-@router.post("/case/{case_id}/close")
+@router.post("/case/{case_id}/close", scope=Scope.CASE_MANAGE)
 async def close_case(case_id: str, body: CaseClose, request: Request) -> JSONResponse:
     """Close a case with a resolution code once every ticket of it is resolved."""
     cmd = cases.CloseCase(resolution_code=body.resolutionCode, notes=body.notes)
@@ -213,7 +215,7 @@ async def close_case(case_id: str, body: CaseClose, request: Request) -> JSONRes
     return tmf_response(await read_case(request, case_id))
 
 
-@router.post("/case/{case_id}/cancel")
+@router.post("/case/{case_id}/cancel", scope=Scope.CASE_MANAGE)
 async def cancel_case(case_id: str, body: CaseCancel, request: Request) -> JSONResponse:
     """Cancel a case (it ends closed, flagged cancelled, with the reason)."""
     async with get_engine().connect() as conn:

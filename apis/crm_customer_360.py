@@ -11,16 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import customer as customers
+from apis.routing import BssRouter
 from apis.tmf import iso, tmf_response
 from core.db import get_engine
 from core.errors import NotFound
+from core.scopes import Scope
 from domain.customer import (
     CustomerStatus,
     DocumentType,
@@ -34,7 +35,7 @@ from domain.subscription import ALLOWANCE_UNITS, AllowanceType, bundle_balance, 
 from policies import customer as rules
 from policies.base import raise_if
 
-router = APIRouter(prefix="/crm-api/v1/customer", tags=["CRM customer"])
+router = BssRouter(prefix="/crm-api/v1/customer", tags=["CRM customer"])
 
 RECENT_INTERACTIONS = 5
 # Cases that still need work; resolved ones wait only for closure.
@@ -65,7 +66,7 @@ def attestation_body(customer_id: str, row: dict[str, Any]) -> dict[str, Any]:
             "verifiedAt": iso(row["verified_at"]), "kycStatus": "verified"}
 
 
-@router.post("/{customer_id}/kyc", status_code=201)
+@router.post("/{customer_id}/kyc", scope=Scope.CUSTOMER_WRITE, status_code=201)
 async def attest_kyc(customer_id: str, body: KycAttest) -> JSONResponse:
     """Attest an identity document: 201 when verified now, 200 when the same document was already attested."""
     number = rules.normalise_document_number(body.documentNumber)
@@ -161,7 +162,7 @@ async def _contacts(conn: AsyncConnection, customer_id: str) -> list[dict[str, A
     return [{"mediumType": c["medium_type"], "value": c["value"], "preferred": c["preferred"]} for c in rows]
 
 
-@router.get("/{customer_id}/summary")
+@router.get("/{customer_id}/summary", scope=Scope.CUSTOMER_READ)
 async def customer_summary(customer_id: str) -> JSONResponse:
     """Return everything the 360 card shows in one read (customer, KYC, lines, cases, cards, contacts)."""
     query = select(customer, individual.c.given_name, individual.c.family_name, individual.c.birth_date).join(

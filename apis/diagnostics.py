@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import WorkflowIDReusePolicy
 
 from activities.uow import unit_of_work
 from apis.deps import TemporalDep
+from apis.routing import BssRouter
+from core.scopes import Scope
 from core.telemetry import current_trace_id
 from domain.diagnostics import PingInput, PingResult
 from domain.ids import IdKind
 from workflows import queues
 from workflows.diagnostics import PingWorkflow, ping_workflow_id
 
-router = APIRouter(prefix="/bss-api/v1/diagnostics", tags=["diagnostics"])
+router = BssRouter(prefix="/bss-api/v1/diagnostics", tags=["diagnostics"])
 
 
 class PingRequest(BaseModel):
@@ -33,7 +34,7 @@ class PingResponse(BaseModel):
     traceId: str | None
 
 
-@router.post("/ping", status_code=201, response_model=PingResponse)
+@router.post("/ping", scope=Scope.OPS_DIAGNOSTICS, status_code=201, response_model=PingResponse)
 async def ping(body: PingRequest, temporal: TemporalDep) -> PingResponse:
     """Start PingWorkflow, wait for its activity to write an audit row, return ids."""
     async with unit_of_work() as uow:

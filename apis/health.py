@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from apis.routing import BssRouter
 from core.db import get_engine
+from core.scopes import Scope
 
-router = APIRouter()
+router = BssRouter()
 
 
-@router.get("/health", include_in_schema=False)
+@router.get("/health", scope=Scope.HEALTH, include_in_schema=False)
 async def health(request: Request) -> JSONResponse:
     """Report whether the API can reach its database."""
     try:

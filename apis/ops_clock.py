@@ -13,7 +13,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import Client
@@ -21,16 +21,18 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import TimeSkipper
 
 from activities.stack_clock import add_to_offset, one_advance_at_a_time
+from apis.routing import BssRouter
 from apis.temporal_gateway import TemporalGateway
 from apis.tmf import iso
 from core import clock
 from core.durations import format_duration, parse_duration
 from core.errors import ExternalServiceError
+from core.scopes import Scope
 from core.settings import Settings
 from policies.base import raise_if
 from policies.scenario_time import check_advance
 
-router = APIRouter(prefix="/ops-api/v1/clock", tags=["scenario time"])
+router = BssRouter(prefix="/ops-api/v1/clock", tags=["scenario time"])
 
 PARALLEL = 32  # fast-forwards in flight at once; each is one options update plus one long poll
 OPEN = "ExecutionStatus = 'Running'"
@@ -59,13 +61,13 @@ def clock_view(settings: Settings) -> dict:
             "offsetSeconds": int(offset.total_seconds()), "timeSkipping": settings.time_skipping}
 
 
-@router.get("")
+@router.get("", scope=Scope.CLOCK_READ)
 async def get_clock(request: Request) -> JSONResponse:
     """Business time as the API sees it, with the scenario offset (zero outside scenario mode)."""
     return JSONResponse(clock_view(request.app.state.settings))
 
 
-@router.post("/advance")
+@router.post("/advance", scope=Scope.OPS_CLOCK)
 async def advance_clock(body: AdvanceIn, request: Request) -> JSONResponse:
     """Move the stack clock forward by `duration`, fast-forwarding every open workflow by as much."""
     settings: Settings = request.app.state.settings

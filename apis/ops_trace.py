@@ -19,14 +19,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from apis.routing import BssRouter
 from apis.tmf import iso, tmf_response
 from apis.trace_sources import load_spans, span_counts
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from core.settings import get_settings
 from domain.audit import domain_event
 from domain.ordering import product_order
@@ -36,7 +38,7 @@ BASE = "/ops-api/v1"
 TRACE_ID = re.compile(r"^[0-9a-f]{16,32}$")
 MAX_TRACES = 200
 
-router = APIRouter(prefix=BASE, tags=["trace"])
+router = BssRouter(prefix=BASE, tags=["trace"])
 
 
 def trace_document(trace_id: str, source: str, spans: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def trace_document(trace_id: str, source: str, spans: list[dict[str, Any]]) -> d
             "errorCount": sum(1 for s in spans if s["status"] == "error"), "spans": spans}
 
 
-@router.get("/trace/{trace_id}")
+@router.get("/trace/{trace_id}", scope=Scope.OPS_TRACE)
 async def get_trace(trace_id: str):
     """Every span of one trace, from the span store (or Jaeger when configured)."""
     trace_id = trace_id.lower()
@@ -84,13 +86,13 @@ async def _traces_of(aggregate_type: str, table: Table, ident: str, limit: int) 
              "spanCount": None if settings.jaeger_query_url else counts.get(r.trace_id, 0)} for r in rows]
 
 
-@router.get("/order/{order_id}/traces")
+@router.get("/order/{order_id}/traces", scope=Scope.OPS_TRACE)
 async def order_traces(order_id: str, limit: int = Query(50, ge=1, le=MAX_TRACES)):
     """The traces that wrote an order (its placement first), oldest first."""
     return tmf_response(await _traces_of("order", product_order, order_id, limit))
 
 
-@router.get("/subscription/{subscription_id}/traces")
+@router.get("/subscription/{subscription_id}/traces", scope=Scope.OPS_TRACE)
 async def subscription_traces(subscription_id: str,
                               limit: int = Query(50, ge=1, le=MAX_TRACES)):
     """The latest traces that wrote a line (activation, renewals, top-ups, …), oldest first."""

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy import select
 
+from apis.routing import BssRouter
 from apis.tmf import iso, tmf_response
 from core.db import get_engine
 from core.errors import NotFound
+from core.scopes import Scope
 from domain.inventory import activation_code, esim_profile
 from domain.ordering import product_order
 from domain.provisioning import task
 from domain.service_order import service, service_order
 from domain.subscription import subscription
 
-router = APIRouter(prefix="/bss-api/v1", tags=["views"])
+router = BssRouter(prefix="/bss-api/v1", tags=["views"])
 
 
-@router.get("/order/{order_id}/tree")
+@router.get("/order/{order_id}/tree", scope=Scope.ORDER_READ)
 async def order_tree(order_id: str):  # noqa: ANN201
     """The order with its service order, CFS/RFS services and provisioning tasks (reads only)."""
     async with get_engine().connect() as conn:
@@ -44,7 +45,7 @@ async def order_tree(order_id: str):  # noqa: ANN201
     })
 
 
-@router.get("/subscription/{subscription_id}/esim")
+@router.get("/subscription/{subscription_id}/esim", scope=Scope.LINE_READ)
 async def subscription_esim(subscription_id: str):  # noqa: ANN201
     """The eSIM profile of a line with its LPA activation code."""
     async with get_engine().connect() as conn:

@@ -1,25 +1,33 @@
 """The token perimeter: every request names its surface with `X-BSS-API-Token`.
 
-A pure ASGI middleware (not `BaseHTTPMiddleware`) so the request context it binds is visible
-to the endpoint and everything it calls, and so it adds no task hop per request.
+It answers who is calling and for whom; what the call may do is each route's declaration, checked
+by `apis.routing.GuardedRoute` once the route is known. A pure ASGI middleware (not
+`BaseHTTPMiddleware`) so the request context it binds is visible to the endpoint and everything it
+calls, and so it adds no task hop per request.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apis.errors import tmf_error
 from core import context
 from core.context import RequestContext
-from core.tokens import TokenRegistry
+from core.scopes import ACTOR_SURFACES, scopes_for
+from core.tokens import Credential, TokenRegistry
 
 TOKEN_HEADER = b"x-bss-api-token"
 ACTOR_HEADER = b"x-bss-actor"
+ON_BEHALF_OF_HEADER = b"x-bss-on-behalf-of"
 OPEN_PATHS = ("/health", "/docs", "/openapi.json")
+CUSTOMER_ID = re.compile(r"CUST-\d{1,18}")
+MAX_ACTOR = 120
 
 
 class TokenPerimeter:
-    """Reject requests without a known token; bind actor, channel and service identity."""
+    """Reject requests without a known token; bind actor, surface, token name, scopes and customer."""
 
     def __init__(self, app: ASGIApp, registry: TokenRegistry) -> None:
         self.app = app
@@ -30,17 +38,37 @@ class TokenPerimeter:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        token = headers.get(TOKEN_HEADER, b"").decode("latin-1")
-        surface = self.registry.surface_of(token)
-        if surface is None:
+        credential = self.registry.credential_of(headers.get(TOKEN_HEADER, b"").decode("latin-1"))
+        if credential is None:
             response = tmf_error(401, "auth.token_invalid", "Unauthorized",
                                  "a valid X-BSS-API-Token header is required")
             await response(scope, receive, send)
             return
-        actor = headers.get(ACTOR_HEADER, b"").decode("utf-8", "replace")[:120] or surface
-        ctx = RequestContext(actor=actor, channel=surface, service_identity=surface)
+        ctx = _context(credential, headers.get(ACTOR_HEADER), headers.get(ON_BEHALF_OF_HEADER))
+        if not isinstance(ctx, RequestContext):
+            await ctx(scope, receive, send)
+            return
         token_ref = context.bind(ctx)
         try:
             await self.app(scope, receive, send)
         finally:
             context.reset(token_ref)
+
+
+def _context(credential: Credential, actor_header: bytes | None, bound_header: bytes | None):  # noqa: ANN202
+    """The request context of a call, or the TMF error that refuses its identity headers."""
+    surface = credential.surface
+    bound = bound_header.decode("latin-1").strip() if bound_header is not None else None
+    if bound is not None and not CUSTOMER_ID.fullmatch(bound):
+        return tmf_error(400, "auth.on_behalf_of.malformed", "Bad request",
+                         "X-BSS-On-Behalf-Of must be a customer id (CUST-…)", context={"onBehalfOf": bound[:40]})
+    asserted = actor_header.decode("utf-8", "replace").strip()[:MAX_ACTOR] if actor_header else ""
+    if asserted and (surface not in ACTOR_SURFACES or bound):
+        # A person named by a surface that does not log people in, or over a customer's binding, is not believed.
+        why = "a call on behalf of a customer acts as that customer" if bound else \
+            f"the '{surface.value}' surface does not authenticate people"
+        return tmf_error(403, "auth.actor.not_allowed", "Forbidden", f"X-BSS-Actor is refused: {why}",
+                         context={"surface": surface.value, "onBehalfOf": bound})
+    return RequestContext(actor=bound or asserted or surface.value, channel=surface.value,
+                          service_identity=credential.name, scopes=scopes_for(surface, bound is not None),
+                          on_behalf_of=bound)

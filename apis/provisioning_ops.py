@@ -13,7 +13,7 @@ import asyncio
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -23,12 +23,20 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import provisioning as prov
 from apis.deps import TemporalDep
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, tmf_response
 from core import context
 from core.db import get_engine
 from core.errors import BssError, ExternalServiceError, MalformedRequest, NotFound, PolicyViolation
+from core.scopes import Scope
 from domain.provisioning import (
-    TASK_ELEMENT, FaultMode, NetworkElement, TaskType, fault_rule, simulator_latency, task,
+    TASK_ELEMENT,
+    FaultMode,
+    NetworkElement,
+    TaskType,
+    fault_rule,
+    simulator_latency,
+    task,
 )
 from domain.provisioning_flow import TaskDecision
 from policies import provisioning as rules
@@ -47,7 +55,7 @@ TASK_FILTERS = {"id": T.id, "state": T.state, "orderId": T.product_order_id,
 F = fault_rule.c
 FAULT_FILTERS = {"taskType": F.task_type, "mode": F.mode, "enabled": F.enabled}
 
-router = APIRouter(prefix=BASE, tags=["provisioning"])
+router = BssRouter(prefix=BASE, tags=["provisioning"])
 
 
 class WorkflowGone(NotFound):
@@ -120,7 +128,7 @@ async def _load(task_id: str) -> dict[str, Any]:
         return await prov.load_task(conn, task_id)
 
 
-@router.get("/task")
+@router.get("/task", scope=Scope.PROVISIONING_READ)
 async def list_tasks(request: Request) -> JSONResponse:
     """List provisioning tasks, filterable by state, orderId, serviceOrderId, subscriptionId, taskType."""
     query = parse_list_query(request, TASK_FILTERS)
@@ -132,7 +140,7 @@ async def list_tasks(request: Request) -> JSONResponse:
     return list_response([task_to_json(r, request) for r in rows], total, query)
 
 
-@router.get("/task/{task_id}")
+@router.get("/task/{task_id}", scope=Scope.PROVISIONING_READ)
 async def get_task(task_id: str, request: Request) -> JSONResponse:
     """Show one provisioning task."""
     return tmf_response(task_to_json(await _load(task_id), request))
@@ -189,7 +197,7 @@ def _progress(row: dict[str, Any]) -> tuple:
     return row["state"], row["attempts"], row["operator_note"], row["updated_at"]
 
 
-@router.post("/task/{task_id}/resolve")
+@router.post("/task/{task_id}/resolve", scope=Scope.PROVISIONING_WRITE)
 async def resolve_task(task_id: str, body: DecisionIn, request: Request,
                        temporal: TemporalDep) -> JSONResponse:
     """Resolve a stuck task by hand with a note; the order workflow then continues."""
@@ -200,7 +208,7 @@ async def resolve_task(task_id: str, body: DecisionIn, request: Request,
     return tmf_response(task_to_json(await _load(task_id), request))
 
 
-@router.post("/task/{task_id}/retry")
+@router.post("/task/{task_id}/retry", scope=Scope.PROVISIONING_WRITE)
 async def retry_task(task_id: str, request: Request, temporal: TemporalDep,
                      body: DecisionIn | None = None) -> JSONResponse:
     """Run a failed or stuck task again, within its attempts budget."""
@@ -212,7 +220,7 @@ async def retry_task(task_id: str, request: Request, temporal: TemporalDep,
     return tmf_response(task_to_json(await _load(task_id), request))
 
 
-@router.get("/fault")
+@router.get("/fault", scope=Scope.OPS_NETWORK)
 async def list_faults(request: Request) -> JSONResponse:
     """List the network simulator's fault rules (filter by taskType, mode, enabled)."""
     query = parse_list_query(request, FAULT_FILTERS)
@@ -228,7 +236,7 @@ async def list_faults(request: Request) -> JSONResponse:
     return list_response([fault_to_json(r) for r in rows], total, query)
 
 
-@router.put("/fault")
+@router.put("/fault", scope=Scope.OPS_NETWORK)
 async def put_fault(body: FaultIn) -> JSONResponse:
     """Switch a fault rule on or off (probability and slow delay optional)."""
     cmd = prov.SetFault(task_type=body.taskType, mode=body.mode, enabled=body.enabled,
@@ -238,7 +246,7 @@ async def put_fault(body: FaultIn) -> JSONResponse:
     return tmf_response(fault_to_json(await prov.set_fault(cmd)))
 
 
-@router.get("/latency")
+@router.get("/latency", scope=Scope.OPS_NETWORK)
 async def list_latencies() -> JSONResponse:
     """List the simulated latency of every task type."""
     async with get_engine().connect() as conn:
@@ -248,7 +256,7 @@ async def list_latencies() -> JSONResponse:
     return tmf_response(items, headers={"X-Total-Count": str(len(items)), "X-Result-Count": str(len(items))})
 
 
-@router.put("/latency")
+@router.put("/latency", scope=Scope.OPS_NETWORK)
 async def put_latency(body: LatencyIn) -> JSONResponse:
     """Set the simulated latency of one task type, or of every task type of an element."""
     if (body.taskType is None) == (body.element is None):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -26,10 +26,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.catalog import get_offering, resolve_price
 from apis.deps import TemporalDep
+from apis.routing import BssRouter
 from apis.tmf import href, iso, tmf_response
 from core import clock, context
 from core.db import get_engine
 from core.errors import BssError, ExternalServiceError, NotFound, PolicyViolation
+from core.scopes import Scope
 from domain.subscription import ALLOWANCE_UNITS, LIVE_STATES, AllowanceType, subscription
 from domain.subscription_flow import (
     CancelPlanChange,
@@ -47,7 +49,7 @@ from workflows.subscription import SubscriptionWorkflow, subscription_workflow_i
 BASE = "/bss-api/v1/subscription"
 RULE_PREFIX = re.compile(r"^(?P<code>[a-z_]+(?:\.[a-z_<>]+)+): (?P<message>.*)$", re.DOTALL)
 
-router = APIRouter(prefix=BASE, tags=["subscription operations"])
+router = BssRouter(prefix=BASE, tags=["subscription operations"])
 T = TypeVar("T")
 # An order is closed `completed` in the transaction that creates its line, and the order workflow
 # starts the line's workflow right after (workflows/order.py, `order-completes-at-activation`): a
@@ -181,7 +183,7 @@ def line_json(view: LineView, request: Request) -> dict[str, Any]:
     }
 
 
-@router.post("/{subscription_id}/vas", status_code=201)
+@router.post("/{subscription_id}/vas", scope=Scope.LINE_WRITE, status_code=201)
 async def purchase_vas(subscription_id: str, body: VasIn, request: Request, temporal: TemporalDep) -> JSONResponse:
     """Buy a VAS for the line with the card on file (idempotent on requestId)."""
     row = await load_line_row(subscription_id)
@@ -197,7 +199,7 @@ async def purchase_vas(subscription_id: str, body: VasIn, request: Request, temp
         "replayed": done.replayed, "subscription": line_json(done.line, request)}, status=201)
 
 
-@router.post("/{subscription_id}/renew")
+@router.post("/{subscription_id}/renew", scope=Scope.LINE_WRITE)
 async def renew(subscription_id: str, body: RenewIn, request: Request, temporal: TemporalDep) -> JSONResponse:
     """Renew the line now: charge the period, reset the bundle, lift a block (idempotent on requestId)."""
     row = await load_line_row(subscription_id)
@@ -210,7 +212,7 @@ async def renew(subscription_id: str, body: RenewIn, request: Request, temporal:
         "replayed": done.replayed, "subscription": line_json(done.line, request)})
 
 
-@router.post("/{subscription_id}/plan-change")
+@router.post("/{subscription_id}/plan-change", scope=Scope.LINE_WRITE)
 async def change_plan(subscription_id: str, body: PlanChangeIn, request: Request,
                       temporal: TemporalDep) -> JSONResponse:
     """Schedule a plan change for the next renewal (at the new plan's price then)."""
@@ -224,7 +226,7 @@ async def change_plan(subscription_id: str, body: PlanChangeIn, request: Request
     return tmf_response(line_json(view, request))
 
 
-@router.post("/{subscription_id}/plan-change/cancel")
+@router.post("/{subscription_id}/plan-change/cancel", scope=Scope.LINE_WRITE)
 async def cancel_plan_change(subscription_id: str, request: Request, temporal: TemporalDep) -> JSONResponse:
     """Drop the scheduled plan change."""
     row = await load_line_row(subscription_id)
@@ -233,7 +235,7 @@ async def cancel_plan_change(subscription_id: str, request: Request, temporal: T
     return tmf_response(line_json(view, request))
 
 
-@router.post("/{subscription_id}/terminate")
+@router.post("/{subscription_id}/terminate", scope=Scope.LINE_WRITE)
 async def terminate(subscription_id: str, request: Request, temporal: TemporalDep,
                     body: TerminateIn | None = None) -> JSONResponse:
     """Terminate the line: number to quarantine, eSIM recycled, network deprovisioned."""
@@ -244,7 +246,7 @@ async def terminate(subscription_id: str, request: Request, temporal: TemporalDe
     return tmf_response(line_json(view, request))
 
 
-@router.get("/{subscription_id}/lifecycle")
+@router.get("/{subscription_id}/lifecycle", scope=Scope.LINE_READ)
 async def lifecycle(subscription_id: str, request: Request, temporal: TemporalDep) -> JSONResponse:
     """The lifecycle workflow's view: next renewal, renewals paid, VAS timers, network and quarantine."""
     row = await load_line_row(subscription_id)

@@ -15,6 +15,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from apis.ownership import LIST_OWNER
 from core.errors import MalformedRequest
 
 JSON_TYPE = "application/json;charset=utf-8"
@@ -23,6 +24,8 @@ RESERVED = {"fields", "offset", "limit", "sort"}
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 COUNT_HEADERS = ("X-Total-Count", "X-Result-Count")
+# What a bound list filters on when the caller asked for another customer's rows: it matches no row.
+NO_ROW = "none-of-yours"
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class ListQuery:
 
 
 def parse_list_query(request: Request, filterable: Iterable[str]) -> ListQuery:
-    """Parse `fields`, `offset`, `limit` and equality filters; refuse unknown filters."""
+    """Parse `fields`, `offset`, `limit` and equality filters; refuse unknown filters; bind to the caller's customer."""
     params = request.query_params
     offset = _non_negative_int(params.get("offset", "0"), "offset")
     limit = _non_negative_int(params.get("limit", str(DEFAULT_LIMIT)), "limit")
@@ -52,6 +55,10 @@ def parse_list_query(request: Request, filterable: Iterable[str]) -> ListQuery:
             raise MalformedRequest("request.malformed", f"cannot filter on '{key}'",
                                    {"field": key, "filterable": sorted(allowed)})
         filters[key] = value
+    owner = request.scope.get(LIST_OWNER)
+    if owner is not None:  # a call on behalf of a customer sees that customer's rows only (apis/routing.py)
+        key, value = owner
+        filters[key] = value if filters.get(key, value) == value else NO_ROW
     return ListQuery(offset=offset, limit=limit, fields=fields, filters=filters)
 
 

@@ -12,19 +12,27 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Table, false, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from activities.catalog_admin import require_admin
+from apis.routing import BssRouter
 from apis.tmf import ListQuery, href, iso, list_response, parse_list_query, ref, select_fields, tmf_response
 from core.db import get_engine
 from core.errors import NotFound
+from core.scopes import Scope
 from domain.catalog import (
-    ALLOWANCE_UNITS, AllowanceType, LifecycleStatus, catalog, catalog_category, category, offering_category,
-    product_offering, product_specification,
+    ALLOWANCE_UNITS,
+    AllowanceType,
+    LifecycleStatus,
+    catalog,
+    catalog_category,
+    category,
+    offering_category,
+    product_offering,
+    product_specification,
 )
 
 BASE = "/tmf-api/productCatalogManagement/v4"
@@ -42,7 +50,7 @@ ALLOWANCE_DESCRIPTIONS = {
     AllowanceType.SMS: "SMS per period", AllowanceType.DATA_ROAMING: "Roaming data per period",
 }
 
-router = APIRouter(prefix=BASE, tags=["TMF620 product catalog"])
+router = BssRouter(prefix=BASE, tags=["TMF620 product catalog"])
 
 
 class RefIn(BaseModel):
@@ -62,11 +70,6 @@ class TimePeriodIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     startDateTime: AwareDatetime | None = None
     endDateTime: AwareDatetime | None = None
-
-
-def admin_only() -> None:
-    """Refuse catalog writes from surfaces other than the CLI and the system (403, before the body is read)."""
-    require_admin()
 
 
 def lifecycle_wire(stored: str) -> str:
@@ -210,39 +213,39 @@ async def _specifications(conn: AsyncConnection, rows: list[Any], request: Reque
     } for r in rows]
 
 
-@router.get("/catalog")
+@router.get("/catalog", scope=Scope.CATALOG_READ)
 async def list_catalogs(request: Request) -> JSONResponse:
     """List catalogs (filters: id, name, lifecycleStatus; fields; offset/limit)."""
     return await list_resource(request, catalog, {"id": catalog.c.id, "name": catalog.c.name}, _catalogs)
 
 
-@router.get("/catalog/{catalog_id}")
+@router.get("/catalog/{catalog_id}", scope=Scope.CATALOG_READ)
 async def get_catalog(catalog_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one catalog with its category refs."""
     return await item_resource(catalog, catalog_id, "catalog", _catalogs, request, fields)
 
 
-@router.get("/category")
+@router.get("/category", scope=Scope.CATALOG_READ)
 async def list_categories(request: Request) -> JSONResponse:
     """List categories (filters: id, name, lifecycleStatus, parentId; fields; offset/limit)."""
     return await list_resource(request, category, {"id": category.c.id, "name": category.c.name,
                                                    "parentId": category.c.parent_id}, _categories)
 
 
-@router.get("/category/{category_id}")
+@router.get("/category/{category_id}", scope=Scope.CATALOG_READ)
 async def get_category(category_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one category with its offering refs."""
     return await item_resource(category, category_id, "category", _categories, request, fields)
 
 
-@router.get("/productSpecification")
+@router.get("/productSpecification", scope=Scope.CATALOG_READ)
 async def list_specifications(request: Request) -> JSONResponse:
     """List product specifications (filters: id, name, lifecycleStatus; fields; offset/limit)."""
     return await list_resource(request, product_specification, {"id": product_specification.c.id,
                                                                 "name": product_specification.c.name}, _specifications)
 
 
-@router.get("/productSpecification/{specification_id}")
+@router.get("/productSpecification/{specification_id}", scope=Scope.CATALOG_READ)
 async def get_specification(specification_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one product specification with the allowance characteristics it defines."""
     return await item_resource(product_specification, specification_id, "product_specification", _specifications,

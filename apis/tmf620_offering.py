@@ -17,24 +17,51 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from activities import catalog_admin as admin
 from activities.catalog import price_version, view
 from apis.catalog_cache import CachedAnswer, CatalogCache, catalog_changed
-from apis.tmf import COUNT_HEADERS, JSON_TYPE, iso, list_response, parse_list_query, select_fields, tmf_response
+from apis.routing import BssRouter
+from apis.tmf import (
+    COUNT_HEADERS,
+    JSON_TYPE,
+    iso,
+    list_response,
+    parse_list_query,
+    select_fields,
+    tmf_response,
+)
 from apis.tmf620_catalog import (
-    BASE, CATEGORY_PATH, OFFERING_PATH, PRICE_PATH, SPEC_PATH, RefIn, TimePeriodIn, admin_only, human_quantity,
-    item_fields, lifecycle_wire, parse_lifecycle, valid_for, with_mandatory,
+    BASE,
+    CATEGORY_PATH,
+    OFFERING_PATH,
+    PRICE_PATH,
+    SPEC_PATH,
+    RefIn,
+    TimePeriodIn,
+    human_quantity,
+    item_fields,
+    lifecycle_wire,
+    parse_lifecycle,
+    valid_for,
+    with_mandatory,
 )
 from apis.tmf620_price import PRICE_TYPE_WIRE
 from core import clock
 from core.db import raw_connection
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.catalog import (
-    KIND_CATEGORY, KIND_SPECIFICATION, PERIOD_DAYS, Allowance, AllowanceType, OfferingKind, VasExpiry,
+    KIND_CATEGORY,
+    KIND_SPECIFICATION,
+    PERIOD_DAYS,
+    Allowance,
+    AllowanceType,
+    OfferingKind,
+    VasExpiry,
 )
 from policies import catalog as rules
 
@@ -42,7 +69,7 @@ UNIT_SECONDS = {"s": 1, "second": 1, "seconds": 1, "minute": 60, "minutes": 60, 
                 "hours": 3600, "day": 86400, "days": 86400}
 TYPE_ORDER = list(AllowanceType)
 
-router = APIRouter(prefix=BASE, tags=["TMF620 product catalog"])
+router = BssRouter(prefix=BASE, tags=["TMF620 product catalog"])
 
 
 class CharValueIn(BaseModel):
@@ -263,7 +290,7 @@ async def _cached(request: Request, render: Render) -> Response:
     return response
 
 
-@router.get("/productOffering")
+@router.get("/productOffering", scope=Scope.CATALOG_READ)
 async def list_offerings(request: Request) -> Response:
     """List offerings, plans first (filters: id, name, lifecycleStatus, isSellable, category.*, productSpecification.id)."""
     async def render(now: dt.datetime) -> tuple[Response, list[Any]]:
@@ -274,7 +301,7 @@ async def list_offerings(request: Request) -> Response:
     return await _cached(request, render)
 
 
-@router.get("/productOffering/{offering_id}")
+@router.get("/productOffering/{offering_id}", scope=Scope.CATALOG_READ)
 async def get_offering(offering_id: str, request: Request, fields: str | None = None) -> Response:
     """Show one offering with its prices, allowances, terms and what it costs now."""
     async def render(now: dt.datetime) -> tuple[Response, list[Any]]:
@@ -318,7 +345,7 @@ async def _body(offering_id: str, request: Request) -> dict[str, Any]:
     return (await _body_and_row(offering_id, request, clock.now()))[0]
 
 
-@router.post("/productOffering", status_code=201, dependencies=[Depends(admin_only)])
+@router.post("/productOffering", scope=Scope.CATALOG_ADMIN, status_code=201)
 async def create_offering(body: OfferingCreate, request: Request) -> JSONResponse:
     """Add a plan or VAS with its allowances (`add-offering`); price it with POST /productOfferingPrice."""
     draft = _draft(body)
@@ -329,7 +356,7 @@ async def create_offering(body: OfferingCreate, request: Request) -> JSONRespons
     return tmf_response(await _body(draft.id, request), status=201)
 
 
-@router.patch("/productOffering/{offering_id}", dependencies=[Depends(admin_only)])
+@router.patch("/productOffering/{offering_id}", scope=Scope.CATALOG_ADMIN)
 async def patch_offering(offering_id: str, body: OfferingUpdate, request: Request) -> JSONResponse:
     """Rename, describe, (un)mark sellable, move the window, launch or retire an offering (`window`)."""
     present = body.model_fields_set

@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement, false, or_, select
@@ -23,13 +23,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import catalog_admin as admin
 from apis.catalog_cache import catalog_changed
+from apis.routing import BssRouter
 from apis.tmf import href, iso, ref, tmf_response
 from apis.tmf620_catalog import (
-    BASE, OFFERING_PATH, PRICE_PATH, RefIn, TimePeriodIn, admin_only, item_resource, list_resource, load_body,
-    parse_lifecycle, valid_for,
+    BASE,
+    OFFERING_PATH,
+    PRICE_PATH,
+    RefIn,
+    TimePeriodIn,
+    item_resource,
+    list_resource,
+    load_body,
+    parse_lifecycle,
+    valid_for,
 )
 from core import clock
 from core.errors import MalformedRequest
+from core.scopes import Scope
 from domain.catalog import LifecycleStatus, PriceType, product_offering, product_offering_price
 from domain.money import Money
 
@@ -37,7 +47,7 @@ PRICE_TYPE_WIRE = {PriceType.RECURRING: "recurring", PriceType.ONE_TIME: "oneTim
 PRICE_TYPE_STORED = {wire: stored for stored, wire in PRICE_TYPE_WIRE.items()}
 MAX_PRICE_MINOR = 10_000_000  # SGD 100,000: far above any plan, well inside the integer column
 
-router = APIRouter(prefix=BASE, tags=["TMF620 product catalog"])
+router = BssRouter(prefix=BASE, tags=["TMF620 product catalog"])
 
 
 class MoneyIn(BaseModel):
@@ -140,7 +150,7 @@ SPECIAL = {"lifecycleStatus": _lifecycle,
            "priceType": lambda text: product_offering_price.c.price_type == PRICE_TYPE_STORED.get(text, "?")}
 
 
-@router.get("/productOfferingPrice")
+@router.get("/productOfferingPrice", scope=Scope.CATALOG_READ)
 async def list_prices(request: Request) -> JSONResponse:
     """List price versions (filters: id, name, priceType, lifecycleStatus, productOffering.id; fields; paging)."""
     return await list_resource(request, product_offering_price, FILTERS, prices_to_tmf, SPECIAL, keep=("priceType",),
@@ -148,14 +158,14 @@ async def list_prices(request: Request) -> JSONResponse:
                                          product_offering_price.c.id))
 
 
-@router.get("/productOfferingPrice/{price_id}")
+@router.get("/productOfferingPrice/{price_id}", scope=Scope.CATALOG_READ)
 async def get_price(price_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one price version."""
     return await item_resource(product_offering_price, price_id, "product_offering_price", prices_to_tmf, request,
                                fields, "priceType")
 
 
-@router.post("/productOfferingPrice", status_code=201, dependencies=[Depends(admin_only)])
+@router.post("/productOfferingPrice", scope=Scope.CATALOG_ADMIN, status_code=201)
 async def create_price(body: PriceCreate, request: Request) -> JSONResponse:
     """Add a price version to an offering (`set-price`); the lowest active price wins from its start."""
     window = body.validFor or TimePeriodIn()
@@ -173,7 +183,7 @@ async def _body(price_id: str, request: Request) -> dict[str, Any]:
     return await load_body(product_offering_price, price_id, "product_offering_price", prices_to_tmf, request)
 
 
-@router.patch("/productOfferingPrice/{price_id}", dependencies=[Depends(admin_only)])
+@router.patch("/productOfferingPrice/{price_id}", scope=Scope.CATALOG_ADMIN)
 async def patch_price(price_id: str, body: PriceUpdate, request: Request) -> JSONResponse:
     """Rename a price version or close/re-open its end; anything else needs a new version."""
     present = body.model_fields_set

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
@@ -20,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import care as lookups
 from activities import ticket as tickets
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, ref, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound, PolicyViolation
+from core.scopes import Scope
 from domain.care import (
     Priority,
     Severity,
@@ -47,7 +49,7 @@ TT = trouble_ticket.c
 FILTERS = {"id": TT.id, "status": TT.status, "ticketType": TT.ticket_type, "severity": TT.severity,
            "priority": TT.priority, "relatedEntity.id": TT.case_id}
 
-router = APIRouter(prefix=BASE, tags=["troubleTicket"])
+router = BssRouter(prefix=BASE, tags=["troubleTicket"])
 
 
 class _Wire(BaseModel):
@@ -200,7 +202,7 @@ async def read_ticket(request: Request, ticket_id: str) -> dict[str, Any]:
         return (await render(conn, request, [row]))[0]
 
 
-@router.post("/troubleTicket", status_code=201)
+@router.post("/troubleTicket", scope=Scope.TICKET_WRITE, status_code=201)
 async def create_ticket(body: TroubleTicketCreate, request: Request) -> JSONResponse:
     """Open a ticket for a customer (SLA from type × priority, auto-assigned unless an assignee is given)."""
     customers, assignees = _parties(body.relatedParty)
@@ -217,7 +219,7 @@ async def create_ticket(body: TroubleTicketCreate, request: Request) -> JSONResp
     return tmf_response(await read_ticket(request, ticket_id), status=201)
 
 
-@router.get("/troubleTicket")
+@router.get("/troubleTicket", scope=Scope.TICKET_READ, owner_filter="relatedParty.id")
 async def list_tickets(request: Request) -> JSONResponse:
     """List tickets, filterable by status, ticketType, severity, priority, relatedParty.id, relatedEntity.id."""
     query = parse_list_query(request, [*FILTERS, "relatedParty.id"])
@@ -239,7 +241,7 @@ async def list_tickets(request: Request) -> JSONResponse:
     return list_response(items, total, query)
 
 
-@router.get("/troubleTicket/{ticket_id}")
+@router.get("/troubleTicket/{ticket_id}", scope=Scope.TICKET_READ)
 async def get_ticket(ticket_id: str, request: Request) -> JSONResponse:
     """Show one ticket with its notes, status history and SLA."""
     return tmf_response(await read_ticket(request, ticket_id))
@@ -271,7 +273,7 @@ def _change(body: TroubleTicketUpdate, row: dict[str, Any]) -> tickets.ChangeTic
     return tickets.ChangeTicket(**values)
 
 
-@router.patch("/troubleTicket/{ticket_id}")
+@router.patch("/troubleTicket/{ticket_id}", scope=Scope.TICKET_WRITE)
 async def patch_ticket(ticket_id: str, body: TroubleTicketUpdate, request: Request) -> JSONResponse:
     """Move a ticket through its machine, reassign it, change its fields or add notes."""
     async with get_engine().connect() as conn:
@@ -282,7 +284,7 @@ async def patch_ticket(ticket_id: str, body: TroubleTicketUpdate, request: Reque
     return tmf_response(await read_ticket(request, ticket_id))
 
 
-@router.delete("/troubleTicket/{ticket_id}", status_code=204)
+@router.delete("/troubleTicket/{ticket_id}", scope=Scope.TICKET_WRITE, status_code=204)
 async def delete_ticket(ticket_id: str) -> Response:
     """Delete a ticket opened in error (only while it is still open)."""
     await tickets.delete_ticket(ticket_id)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
-    SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -15,12 +18,19 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.ordering import NewOrder, create_order, end_order
 from activities.stack_clock import scenario_clock
 from apis.deps import TemporalDep
+from apis.routing import BssRouter
 from apis.tmf import list_response, parse_list_query, tmf_response
 from apis.tmf622_wire import (
-    BASE, CancelProductOrderCreate, ProductOrderCreate, cancel_to_tmf, order_to_tmf, parse_order,
+    BASE,
+    CancelProductOrderCreate,
+    ProductOrderCreate,
+    cancel_to_tmf,
+    order_to_tmf,
+    parse_order,
 )
 from core.db import get_engine
 from core.errors import ExternalServiceError, NotFound, PolicyViolation, Violation
+from core.scopes import Scope
 from domain.ordering import OrderStep, product_order
 from domain.ordering_flow import CancelOrder, EndOrder, PlaceOrder
 from policies.base import raise_if
@@ -29,7 +39,7 @@ from workflows import queues
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.search_attributes import CUSTOMER_ID, ORDER_ID, ORDER_STATUS
 
-router = APIRouter(prefix=BASE, tags=["TMF622 productOrder"])
+router = BssRouter(prefix=BASE, tags=["TMF622 productOrder"])
 
 FILTERS = {"state": product_order.c.state, "externalId": product_order.c.external_id,
            "relatedParty.id": product_order.c.customer_id, "productOffering.id": product_order.c.offering_id}
@@ -72,7 +82,7 @@ async def start_order_workflow(temporal: Client, row: dict) -> None:
         return  # it already ran to its end: the order row tells the outcome
 
 
-@router.post("/productOrder", status_code=201)
+@router.post("/productOrder", scope=Scope.ORDER_WRITE, status_code=201)
 async def create_product_order(body: ProductOrderCreate, request: Request, temporal: TemporalDep) -> JSONResponse:
     """Accept an order for a plan, snapshot its price and start order-to-activation."""
     customer_id, offering_id, msisdn = parse_order(body)
@@ -90,7 +100,7 @@ async def create_product_order(body: ProductOrderCreate, request: Request, tempo
     return tmf_response(order_to_tmf(row, request), status=201 if created else 200)
 
 
-@router.get("/productOrder")
+@router.get("/productOrder", scope=Scope.ORDER_READ, owner_filter="relatedParty.id")
 async def list_product_orders(request: Request) -> JSONResponse:
     """List orders (filters: state, externalId, relatedParty.id, productOffering.id)."""
     query = parse_list_query(request, FILTERS)
@@ -102,13 +112,13 @@ async def list_product_orders(request: Request) -> JSONResponse:
     return list_response([order_to_tmf(dict(r._mapping), request) for r in rows], total, query)
 
 
-@router.get("/productOrder/{order_id}")
+@router.get("/productOrder/{order_id}", scope=Scope.ORDER_READ)
 async def get_product_order(order_id: str, request: Request) -> JSONResponse:
     """One order with its live state, step, line and failure reason."""
     return tmf_response(order_to_tmf(await load_order(order_id), request))
 
 
-@router.post("/cancelProductOrder", status_code=201)
+@router.post("/cancelProductOrder", scope=Scope.ORDER_WRITE, status_code=201)
 async def cancel_product_order(body: CancelProductOrderCreate, request: Request,
                                temporal: TemporalDep) -> JSONResponse:
     """Cancel an order that has not started provisioning; its workflow compensates."""
@@ -127,7 +137,7 @@ async def cancel_product_order(body: CancelProductOrderCreate, request: Request,
     return tmf_response(cancel_to_tmf(await load_order(row["id"]), request, reason), status=201)
 
 
-@router.get("/cancelProductOrder/{cancel_id}")
+@router.get("/cancelProductOrder/{cancel_id}", scope=Scope.ORDER_READ)
 async def get_cancel_product_order(cancel_id: str, request: Request) -> JSONResponse:
     """The cancellation request of an order (`CAN-<order id>`)."""
     if not cancel_id.startswith("CAN-"):

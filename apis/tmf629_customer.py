@@ -10,17 +10,19 @@ import json
 from dataclasses import replace
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import customer as customers
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf632_party import INDIVIDUAL_PATH, full_name
 from core.db import get_engine, raw_connection
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.customer import ContactPoint, CustomerStatus, MediumType, contact_medium, customer, individual
 from domain.subscription import LIVE_STATES, subscription
 from policies import customer as rules
@@ -35,7 +37,7 @@ SPEC_REQUIRED = ("engagedParty",)
 # The characteristic that carries each medium's address; the rest of the characteristic is kept as given.
 ADDRESS_KEY = {MediumType.EMAIL: "emailAddress", MediumType.MOBILE: "phoneNumber"}
 
-router = APIRouter(prefix=BASE, tags=["TMF629 customer"])
+router = BssRouter(prefix=BASE, tags=["TMF629 customer"])
 
 
 class PartyRefIn(BaseModel):
@@ -178,7 +180,7 @@ async def _current(customer_id: str, request: Request) -> dict[str, Any]:
     return to_tmf(row, media, request)
 
 
-@router.post("/customer", status_code=201)
+@router.post("/customer", scope=Scope.SIGNUP, status_code=201)
 async def create_customer(body: CustomerCreate, request: Request) -> JSONResponse:
     """Create a customer (status pending, KYC not verified) for an existing individual."""
     points = tuple(m.to_point() for m in body.contactMedium)
@@ -188,7 +190,7 @@ async def create_customer(body: CustomerCreate, request: Request) -> JSONRespons
     return tmf_response(to_tmf(created.row, created.contacts, request), status=201)
 
 
-@router.get("/customer")
+@router.get("/customer", scope=Scope.CUSTOMER_READ, owner_filter="id")
 async def list_customers(request: Request) -> JSONResponse:
     """List customers (filters: id, status, name, engagedParty.id; fields; offset/limit)."""
     query = parse_list_query(request, FILTERS)
@@ -203,14 +205,14 @@ async def list_customers(request: Request) -> JSONResponse:
     return list_response(items, total, query)
 
 
-@router.get("/customer/{customer_id}")
+@router.get("/customer/{customer_id}", scope=Scope.CUSTOMER_READ)
 async def get_customer(customer_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one customer."""
     selected = tuple(f.strip() for f in fields.split(",")) + SPEC_REQUIRED if fields else None
     return tmf_response(select_fields(await _current(customer_id, request), selected))
 
 
-@router.patch("/customer/{customer_id}")
+@router.patch("/customer/{customer_id}", scope=Scope.CUSTOMER_WRITE)
 async def patch_customer(customer_id: str, body: CustomerUpdate, request: Request) -> JSONResponse:
     """Merge-patch name, statusReason, contactMedium and status (pending → active ↔ suspended → closed)."""
     present = body.model_fields_set
@@ -244,7 +246,7 @@ async def _precheck(customer_id: str, patch: customers.CustomerPatch) -> None:
             raise_if(rules.check_close(customer_id, live))
 
 
-@router.delete("/customer/{customer_id}", status_code=204)
+@router.delete("/customer/{customer_id}", scope=Scope.CUSTOMER_CLOSE, status_code=204)
 async def delete_customer(customer_id: str, request: Request) -> JSONResponse:
     """Refuse to delete: a customer's history is kept; close it instead (PATCH status=closed)."""
     await _current(customer_id, request)

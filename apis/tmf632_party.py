@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from activities import customer as customers
+from apis.routing import BssRouter
 from apis.tmf import href, list_response, parse_list_query, select_fields, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.customer import individual
 
 BASE = "/tmf-api/party/v4"
@@ -25,7 +27,7 @@ COLUMNS = {"givenName": "given_name", "familyName": "family_name", "middleName":
            "birthDate": "birth_date", "gender": "gender", "nationality": "nationality", "title": "title"}
 MANDATORY = ("givenName", "familyName")
 
-router = APIRouter(prefix=BASE, tags=["TMF632 party"])
+router = BssRouter(prefix=BASE, tags=["TMF632 party"])
 
 class IndividualCreate(BaseModel):
     """Body of POST /individual (the attributes of `Individual_Create` we hold)."""
@@ -91,14 +93,14 @@ def _columns(body: BaseModel) -> dict[str, Any]:
     return {COLUMNS[name]: value for name, value in present.items()}
 
 
-@router.post("/individual", status_code=201)
+@router.post("/individual", scope=Scope.SIGNUP, status_code=201)
 async def create_individual(body: IndividualCreate, request: Request) -> JSONResponse:
     """Create an individual."""
     ident = await customers.create_individual(_columns(body))
     return tmf_response(to_tmf(await _load(ident), request), status=201)
 
 
-@router.get("/individual")
+@router.get("/individual", scope=Scope.CUSTOMER_READ, owner_filter="id", owner_value="individual")
 async def list_individuals(request: Request) -> JSONResponse:
     """List individuals (filters: id, givenName, familyName, status)."""
     query = parse_list_query(request, FILTERS)
@@ -110,14 +112,14 @@ async def list_individuals(request: Request) -> JSONResponse:
     return list_response([to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/individual/{individual_id}")
+@router.get("/individual/{individual_id}", scope=Scope.CUSTOMER_READ)
 async def get_individual(individual_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one individual."""
     selected = tuple(f.strip() for f in fields.split(",")) if fields else None
     return tmf_response(select_fields(to_tmf(await _load(individual_id), request), selected))
 
 
-@router.patch("/individual/{individual_id}")
+@router.patch("/individual/{individual_id}", scope=Scope.CUSTOMER_WRITE)
 async def patch_individual(individual_id: str, body: IndividualUpdate, request: Request) -> JSONResponse:
     """Merge-patch an individual's names and personal attributes."""
     values = _columns(body)

@@ -26,16 +26,18 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.mediation import UsageEvent, load_usage, record_usage
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound, PolicyViolation
+from core.scopes import Scope
 from domain.mediation import USAGE_UNITS, UsageStatus, UsageType, usage_record
 from policies.base import raise_if
 from policies.usage import check_event, rejection
@@ -60,7 +62,7 @@ MSISDN = re.compile(r"^\+?\d{6,15}$")
 SIGNAL_TIMEOUT = timedelta(seconds=2)
 MAX_QUANTITY = 10**12
 
-router = APIRouter(prefix=BASE, tags=["TMF635 usage"])
+router = BssRouter(prefix=BASE, tags=["TMF635 usage"])
 
 
 class CharacteristicIn(BaseModel):
@@ -214,7 +216,7 @@ async def _signal_exhausted(request: Request, row: dict[str, Any]) -> None:
         log.warning("data_exhausted not delivered to %s", workflow_id, exc_info=True)
 
 
-@router.post("/usage", status_code=201)
+@router.post("/usage", scope=Scope.USAGE_INGEST, status_code=201)
 async def create_usage(body: UsageCreate, request: Request) -> JSONResponse:
     """Rate one usage event against the line's bundle (idempotent on `eventId`)."""
     outcome = await record_usage(_event(body))
@@ -228,7 +230,7 @@ async def create_usage(body: UsageCreate, request: Request) -> JSONResponse:
     return tmf_response(to_tmf(row, request), status=200 if outcome.replayed else 201)
 
 
-@router.get("/usage")
+@router.get("/usage", scope=Scope.USAGE_READ, owner_filter="relatedParty.id")
 async def list_usage(request: Request) -> JSONResponse:
     """List usage, newest first (filter on id, status, usageType, relatedParty.id, msisdn, subscription.id…)."""
     query = parse_list_query(request, FILTERS)
@@ -241,7 +243,7 @@ async def list_usage(request: Request) -> JSONResponse:
     return list_response([to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/usage/{usage_id}")
+@router.get("/usage/{usage_id}", scope=Scope.USAGE_READ)
 async def get_usage(usage_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one usage record, rated or rejected."""
     row = await load_usage(usage_id)
@@ -258,7 +260,7 @@ def _spec_to_tmf(usage_type: UsageType, request: Request) -> dict[str, Any]:
             "specCharacteristic": [{"name": n, "valueType": t, "configurable": False} for n, t in SPEC_CHARACTERISTICS]}
 
 
-@router.get("/usageSpecification")
+@router.get("/usageSpecification", scope=Scope.CATALOG_READ)
 async def list_specifications(request: Request) -> JSONResponse:
     """List the usage specifications (data, voice, SMS)."""
     query = parse_list_query(request, ("id", "name"))
@@ -267,7 +269,7 @@ async def list_specifications(request: Request) -> JSONResponse:
     return list_response(items[query.offset:query.offset + query.limit], len(items), query)
 
 
-@router.get("/usageSpecification/{spec_id}")
+@router.get("/usageSpecification/{spec_id}", scope=Scope.CATALOG_READ)
 async def get_specification(spec_id: str, request: Request) -> JSONResponse:
     """Show one usage specification."""
     usage_type = next((t for t, (ident, *_) in SPECS.items() if ident == spec_id), None)

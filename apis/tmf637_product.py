@@ -14,14 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.sql import Select
 
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, ref, select_fields, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.catalog import product_offering
 from domain.money import Money
 from domain.subscription import SubscriptionState, subscription
@@ -37,7 +39,7 @@ STATUS = {SubscriptionState.PENDING: "pendingActive", SubscriptionState.ACTIVE: 
           SubscriptionState.BLOCKED: "suspended", SubscriptionState.TERMINATED: "terminated"}
 STATE_OF_STATUS = {status: state.value for state, status in STATUS.items()}
 
-router = APIRouter(prefix=BASE, tags=["TMF637 product inventory"])
+router = BssRouter(prefix=BASE, tags=["TMF637 product inventory"])
 
 plan = product_offering.alias("plan")
 pending = product_offering.alias("pending_plan")
@@ -159,7 +161,7 @@ async def count_and_page(base: Select, conditions: Iterable[Any], order: Iterabl
     return total, list(rows)
 
 
-@router.get("/product")
+@router.get("/product", scope=Scope.LINE_READ, owner_filter="relatedParty.id")
 async def list_products(request: Request) -> JSONResponse:
     """List lines (filters: id, status, relatedParty.id, billingAccount.id, productOffering.id, realizingResource.id)."""
     query = parse_list_query(request, FILTERS)
@@ -168,7 +170,7 @@ async def list_products(request: Request) -> JSONResponse:
     return list_response([product_to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/product/{product_id}")
+@router.get("/product/{product_id}", scope=Scope.LINE_READ)
 async def get_product(product_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one line as a TMF637 product."""
     async with get_engine().connect() as conn:

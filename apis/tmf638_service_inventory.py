@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from apis.routing import BssRouter
 from apis.tmf import ListQuery, href, iso, list_response, parse_list_query, ref, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.service_order import ServiceKind, ServiceSpec, ServiceState, service, service_order
 
 BASE = "/tmf-api/serviceInventory/v4"
@@ -39,7 +41,7 @@ S = service.c
 FILTERS = ("id", "state", "category", "serviceSpecification.name", "relatedEntity.id", "relatedParty.id",
            "serviceOrderItem.serviceOrderId")
 
-router = APIRouter(prefix=BASE, tags=["serviceInventory"])
+router = BssRouter(prefix=BASE, tags=["serviceInventory"])
 
 
 def conditions(filters: dict[str, str]) -> list[ColumnElement[bool]]:
@@ -149,7 +151,7 @@ async def read_service(request: Request, service_id: str,
     return to_tmf(rows[0], request, children.get(service_id, []), path), rows[0]
 
 
-@router.get("/service")
+@router.get("/service", scope=Scope.SERVICE_READ)
 async def list_services(request: Request) -> JSONResponse:
     """List services, filterable by state, category, serviceSpecification.name, relatedEntity.id, …"""
     query = parse_list_query(request, FILTERS)
@@ -158,7 +160,7 @@ async def list_services(request: Request) -> JSONResponse:
     return list_response([to_tmf(r, request, children.get(r.id, [])) for r in rows], total, query)
 
 
-@router.get("/service/{service_id}")
+@router.get("/service/{service_id}", scope=Scope.SERVICE_READ)
 async def get_service(service_id: str, request: Request) -> JSONResponse:
     """Show one service (CFS or RFS) with its characteristics, relations and resources."""
     body, _ = await read_service(request, service_id)

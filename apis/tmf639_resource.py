@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import inventory_pool as pool_ops
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain import inventory as inv
 from domain.inventory import ESIM_MACHINE, MSISDN_MACHINE, EsimState, MsisdnState, Pool, activation_code
 from policies.base import raise_if
@@ -48,8 +50,8 @@ CODE_VISIBLE = {EsimState.RESERVED, EsimState.DOWNLOADED, EsimState.ACTIVATED, E
 FILTERS = ("@type", "id", "name", "resourceStatus", "state")
 ResourceStatus = Literal["standby", "alarm", "available", "reserved", "unknown", "suspended"]
 
-tmf = APIRouter(prefix=BASE, tags=["TMF639 resource inventory"])
-ops = APIRouter(prefix=OPS, tags=["inventory operations"])
+tmf = BssRouter(prefix=BASE, tags=["TMF639 resource inventory"])
+ops = BssRouter(prefix=OPS, tags=["inventory operations"])
 
 
 class CharacteristicIn(BaseModel):
@@ -190,7 +192,7 @@ def _check_filters(filters: dict[str, str]) -> None:
                                {"field": "resourceStatus"})
 
 
-@tmf.get("/resource")
+@tmf.get("/resource", scope=Scope.INVENTORY_READ)
 async def list_resources(request: Request) -> JSONResponse:
     """List numbers then profiles (filters: @type, id, name, resourceStatus, state; fields; offset/limit)."""
     query = parse_list_query(request, FILTERS)
@@ -221,7 +223,7 @@ async def _find(conn: AsyncConnection, ident: str) -> tuple[Pool, Any]:
     raise NotFound("resource", ident)
 
 
-@tmf.get("/resource/{resource_id}")
+@tmf.get("/resource/{resource_id}", scope=Scope.INVENTORY_READ)
 async def get_resource(resource_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one number (by MSISDN) or profile (by ICCID)."""
     async with get_engine().connect() as conn:
@@ -230,14 +232,14 @@ async def get_resource(resource_id: str, request: Request, fields: str | None = 
     return tmf_response(select_fields(_to_tmf(pool, row, request), selected))
 
 
-@tmf.post("/resource", status_code=201)
+@tmf.post("/resource", scope=Scope.INVENTORY_WRITE, status_code=201)
 async def add_resource(body: ResourceCreate, request: Request) -> JSONResponse:
     """Add one MSISDN to the pool, available."""
     row = await pool_ops.add_msisdn(body.name)
     return tmf_response(msisdn_to_tmf(row, request), status=201)
 
 
-@tmf.patch("/resource/{resource_id}")
+@tmf.patch("/resource/{resource_id}", scope=Scope.INVENTORY_WRITE)
 async def update_resource(resource_id: str, body: ResourceUpdate, request: Request) -> JSONResponse:
     """Move a unit by hand: quarantine, recycle or port out a number; suspend, resume or recycle a profile."""
     async with get_engine().connect() as conn:
@@ -261,7 +263,7 @@ async def update_resource(resource_id: str, body: ResourceUpdate, request: Reque
     return tmf_response(_to_tmf(pool, await pool_ops.change_state(pool, resource_id, target, note), request))
 
 
-@ops.post("/msisdn/range")
+@ops.post("/msisdn/range", scope=Scope.INVENTORY_WRITE)
 async def add_range(body: RangeCreate) -> JSONResponse:
     """Replenish the number pool with FIRST..LAST (201 when added, 200 for a repeat of the same range)."""
     raise_if(check_range(body.first, body.last))
@@ -271,7 +273,7 @@ async def add_range(body: RangeCreate) -> JSONResponse:
                         status=200 if result.repeated else 201)
 
 
-@ops.get("/summary")
+@ops.get("/summary", scope=Scope.INVENTORY_READ)
 async def pool_summary() -> JSONResponse:
     """Count each pool by state, with its low-watermark threshold and whether it is low now."""
     out: dict[str, Any] = {}
@@ -288,6 +290,6 @@ async def pool_summary() -> JSONResponse:
     return tmf_response(out)
 
 
-router = APIRouter()
+router = BssRouter()
 router.include_router(tmf)
 router.include_router(ops)

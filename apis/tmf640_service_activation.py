@@ -11,21 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from apis import tmf638_service_inventory as inventory
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, tmf_response
 from core.db import get_engine
+from core.scopes import Scope
 from domain.provisioning import task
 
 BASE = "/tmf-api/ServiceActivationAndConfiguration/v4"
 SERVICE_PATH = f"{BASE}/service"
 TASK_PATH = "/provisioning-api/v1/task"
 
-router = APIRouter(prefix=BASE, tags=["serviceActivation"])
+router = BssRouter(prefix=BASE, tags=["serviceActivation"])
 
 
 def task_characteristic(row: Any, request: Request) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def _render(row: Any, request: Request, children: list[Any], tasks: list[Any]) -
     return body
 
 
-@router.get("/service")
+@router.get("/service", scope=Scope.SERVICE_READ)
 async def list_activations(request: Request) -> JSONResponse:
     """List services with their activation tasks (same filters as TMF638)."""
     query = parse_list_query(request, inventory.FILTERS)
@@ -66,7 +68,7 @@ async def list_activations(request: Request) -> JSONResponse:
     return list_response(items, total, query)
 
 
-@router.get("/service/{service_id}")
+@router.get("/service/{service_id}", scope=Scope.SERVICE_READ)
 async def get_activation(service_id: str, request: Request) -> JSONResponse:
     """Show one service with the state of every task that configures it."""
     body, _ = await inventory.read_service(request, service_id, SERVICE_PATH)

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from apis import tmf638_service_inventory as inventory
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, ref, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.service_order import ServiceOrderState, ServiceState, service, service_order
 
 BASE = "/tmf-api/serviceOrdering/v4"
@@ -32,7 +34,7 @@ FROM_WIRE = {wire: state for state, wire in TO_WIRE.items()}
 SO = service_order.c
 FILTERS = {"id": SO.id, "externalId": SO.product_order_id, "relatedParty.id": SO.customer_id}
 
-router = APIRouter(prefix=BASE, tags=["serviceOrdering"])
+router = BssRouter(prefix=BASE, tags=["serviceOrdering"])
 
 
 def _conditions(filters: dict[str, str]) -> list[ColumnElement[bool]]:
@@ -119,7 +121,7 @@ async def read_service_order(request: Request, service_order_id: str) -> dict[st
     return to_tmf(row, request, services.get(row.id, []))
 
 
-@router.get("/serviceOrder")
+@router.get("/serviceOrder", scope=Scope.SERVICE_READ)
 async def list_service_orders(request: Request) -> JSONResponse:
     """List service orders, filterable by state, externalId (the product order) and relatedParty.id."""
     query = parse_list_query(request, [*FILTERS, "state"])
@@ -133,7 +135,7 @@ async def list_service_orders(request: Request) -> JSONResponse:
     return list_response([to_tmf(r, request, services.get(r.id, [])) for r in rows], total, query)
 
 
-@router.get("/serviceOrder/{service_order_id}")
+@router.get("/serviceOrder/{service_order_id}", scope=Scope.SERVICE_READ)
 async def get_service_order(service_order_id: str, request: Request) -> JSONResponse:
     """Show one service order with an item per CFS/RFS."""
     return tmf_response(await read_service_order(request, service_order_id))

@@ -15,11 +15,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.sql import Select
 
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, ref, select_fields, tmf_response
 from apis.tmf637_product import (
     CUSTOMER_PATH,
@@ -33,6 +34,7 @@ from apis.tmf637_product import (
 from core import clock
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.subscription import (
     ALLOWANCE_UNITS,
     UNLIMITED,
@@ -53,7 +55,7 @@ USAGE_TYPE = {AllowanceType.DATA: "data", AllowanceType.VOICE: "voice", Allowanc
 USAGE_TYPES = ("monetary", "voice", "data", "sms", "other")  # the spec's UsageType enum
 BUCKET_ID = re.compile(r"^(?P<sub>.+)-(?P<allowance>" + "|".join(sorted(ORDER, key=len, reverse=True)) + r")$")
 
-router = APIRouter(prefix=BASE, tags=["TMF654 prepay balance"])
+router = BssRouter(prefix=BASE, tags=["TMF654 prepay balance"])
 
 
 def _usage(value: str) -> ColumnElement[bool]:
@@ -128,7 +130,7 @@ def _allowance_order() -> Any:
     return case({a.value: n for n, a in enumerate(ORDER)}, value=bundle_balance.c.allowance_type, else_=len(ORDER))
 
 
-@router.get("/bucket")
+@router.get("/bucket", scope=Scope.LINE_READ, owner_filter="relatedParty.id")
 async def list_buckets(request: Request) -> JSONResponse:
     """List balance buckets (filters: id, product.id, usageType, relatedParty.id, partyAccount.id)."""
     query = parse_list_query(request, FILTERS)
@@ -138,7 +140,7 @@ async def list_buckets(request: Request) -> JSONResponse:
     return list_response([bucket_to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/bucket/{bucket_id}")
+@router.get("/bucket/{bucket_id}", scope=Scope.LINE_READ)
 async def get_bucket(bucket_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one balance bucket (`SUB-…-data`, `-voice`, `-sms`, `-data_roaming`)."""
     match = BUCKET_ID.match(bucket_id)

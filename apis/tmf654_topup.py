@@ -14,16 +14,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from apis.deps import TemporalDep
+from apis.routing import BssRouter
 from apis.subscription_ops import acting, load_line_row, offering_facts, send
 from apis.tmf import href, iso, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound, PolicyViolation
+from core.scopes import Scope
 from domain.catalog import bundle_allowance, product_offering
 from domain.subscription import UNLIMITED
 from domain.subscription_flow import PurchaseVas, vas_key
@@ -41,7 +43,7 @@ TOP_UP_ALLOWANCES = ("data", "data_roaming")  # what a VAS can add (SPEC §3)
 MB_PER = {"MB": 1, "GB": 1024}
 DAY_SECONDS = 24 * 3600
 
-router = APIRouter(prefix=BASE, tags=["TMF654 prepay balance"])
+router = BssRouter(prefix=BASE, tags=["TMF654 prepay balance"])
 
 
 class Ref(BaseModel):
@@ -139,7 +141,7 @@ async def _grant(where: Any) -> Any:
     return row
 
 
-@router.post("/topupBalance", status_code=201)
+@router.post("/topupBalance", scope=Scope.LINE_WRITE, status_code=201)
 async def create_topup(body: TopupBalanceCreate, request: Request, temporal: TemporalDep,
                        idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
     """Top up a line's data (or roaming data) bucket by buying the VAS that grants that amount."""
@@ -165,7 +167,7 @@ async def create_topup(body: TopupBalanceCreate, request: Request, temporal: Tem
                         status=201)
 
 
-@router.get("/topupBalance/{topup_id}")
+@router.get("/topupBalance/{topup_id}", scope=Scope.LINE_READ)
 async def get_topup(topup_id: str, request: Request) -> JSONResponse:
     """One top-up (`TOP-<n>`), whichever channel bought its VAS."""
     number = topup_id.removeprefix("TOP-")

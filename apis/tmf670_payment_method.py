@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 
 from activities import payment_method as methods
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from core import clock
 from core.db import get_engine
 from core.errors import MalformedRequest
+from core.scopes import Scope
 from domain.payment import expiry_end, normalise_card_number, payment_method
 from policies.base import raise_if, violation
 from policies.payment import check_add_card, check_remove_card, check_unset_preferred
@@ -38,7 +40,7 @@ _EXPIRY_FORMATS = (
     (re.compile(r"^(\d{4})-(\d{2})(?:-\d{2}.*)?$"), "y", "m"),  # 2030-12, 2030-12-31, 2030-12-31T23:59:59Z
 )
 
-router = APIRouter(prefix=BASE, tags=["TMF670 payment method"])
+router = BssRouter(prefix=BASE, tags=["TMF670 payment method"])
 
 
 class RelatedPartyIn(BaseModel):
@@ -142,7 +144,7 @@ async def _load(method_id: str) -> Any:
         return await methods.load_method(conn, method_id)
 
 
-@router.post("/paymentMethod", status_code=201)
+@router.post("/paymentMethod", scope=Scope.PAYMENT_METHOD_WRITE, status_code=201)
 async def add_card(body: BankCardCreate, request: Request) -> JSONResponse:
     """Tokenise a bank card and put it on file for a customer."""
     number = normalise_card_number(body.cardNumber or "")
@@ -164,7 +166,7 @@ async def add_card(body: BankCardCreate, request: Request) -> JSONResponse:
     return tmf_response(to_tmf(row, request), status=201)
 
 
-@router.get("/paymentMethod")
+@router.get("/paymentMethod", scope=Scope.PAYMENT_READ, owner_filter="relatedParty.id")
 async def list_cards(request: Request) -> JSONResponse:
     """List cards (filters: id, relatedParty.id, status, isPreferred; fields; offset/limit)."""
     query = parse_list_query(request, FILTERS)
@@ -184,14 +186,14 @@ async def list_cards(request: Request) -> JSONResponse:
     return list_response([to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/paymentMethod/{method_id}")
+@router.get("/paymentMethod/{method_id}", scope=Scope.PAYMENT_READ)
 async def get_card(method_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one card on file."""
     selected = tuple(f.strip() for f in fields.split(",")) if fields else None
     return tmf_response(select_fields(to_tmf(await _load(method_id), request), selected))
 
 
-@router.patch("/paymentMethod/{method_id}")
+@router.patch("/paymentMethod/{method_id}", scope=Scope.PAYMENT_METHOD_WRITE)
 async def update_card(method_id: str, body: PaymentMethodUpdate, request: Request) -> JSONResponse:
     """Rename a card or make it the preferred (default) one."""
     row = await _load(method_id)  # 404 before anything else
@@ -201,7 +203,7 @@ async def update_card(method_id: str, body: PaymentMethodUpdate, request: Reques
     return tmf_response(to_tmf(row, request))
 
 
-@router.delete("/paymentMethod/{method_id}", status_code=204)
+@router.delete("/paymentMethod/{method_id}", scope=Scope.PAYMENT_METHOD_WRITE, status_code=204)
 async def remove_card(method_id: str) -> Response:
     """Remove a card (status removed); the last card of a customer with a live line stays."""
     row = await _load(method_id)

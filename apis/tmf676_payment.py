@@ -13,16 +13,18 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from activities import payment as payments
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf670_payment_method import CUSTOMER_PATH, METHOD_PATH, TMF_TYPE
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.money import MINOR_UNITS, Money
 from domain.payment import PaymentStatus, Purpose, payment, payment_method, refund
 from policies.base import raise_if
@@ -38,7 +40,7 @@ REFUND_FILTERS = {"id": refund.c.id, "account.id": refund.c.customer_id, "status
                   "payment.id": refund.c.payment_id, "correlatorId": refund.c.idempotency_key}
 REFERRED_TYPES = {"ORD": "ProductOrder", "SUB": "Product", "BILL": "CustomerBill"}
 
-router = APIRouter(prefix=BASE, tags=["TMF676 payment"])
+router = BssRouter(prefix=BASE, tags=["TMF676 payment"])
 
 
 class RefIn(BaseModel):
@@ -188,7 +190,7 @@ def _key(header: str | None, correlator: str | None) -> str:
     return header or correlator or f"api:{uuid.uuid4().hex}"
 
 
-@router.post("/payment", status_code=201)
+@router.post("/payment", scope=Scope.PAYMENT_CHARGE, status_code=201)
 async def create_payment(body: PaymentCreate, request: Request,
                          idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Charge a customer's card now (manual payment)."""
@@ -212,7 +214,7 @@ async def create_payment(body: PaymentCreate, request: Request,
     return tmf_response(payment_to_tmf(row, request), status=201)
 
 
-@router.get("/payment")
+@router.get("/payment", scope=Scope.PAYMENT_READ, owner_filter="account.id")
 async def list_payments(request: Request) -> JSONResponse:
     """List payments (filters: id, account.id, status, paymentMethod.id, correlatorId, name)."""
     query = parse_list_query(request, PAYMENT_FILTERS)
@@ -224,7 +226,7 @@ async def list_payments(request: Request) -> JSONResponse:
     return list_response([payment_to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/payment/{payment_id}")
+@router.get("/payment/{payment_id}", scope=Scope.PAYMENT_READ)
 async def get_payment(payment_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one payment attempt."""
     row = await _one(_payments().where(payment.c.id == payment_id), "payment", payment_id)
@@ -232,7 +234,7 @@ async def get_payment(payment_id: str, request: Request, fields: str | None = No
     return tmf_response(select_fields(payment_to_tmf(row, request), selected))
 
 
-@router.post("/refund", status_code=201)
+@router.post("/refund", scope=Scope.PAYMENT_REFUND, status_code=201)
 async def create_refund(body: RefundCreate, request: Request,
                         idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Refund part or all of an approved payment."""
@@ -255,7 +257,7 @@ async def create_refund(body: RefundCreate, request: Request,
     return tmf_response(refund_to_tmf(row, request), status=201)
 
 
-@router.get("/refund")
+@router.get("/refund", scope=Scope.PAYMENT_READ, owner_filter="account.id")
 async def list_refunds(request: Request) -> JSONResponse:
     """List refunds (filters: id, account.id, status, payment.id, correlatorId)."""
     query = parse_list_query(request, REFUND_FILTERS)
@@ -267,7 +269,7 @@ async def list_refunds(request: Request) -> JSONResponse:
     return list_response([refund_to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/refund/{refund_id}")
+@router.get("/refund/{refund_id}", scope=Scope.PAYMENT_READ)
 async def get_refund(refund_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one refund."""
     row = await _one(_refunds().where(refund.c.id == refund_id), "refund", refund_id)

@@ -7,7 +7,7 @@ TMF676 payment; a later refund is a TMF676 `Refund` of that payment and leaves t
 planChange); `runType` is `onCycle` for renewals. `billDocument` links the rendered text bill at
 `/billing-api/v1/bill/{id}/document`. Each rate's `product` is the line; `characteristic` names
 the offering. Bill filters: `id`, `relatedParty.id`, `billingAccount.id`, `state`, `category`;
-rate filters: `id`, `bill.id`, `product.id`, `isBilled`, `type`. A comma means "any of".
+rate filters: `id`, `bill.id`, `product.id`, `relatedParty.id`, `isBilled`, `type`. A comma means "any of".
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.sql import Select
 
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, ref, select_fields, tmf_response
 from apis.tmf637_product import (
     CUSTOMER_PATH,
@@ -34,6 +35,7 @@ from apis.tmf637_product import (
 )
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
+from core.scopes import Scope
 from domain.billing import BillKind, BillState, RateType, applied_billing_rate, customer_bill
 from domain.catalog import product_offering
 from domain.money import Money
@@ -54,8 +56,8 @@ STATES = {"settled": [s.value for s in BillState], "new": [], "onHold": [], "val
 RATE_TYPE = {RateType.RECURRING: "recurringCharge", RateType.ONE_TIME: "oneTimeCharge"}
 RATE_TYPE_OF_WIRE = {wire: rate.value for rate, wire in RATE_TYPE.items()}
 
-tmf = APIRouter(prefix=BASE, tags=["TMF678 customer bill"])
-documents = APIRouter(prefix=DOCUMENT_PATH, tags=["billing"])
+tmf = BssRouter(prefix=BASE, tags=["TMF678 customer bill"])
+documents = BssRouter(prefix=DOCUMENT_PATH, tags=["billing"])
 
 
 def _states(value: str) -> ColumnElement[bool]:
@@ -83,6 +85,9 @@ RATE_FILTERS: dict[str, Callable[[str], ColumnElement[bool]]] = {
     "id": lambda v: any_of(applied_billing_rate.c.id, v),
     "bill.id": lambda v: any_of(applied_billing_rate.c.bill_id, v),
     "product.id": lambda v: any_of(applied_billing_rate.c.subscription_id, v),
+    # the customer of the bill the rate sits on (how a customer's own rates are listed)
+    "relatedParty.id": lambda v: applied_billing_rate.c.bill_id.in_(
+        select(customer_bill.c.id).where(any_of(customer_bill.c.customer_id, v))),
     "isBilled": _is_billed,
     "type": lambda v: any_of(applied_billing_rate.c.rate_type, v, enum_value("type", RATE_TYPE_OF_WIRE)),
 }
@@ -153,7 +158,7 @@ async def _one(query: Select, aggregate: str, ident: str) -> Any:
     return row
 
 
-@tmf.get("/customerBill")
+@tmf.get("/customerBill", scope=Scope.BILL_READ, owner_filter="relatedParty.id")
 async def list_bills(request: Request) -> JSONResponse:
     """List bills, newest first (filters: id, relatedParty.id, billingAccount.id, state, category)."""
     query = parse_list_query(request, BILL_FILTERS)
@@ -163,14 +168,14 @@ async def list_bills(request: Request) -> JSONResponse:
     return list_response([bill_to_tmf(row, request) for row in rows], total, query)
 
 
-@tmf.get("/customerBill/{bill_id}")
+@tmf.get("/customerBill/{bill_id}", scope=Scope.BILL_READ)
 async def get_bill(bill_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one bill."""
     row = await _one(_bills().where(customer_bill.c.id == bill_id), "bill", bill_id)
     return tmf_response(select_fields(bill_to_tmf(row, request), fields_of(fields)))
 
 
-@tmf.get("/appliedCustomerBillingRate")
+@tmf.get("/appliedCustomerBillingRate", scope=Scope.BILL_READ, owner_filter="relatedParty.id")
 async def list_rates(request: Request) -> JSONResponse:
     """List applied billing rates (filters: id, bill.id, product.id, isBilled, type)."""
     query = parse_list_query(request, RATE_FILTERS)
@@ -180,7 +185,7 @@ async def list_rates(request: Request) -> JSONResponse:
     return list_response([rate_to_tmf(row, request) for row in rows], total, query)
 
 
-@tmf.get("/appliedCustomerBillingRate/{rate_id}")
+@tmf.get("/appliedCustomerBillingRate/{rate_id}", scope=Scope.BILL_READ)
 async def get_rate(rate_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one applied billing rate."""
     row = await _one(_rates().where(applied_billing_rate.c.id == rate_id), "applied_billing_rate", rate_id)
@@ -191,7 +196,7 @@ def _amount(minor: int, currency: str) -> str:
     return Money(minor, currency).format()
 
 
-@documents.get("/{bill_id}/document", response_class=PlainTextResponse)
+@documents.get("/{bill_id}/document", scope=Scope.BILL_READ, response_class=PlainTextResponse)
 async def bill_document(bill_id: str) -> PlainTextResponse:
     """The bill as a plain-text document (what `billDocument` links)."""
     bill = await _one(_bills().where(customer_bill.c.id == bill_id), "bill", bill_id)
@@ -210,6 +215,6 @@ async def bill_document(bill_id: str) -> PlainTextResponse:
     return PlainTextResponse("\n".join(lines) + "\n")
 
 
-router = APIRouter()
+router = BssRouter()
 router.include_router(tmf)
 router.include_router(documents)

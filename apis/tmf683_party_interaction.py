@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from activities import interaction as interactions
+from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf629_customer import CUSTOMER_PATH
 from core.db import get_engine
 from core.errors import NotFound
+from core.scopes import Scope
 from domain.customer import customer, party_interaction
 from policies import customer as rules
 from policies.base import raise_if
@@ -30,7 +32,7 @@ FILTERS = {"id": party_interaction.c.id, "relatedParty.id": party_interaction.c.
 
 NEWEST_FIRST = (party_interaction.c.start_at.desc(), party_interaction.c.id.desc())
 
-router = APIRouter(prefix=BASE, tags=["TMF683 party interaction"])
+router = BssRouter(prefix=BASE, tags=["TMF683 party interaction"])
 
 
 class TimePeriodIn(BaseModel):
@@ -102,7 +104,7 @@ async def _load(interaction_id: str) -> Any:
     return row
 
 
-@router.post("/partyInteraction", status_code=201)
+@router.post("/partyInteraction", scope=Scope.CUSTOMER_WRITE, status_code=201)
 async def create_interaction(body: InteractionCreate, request: Request) -> JSONResponse:
     """Record an interaction with one customer (relatedParty with @referredType Customer)."""
     customer_ids = [p.id for p in body.relatedParty if p.referredType == "Customer"]
@@ -118,7 +120,7 @@ async def create_interaction(body: InteractionCreate, request: Request) -> JSONR
     return tmf_response(to_tmf(await _load(row["id"]), request), status=201)
 
 
-@router.get("/partyInteraction")
+@router.get("/partyInteraction", scope=Scope.CUSTOMER_READ, owner_filter="relatedParty.id")
 async def list_interactions(request: Request) -> JSONResponse:
     """List interactions, newest first (filters: id, relatedParty.id, channel, status, direction, reason)."""
     query = parse_list_query(request, FILTERS)
@@ -131,7 +133,7 @@ async def list_interactions(request: Request) -> JSONResponse:
     return list_response([to_tmf(row, request) for row in rows], total, query)
 
 
-@router.get("/partyInteraction/{interaction_id}")
+@router.get("/partyInteraction/{interaction_id}", scope=Scope.CUSTOMER_READ)
 async def get_interaction(interaction_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one interaction."""
     selected = tuple(f.strip() for f in fields.split(",")) if fields else None

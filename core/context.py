@@ -7,14 +7,22 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from core.scopes import ALL_SCOPES, Scope
+
 
 @dataclass(frozen=True)
 class RequestContext:
-    """The actor, channel and service identity behind a write."""
+    """Who is acting: the person (actor), the surface (channel), the token's name (service identity).
+
+    `scopes` are what the call may do; `on_behalf_of` is the customer a bound call acts for (apis/ownership.py
+    keeps it to that customer's resources). Work started inside the system holds every scope.
+    """
 
     actor: str
     channel: str
     service_identity: str
+    scopes: frozenset[Scope] = ALL_SCOPES
+    on_behalf_of: str | None = None
 
 
 SYSTEM = RequestContext(actor="system", channel="system", service_identity="system")

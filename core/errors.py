@@ -7,6 +7,7 @@
     ├── Conflict          409     the resource changed under us / idempotency key reused differently
     ├── MalformedRequest  400     the request itself is wrong (bad JSON, wrong types, unknown fields)
     ├── Unauthorized      401     missing or unknown API token
+    ├── Forbidden         403     the token's surface may not do this (`auth.scope.denied`, …)
     └── ExternalServiceError 503  an outside system failed; retryable
 
 Edges: HTTP maps each to a TMF `Error` body (apis/errors.py); activities turn business refusals
@@ -94,6 +95,13 @@ class MalformedRequest(BssError):
 
     status = 400
     reason = "Bad request"
+
+
+class Forbidden(BssError):
+    """The caller's surface may not do this (a scope it lacks, a header it may not send)."""
+
+    status = 403
+    reason = "Forbidden"
 
 
 class Unauthorized(BssError):

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     api_token_csr: str = PLACEHOLDER_TOKEN
     api_token_agent: str = PLACEHOLDER_TOKEN
     api_token_system: str = PLACEHOLDER_TOKEN
+    # The second valid token of each surface, for rotation without downtime: set the new token here,
+    # move the clients to it, then make it the main token and clear this one (README: authorization).
+    api_token_cli_next: str | None = None
+    api_token_self_serve_next: str | None = None
+    api_token_csr_next: str | None = None
+    api_token_agent_next: str | None = None
+    api_token_system_next: str | None = None
     # HMAC key for KYC document hashes. Changing it orphans every stored hash (one customer per
     # document is then no longer enforced against old rows), so rotate only with a re-hash.
     kyc_pepper: SecretStr = SecretStr(DEV_KYC_PEPPER)
@@ -85,7 +92,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_tokens_in_production(self) -> Settings:
         if self.env == "production":
-            weak = [name for name, token in self.api_tokens().items()
+            weak = [name for name, token in self.api_credentials().items()
                     if token == PLACEHOLDER_TOKEN or len(token) < MIN_TOKEN_LENGTH]
             if weak:
                 raise ValueError(f"refusing to boot in production with placeholder or short API tokens: {weak}")
@@ -105,6 +112,13 @@ class Settings(BaseSettings):
             "agent": self.api_token_agent,
             "system": self.api_token_system,
         }
+
+    def api_credentials(self) -> dict[str, str]:
+        """Every valid token keyed by its name: the surface, or `<surface>:next` for a rotation token."""
+        following = {"cli": self.api_token_cli_next, "portal-self-serve": self.api_token_self_serve_next,
+                     "portal-csr": self.api_token_csr_next, "agent": self.api_token_agent_next,
+                     "system": self.api_token_system_next}
+        return self.api_tokens() | {f"{surface}:next": token for surface, token in following.items() if token}
 
     @property
     def embedded_db(self) -> bool:

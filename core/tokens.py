@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.scopes import Surface
 from core.settings import Settings
 
 # surface -> settings env name (the line written into tokens.env)
@@ -24,25 +26,44 @@ def _digest(token: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class TokenRegistry:
-    """Resolve a presented token to the surface (service identity) it belongs to."""
+class Credential:
+    """Who presented a token: its surface (the audit channel) and the token's name (the service identity)."""
 
-    by_digest: dict[bytes, str]
+    surface: Surface
+    name: str
+
+
+@dataclass(frozen=True)
+class TokenRegistry:
+    """Resolve a presented token to the credential it belongs to (two per surface during a rotation)."""
+
+    entries: tuple[tuple[bytes, Credential], ...]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenRegistry:
         """Build the registry from the configured tokens."""
-        return cls({_digest(token): surface for surface, token in settings.api_tokens().items()})
+        return cls(tuple((_digest(token), Credential(Surface(name.split(":")[0]), name))
+                         for name, token in settings.api_credentials().items()))
 
-    def surface_of(self, token: str | None) -> str | None:
-        """Return the surface of `token`, or None when it is unknown.
+    def credential_of(self, token: str | None) -> Credential | None:
+        """Return the credential of `token`, or None when it is unknown.
 
-        Comparing fixed-length digests keeps the lookup independent of how much of a guessed
-        token matches a real one.
+        Every configured digest is compared with `hmac.compare_digest`, with no early exit, so the time
+        taken says nothing about which token, or how much of one, was guessed.
         """
         if not token:
             return None
-        return self.by_digest.get(_digest(token))
+        presented = _digest(token)
+        found = None
+        for digest, credential in self.entries:
+            if hmac.compare_digest(digest, presented):
+                found = credential
+        return found
+
+    def surface_of(self, token: str | None) -> str | None:
+        """Return the surface of `token`, or None when it is unknown."""
+        credential = self.credential_of(token)
+        return credential.surface.value if credential else None
 
 
 def ensure_dev_tokens(path: Path) -> dict[str, str]:

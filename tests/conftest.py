@@ -15,6 +15,7 @@ TEST_TOKENS = {
     "portal-csr": "test-token-csr-000000000000000000",
     "agent": "test-token-agent-0000000000000000",
     "system": "test-token-system-000000000000000",
+    "portal-csr:next": "test-token-csr-next-0000000000000",  # the second token of a rotation
 }
 os.environ.update({
     "BSS_ENV": "test",
@@ -26,6 +27,7 @@ os.environ.update({
     "BSS_API_TOKEN_CSR": TEST_TOKENS["portal-csr"],
     "BSS_API_TOKEN_AGENT": TEST_TOKENS["agent"],
     "BSS_API_TOKEN_SYSTEM": TEST_TOKENS["system"],
+    "BSS_API_TOKEN_CSR_NEXT": TEST_TOKENS["portal-csr:next"],
 })
 os.environ.pop("BSS_DATABASE_URL", None)
 os.environ.pop("TEMPORAL_ADDRESS", None)

@@ -1,4 +1,4 @@
-"""Routing: every route is still reached through its router's prefix check (PrefixRouter)."""
+"""Routing: every route is still reached through its router's prefix check (BssRouter)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import re
 
 from fastapi.routing import APIRoute
 
-from apis.app import PrefixRouter, routers
+from apis.app import routers
+from apis.routing import BssRouter
 
 
 def _concrete(path: str) -> str:
@@ -16,7 +17,7 @@ def _concrete(path: str) -> str:
 async def test_every_route_is_matched_through_its_prefix(api):
     checked = 0
     for router in routers():
-        assert isinstance(router, PrefixRouter)
+        assert isinstance(router, BssRouter)
         for route in router.routes:
             if not isinstance(route, APIRoute):
                 continue
