@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # uv from PATH, else from the interpreter's site-packages (installed with pip on first use).
 UV     := $(shell command -v uv 2>/dev/null || echo $(PYTHON) -m uv)
 STAMP  := $(VENV)/.installed
-PACKAGES := apis activities agent cli core domain policies portals simulators workers workflows
+PACKAGES := apis activities agent cli core domain operations policies portals simulators workers workflows
 
 .PHONY: up down status test test-fast lock bench scenarios clean
 

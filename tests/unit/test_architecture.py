@@ -22,7 +22,7 @@ DESIGN_MD = REPO_ROOT.parent / "shared" / "DESIGN.md"
 
 # The Python packages of DESIGN.md §2, in its order.
 PACKAGES = ("apis", "workflows", "activities", "workers", "policies", "domain", "core", "simulators",
-            "agent", "cli", "portals", "migrations")
+            "operations", "agent", "cli", "portals", "migrations")
 # Rows of that table that are folders or files but not Python packages.
 NON_PACKAGE_ROWS = {"temporal-dev", "scenarios", "bench", "tests", "docker-compose.yml"}
 
