@@ -55,7 +55,7 @@ class TokenPerimeter:
             context.reset(token_ref)
 
 
-def _context(credential: Credential, actor_header: bytes | None, bound_header: bytes | None):  # noqa: ANN202
+def _context(credential: Credential, actor_header: bytes | None, bound_header: bytes | None):
     """The request context of a call, or the TMF error that refuses its identity headers."""
     surface = credential.surface
     bound = bound_header.decode("latin-1").strip() if bound_header is not None else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from tests.api.test_authorization import table_counts
 from tests.api.test_usage import post_usage
 from tests.conftest import client_for
