@@ -34,27 +34,26 @@ KIND_AGGREGATE = {"CUST": "customer", "IND": "individual", "INT": "party_interac
                   "TT": "ticket", "PM": "payment_method", "PAY": "payment", "REF": "refund", "ORD": "order",
                   "SUB": "subscription", "USG": "usage", "BILL": "bill", "TOP": "topup_balance"}
 
-# The owner of each id, by its kind, in one round trip.
-OWNERS_SQL = """
-SELECT k.id, CASE split_part(k.id, '-', 1)
-  WHEN 'CUST' THEN (SELECT c.id FROM crm.customer c WHERE c.id = k.id)
-  WHEN 'IND'  THEN (SELECT c.id FROM crm.customer c WHERE c.individual_id = k.id LIMIT 1)
-  WHEN 'INT'  THEN (SELECT i.customer_id FROM crm.party_interaction i WHERE i.id = k.id)
-  WHEN 'CASE' THEN (SELECT c.customer_id FROM crm."case" c WHERE c.id = k.id)
-  WHEN 'TT'   THEN (SELECT t.customer_id FROM crm.trouble_ticket t WHERE t.id = k.id)
-  WHEN 'PM'   THEN (SELECT m.customer_id FROM payment.payment_method m WHERE m.id = k.id)
-  WHEN 'PAY'  THEN (SELECT p.customer_id FROM payment.payment p WHERE p.id = k.id)
-  WHEN 'REF'  THEN (SELECT r.customer_id FROM payment.refund r WHERE r.id = k.id)
-  WHEN 'ORD'  THEN (SELECT o.customer_id FROM ordering.product_order o WHERE o.id = k.id)
-  WHEN 'SUB'  THEN (SELECT s.customer_id FROM subscription.subscription s WHERE s.id = k.id)
-  WHEN 'USG'  THEN (SELECT u.customer_id FROM mediation.usage_record u WHERE u.id = k.id)
-  WHEN 'BILL' THEN (SELECT b.customer_id FROM billing.customer_bill b WHERE b.id = k.id)
-  WHEN 'TOP'  THEN (SELECT s.customer_id FROM subscription.vas_grant g
-                    JOIN subscription.subscription s ON s.id = g.subscription_id
-                    WHERE g.id = split_part(k.id, '-', 2)::bigint)
-END AS owner
-FROM unnest($1::text[]) AS k(id)
-"""
+# The owner of each kind of id, as a branch of one UNION ALL over the kinds a call names (`$1`: every id).
+# Only the branches needed are sent: a statement naming all thirteen tables cost PostgreSQL ~1 ms to plan
+# on every call (custom plans for a parameterised unnest), eight times its execution.
+OWNER_BRANCHES = {
+    "CUST": "SELECT id, id AS owner FROM crm.customer WHERE id = ANY($1::text[])",
+    "IND": "SELECT individual_id, id FROM crm.customer WHERE individual_id = ANY($1::text[])",
+    "INT": "SELECT id, customer_id FROM crm.party_interaction WHERE id = ANY($1::text[])",
+    "CASE": 'SELECT id, customer_id FROM crm."case" WHERE id = ANY($1::text[])',
+    "TT": "SELECT id, customer_id FROM crm.trouble_ticket WHERE id = ANY($1::text[])",
+    "PM": "SELECT id, customer_id FROM payment.payment_method WHERE id = ANY($1::text[])",
+    "PAY": "SELECT id, customer_id FROM payment.payment WHERE id = ANY($1::text[])",
+    "REF": "SELECT id, customer_id FROM payment.refund WHERE id = ANY($1::text[])",
+    "ORD": "SELECT id, customer_id FROM ordering.product_order WHERE id = ANY($1::text[])",
+    "SUB": "SELECT id, customer_id FROM subscription.subscription WHERE id = ANY($1::text[])",
+    "USG": "SELECT id, customer_id FROM mediation.usage_record WHERE id = ANY($1::text[])",
+    "BILL": "SELECT id, customer_id FROM billing.customer_bill WHERE id = ANY($1::text[])",
+    "TOP": "SELECT k.id, s.customer_id FROM unnest($1::text[]) AS k(id)"
+           " JOIN subscription.vas_grant g ON k.id LIKE 'TOP-%' AND g.id = split_part(k.id, '-', 2)::bigint"
+           " JOIN subscription.subscription s ON s.id = g.subscription_id",
+}
 
 
 def path_ids(params: Mapping[str, str]) -> list[tuple[str, str, str]]:
@@ -94,11 +93,15 @@ def _id_values(node: Any) -> Iterator[str]:
 
 async def require_owned(named: list[tuple[str, str, str]], customer_id: str) -> None:
     """Raise 404 for the first id `customer_id` does not own (absent ones included), in the order named."""
-    ids = sorted({ident for ident, _, _ in named if ident})
-    owners: dict[str, str | None] = {}
+    # The bound customer's own id needs no look-up: a call about a customer that does not exist fails in its
+    # handler as it would for anyone, and says nothing about anyone else.
+    ids = sorted({ident for ident, _, _ in named if ident and ident != customer_id})
+    owners: dict[str, str | None] = {customer_id: customer_id}
     if ids:
+        kinds = sorted({ident.split("-", 1)[0] for ident in ids})
+        sql = " UNION ALL ".join(OWNER_BRANCHES[kind] for kind in kinds)
         async with raw_connection() as conn:
-            owners = {row["id"]: row["owner"] for row in await conn.fetch(OWNERS_SQL, ids)}
+            owners |= {row[0]: row[1] for row in await conn.fetch(sql, ids)}
     for ident, aggregate, as_named in named:
         if not ident or owners.get(ident) != customer_id:
             raise NotFound(aggregate, as_named)

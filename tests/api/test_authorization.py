@@ -112,8 +112,11 @@ async def test_a_route_without_a_declaration_refuses_every_surface():
 
 
 def test_an_app_with_a_route_outside_the_guarded_routers_is_refused():
+    async def loose() -> None:
+        return None
+
     app = FastAPI()
-    app.add_api_route("/loose", dict, methods=["GET"])
+    app.add_api_route("/loose", loose, methods=["GET"])
     assert isinstance(app.router.routes[-1], APIRoute)
     with pytest.raises(RuntimeError, match="escape authorization"):
         _refuse_unguarded(app)
