@@ -81,8 +81,11 @@ def _refund_result(row: Row) -> RefundResult:
 
 
 async def payment_by_key(conn: AsyncConnection, key: str) -> Row | None:
-    """The final (approved/declined) payment recorded under an idempotency key."""
-    row = (await conn.execute(select(payment_t).where(
+    """The final (approved/declined) payment recorded under an idempotency key, with what was refunded of it."""
+    refunded = (select(func.coalesce(func.sum(refund_t.c.amount_minor), 0))
+                .where(refund_t.c.payment_id == payment_t.c.id, refund_t.c.status == RefundStatus.APPROVED.value)
+                .scalar_subquery().label("refunded_minor"))
+    row = (await conn.execute(select(payment_t, refunded).where(
         payment_t.c.idempotency_key == key, payment_t.c.status != PaymentStatus.ERROR.value))).mappings().one_or_none()
     return dict(row) if row else None
 
@@ -109,6 +112,12 @@ def _replay(row: Row, customer_id: str, amount_minor: int, currency: str) -> Pay
     if (row["customer_id"], row["amount_minor"], row["currency"]) != (customer_id, amount_minor, currency):
         raise Conflict("payment.idempotency_key_reused",
                        f"idempotency key {row['idempotency_key']} was used for a different charge ({row['id']})",
+                       {"payment_id": row["id"], "idempotency_key": row["idempotency_key"]})
+    if row["status"] == PaymentStatus.APPROVED.value and row.get("refunded_minor", 0) >= row["amount_minor"]:
+        # The money of this key went back to the card: answering "approved" again would let a retried request
+        # (a VAS bought after a refused grant, a renewal) be granted against money the customer already has back.
+        raise Conflict("payment.charge.key_refunded",
+                       f"the charge under {row['idempotency_key']} ({row['id']}) was refunded; retry with a new request",
                        {"payment_id": row["id"], "idempotency_key": row["idempotency_key"]})
     return _payment_result(row)
 
