@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
 from core.errors import ExternalServiceError
@@ -51,3 +52,13 @@ class TemporalGateway:
     def connected(self) -> bool:
         """True once a client exists."""
         return self._client is not None
+
+
+async def describe_or_none(handle: WorkflowHandle) -> WorkflowExecutionDescription | None:
+    """Describe a workflow; None when Temporal says it does not exist, any other failure raised."""
+    try:
+        return await handle.describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise  # unreachable, timed out, …: the caller cannot tell whether it exists

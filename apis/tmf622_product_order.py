@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
@@ -19,6 +21,7 @@ from activities.ordering import NewOrder, create_order, end_order
 from activities.stack_clock import scenario_clock
 from apis.deps import TemporalDep
 from apis.routing import BssRouter
+from apis.temporal_gateway import describe_or_none
 from apis.tmf import list_response, parse_list_query, tmf_response
 from apis.tmf622_wire import (
     BASE,
@@ -31,6 +34,7 @@ from apis.tmf622_wire import (
 from core.db import get_engine
 from core.errors import ExternalServiceError, NotFound, PolicyViolation, Violation
 from core.scopes import Scope
+from domain.catalog import PriceSnapshot
 from domain.ordering import OrderStep, product_order
 from domain.ordering_flow import CancelOrder, EndOrder, PlaceOrder
 from policies.base import raise_if
@@ -44,6 +48,8 @@ router = BssRouter(prefix=BASE, tags=["TMF622 productOrder"])
 FILTERS = {"state": product_order.c.state, "externalId": product_order.c.external_id,
            "relatedParty.id": product_order.c.customer_id, "productOffering.id": product_order.c.offering_id}
 WIRE_TO_STATE = {"inProgress": "in_progress"}
+# Pauses between start attempts (4 attempts, 1.3 s of waiting at most): the caller holds the POST open.
+START_RETRY_PAUSES = (0.1, 0.3, 0.9)
 
 
 async def load_order(order_id: str) -> dict:
@@ -55,7 +61,7 @@ async def load_order(order_id: str) -> dict:
     return dict(row._mapping)
 
 
-async def _resolve_price(offering_id: str):  # noqa: ANN202 - PriceSnapshot | None
+async def _resolve_price(offering_id: str) -> PriceSnapshot | None:
     from activities.catalog import resolve_price
     from core import clock
 
@@ -82,6 +88,34 @@ async def start_order_workflow(temporal: Client, row: dict) -> None:
         return  # it already ran to its end: the order row tells the outcome
 
 
+async def ensure_order_workflow(temporal: Client, row: dict) -> RPCError | None:
+    """Start the order's workflow, retrying briefly; None once it exists, else the last start error.
+
+    A start whose answer was lost (deadline exceeded, connection reset) may have happened all the
+    same, so every failed start is checked by workflow id before it counts: the error is returned only
+    when Temporal says no such workflow exists. When that check fails too, nobody can tell whether the
+    order runs, so it must not be failed: 503, and the order stays acknowledged for a retried POST.
+    """
+    handle = temporal.get_workflow_handle(order_workflow_id(row["id"]))
+    for pause in (*START_RETRY_PAUSES, None):
+        try:
+            await start_order_workflow(temporal, row)  # idempotent: a second start joins the first run
+            return None
+        except RPCError as exc:
+            error = exc
+        try:
+            if await describe_or_none(handle) is not None:
+                return None  # any status: it started, and from now on the workflow owns the order row
+        except RPCError as exc:
+            raise ExternalServiceError(
+                "temporal.unavailable", f"order {row['id']} is accepted but not started yet (Temporal cannot be "
+                f"reached: {exc}); a retried POST with the same externalId resumes it",
+                {"orderId": row["id"], "externalId": row["external_id"]}) from exc
+        if pause is not None:
+            await asyncio.sleep(pause)
+    return error
+
+
 @router.post("/productOrder", scope=Scope.ORDER_WRITE, status_code=201)
 async def create_product_order(body: ProductOrderCreate, request: Request, temporal: TemporalDep) -> JSONResponse:
     """Accept an order for a plan, snapshot its price and start order-to-activation."""
@@ -89,14 +123,14 @@ async def create_product_order(body: ProductOrderCreate, request: Request, tempo
     price = await _resolve_price(offering_id)
     row, created = await create_order(NewOrder(customer_id=customer_id, offering_id=offering_id,
                                                external_id=body.externalId, requested_msisdn=msisdn), price)
-    if row["state"] == "acknowledged":
-        try:
-            await start_order_workflow(temporal, row)
-        except RPCError as exc:
-            # Nothing was reserved or charged yet: end the order rather than strand it.
-            await end_order(EndOrder(order_id=row["id"], state="failed",
-                                     reason="orchestration.unavailable: the order could not be started"))
-            raise ExternalServiceError("temporal.unavailable", f"order {row['id']} could not start: {exc}") from exc
+    # A replayed order still acknowledged was never started (or its start is unknown): start it now.
+    if row["state"] == "acknowledged" and (error := await ensure_order_workflow(temporal, row)) is not None:
+        # Temporal says no workflow exists after every attempt: nothing was reserved or charged, so
+        # end the order rather than strand it.
+        await end_order(EndOrder(order_id=row["id"], state="failed",
+                                 reason="orchestration.unavailable: the order could not be started"))
+        raise ExternalServiceError("temporal.unavailable", f"order {row['id']} could not start: {error}",
+                                   {"orderId": row["id"], "externalId": row["external_id"]}) from error
     return tmf_response(order_to_tmf(row, request), status=201 if created else 200)
 
 
