@@ -114,7 +114,7 @@ async def block_line(cmd: BlockLine) -> LineView:
         try:
             async with unit_of_work() as uow:
                 row = await lock_line(uow.conn, cmd.subscription_id)
-                payload = {"asOf": cmd.as_of.isoformat()}
+                payload = {"asOf": cmd.as_of.isoformat(), **({"cause": cmd.cause} if cmd.cause else {})}
                 if row["state"] == SubscriptionState.BLOCKED:
                     if row["blocked_reason"] == cmd.reason or cmd.reason != BlockReason.RENEWAL_DECLINED:
                         raise Unchanged

@@ -227,6 +227,7 @@ class BlockLine(Acting):
     subscription_id: str
     reason: str
     as_of: dt.datetime
+    cause: str | None = None  # what made it, for the audit row (e.g. `renewal.payment_failed`)
 
 
 class VasOffer(BaseModel):

@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 # Workflow code of our own is imported normally: it runs (and is checked) inside the sandbox.
 from workflows.subscription_money import Money
@@ -48,6 +49,8 @@ ACTIVITIES = [load_line, block_line, schedule_plan_change, cancel_plan_change, t
               apply_renewal, vas_offer, grant_vas, expire_vas, create_line_tasks, release_for_termination,
               recycle_quarantined, issue_bill]
 
+# How long a top-up waits for the ended period's renewal before it is refused (`renewal_pending`).
+RENEWAL_PATIENCE = timedelta(seconds=1)
 # A timer may fire a hair before the instant it was set for (durations are rounded); treat that as due.
 EARLY = timedelta(seconds=1)
 # How long a period boundary waits for in-flight work before it gives up continuing-as-new this time.
@@ -73,6 +76,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
         self._timers = list(start.vas_timers)
         self._recent = list(start.recent_requests)
         self._lock = asyncio.Lock()
+        self._renewing = False  # a period-end renewal is being charged (the lock is free meanwhile)
         self._wake = False
         self._published: tuple | None = None
         self._network = NetworkLane(self._id, start.network_blocked, start.network_seq,
@@ -90,11 +94,10 @@ class SubscriptionWorkflow(LineTaskDecisions):
         network = asyncio.create_task(self._network.run())
         while self._state() != "terminated":
             await self._sleep_until_something_is_due()
-            renewed = False
             async with self._lock:
                 await self._expire_due_passes()
-                if self._renewal_due():
-                    renewed = await self._renew_on_schedule()
+                claimed = self._claim_renewal()
+            renewed = await self._renew_on_schedule() if claimed else False
             if renewed and self._time_to_continue_as_new() and await self._quiet():
                 workflow.continue_as_new(self._carry())
         await network  # deprovisioned
@@ -133,16 +136,31 @@ class SubscriptionWorkflow(LineTaskDecisions):
     def _renewal_due(self) -> bool:
         return self._renewal_scheduled() and self._now() + EARLY >= self._line.period_end
 
+    def _claim_renewal(self) -> bool:
+        """Take the period-end renewal if it is due and not already being charged (no await: one step)."""
+        if self._renewing or not self._renewal_due():
+            return False
+        self._renewing = True
+        return True
+
     async def _renew_on_schedule(self) -> bool:
-        """Charge the next period at the period end; a decline blocks the line at once (no grace)."""
-        line, now = self._line, self._now()
-        outcome = await self._money.renew_on_schedule(line, now)
-        self._line = outcome.line
-        if outcome.renewed:
-            self._renewals += 1
-            self._renewals_this_run += 1
-        self._publish()
-        return outcome.renewed
+        """Charge the next period with the lock free, then settle it under the lock (decline → blocked at once).
+
+        The charge may retry for minutes on a failing card; terminate, plan changes and rating's blocks must
+        not wait for it, so only the settling holds the lock, against the line as it is by then.
+        """
+        try:
+            charged = await self._money.charge_renewal(self._line)
+            async with self._lock:
+                outcome = await self._money.settle_renewal(self._line, charged, self._now())
+                self._line = outcome.line
+                if outcome.renewed:
+                    self._renewals += 1
+                    self._renewals_this_run += 1
+                self._publish()
+            return outcome.renewed
+        finally:
+            self._renewing = False
 
     def _time_to_continue_as_new(self) -> bool:
         if self._scenario_clock is not None:
@@ -314,13 +332,28 @@ class SubscriptionWorkflow(LineTaskDecisions):
         lands in the paid period it is bought for (the timer loop may not have woken yet).
         """
         await self._ready()
+        if catch_up and self._served(request) is None and (self._renewing or self._renewal_due()):
+            await self._await_renewal()
         async with self._lock:
-            if catch_up and self._renewal_due():
-                await self._renew_on_schedule()
             if self._served(request) is None and (found := refusals(self._id, self._line, request)):
                 raise refuse(found)
             yield
             self._publish()
+
+    async def _await_renewal(self) -> None:
+        """Let the period timer renew the ended period first (briefly): a top-up belongs to the paid period.
+
+        A renewal still being charged after `RENEWAL_PATIENCE` (a failing card, a gateway outage) refuses
+        the purchase rather than hold it: the customer is told to try again once the renewal settles.
+        """
+        self._wake = True  # the loop may not have woken for the period end yet
+        try:
+            await workflow.wait_condition(lambda: not self._renewing and not self._renewal_due(),
+                                          timeout=RENEWAL_PATIENCE)
+        except TimeoutError:
+            raise ApplicationError(f"the period of {self._id} ended and its renewal is still being charged; "
+                                   "try again shortly", type="subscription.vas_purchase.renewal_pending",
+                                   non_retryable=True) from None
 
     def _served(self, request: object) -> RecentRequest | None:
         """The earlier answer to a VAS or renew request id (a client retry), if any."""

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.billing import issue_bill
     from activities.payment import charge, refund
-    from activities.subscription import block_line, load_line
+    from activities.subscription import block_line
     from activities.subscription_renewal import apply_renewal, renewal_terms
     from activities.subscription_vas import grant_vas, vas_offer
     from domain.billing import BillKind, BillLine, IssueBill, RateType
@@ -33,9 +33,21 @@ with workflow.unsafe.imports_passed_through():
     from workflows.retries import PAYMENT, STEP, UNDO
     from workflows.subscription_steps import internal, refusal, step
 
-# A scheduled renewal waits out a gateway outage (an outage is not the customer's decline).
-RENEWAL_PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+# A scheduled renewal waits out a short gateway outage (an outage is not the customer's decline), about 20
+# minutes over 8 attempts; then the period is unpaid, as for a decline (an explicit renew lifts the block).
+RENEWAL_PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=10), backoff_coefficient=2.0,
+                              maximum_interval=timedelta(minutes=10), maximum_attempts=8)
 DAY = timedelta(days=1)
+
+
+@dataclass
+class ScheduledCharge:
+    """A period-end renewal charged outside the line lock: the period it pays, and how the card answered."""
+
+    period_end: datetime
+    terms: RenewalTerms | None
+    payment: PaymentResult | None
+    cause: str  # renewal.approved | renewal.declined | renewal.payment_failed
 
 
 @dataclass
@@ -64,29 +76,49 @@ class Money:
 
     # --- renewals ------------------------------------------------------------------------------------
 
-    async def renew_on_schedule(self, line: LineView, now: datetime) -> ScheduledOutcome:
-        """Renew at the period end: paid → next period; declined (or unpayable) → blocked at once."""
+    async def charge_renewal(self, line: LineView) -> ScheduledCharge:
+        """Charge the period after `line`'s current one; run *without* the line lock (it may take minutes).
+
+        A card that keeps failing (gateway `error`) is tried a bounded number of times, then the period is
+        treated as declined: an outage must not hold the line, and every attempt writes an error payment.
+        """
+        terms = None
         try:
             terms = await internal(renewal_terms, self.id, line.period_end)
             key = renewal_key(self.id, terms.period_number)
             payment = await self._charge(terms.customer_id, terms.price_minor, terms.currency, "renewal", key,
                                          RENEWAL_PAYMENT)
-            if payment.approved:
-                renewed = await self._start_period(terms, payment, key, RenewalKind.SCHEDULED, line.period_end, now,
-                                                   Acting())
-                await self._bill(BillKind.RENEWAL, key, terms.customer_id, payment, renewed,
-                                 BillLine(offering_id=terms.offering_id, description=f"{terms.offering_name} renewal",
-                                          amount_minor=terms.price_minor, currency=terms.currency,
-                                          rate_type=RateType.RECURRING))
-                return ScheduledOutcome(renewed, True)
-            workflow.logger.info("renewal %s declined (%s): blocking %s", key, payment.decline_code, self.id)
-        except (ActivityError, ApplicationError) as err:  # no card, or a refusal: the period is unpaid all the same
+            cause = "renewal.approved" if payment.approved else "renewal.declined"
+            return ScheduledCharge(line.period_end, terms, payment, cause)
+        except (ActivityError, ApplicationError) as err:  # no card, a refusal, or attempts spent on errors
             workflow.logger.warning("renewal of %s not paid: %s", self.id, err)
-            current = await internal(load_line, self.id)
-            if current.state not in ("active", "blocked"):  # ended outside this workflow: follow the database
-                return ScheduledOutcome(current, False)
+            return ScheduledCharge(line.period_end, terms, None, "renewal.payment_failed")
+
+    async def settle_renewal(self, line: LineView, charged: ScheduledCharge, now: datetime) -> ScheduledOutcome:
+        """Under the lock again: start the paid period, or block an unpaid one — if the line still awaits it.
+
+        The line may have changed while the card was charged (terminated, renewed explicitly): a late
+        approval then pays for nothing and goes back to the card, and an unpaid one blocks nothing.
+        """
+        awaiting = line.state in ("active", "blocked") and line.period_end == charged.period_end
+        payment, terms = charged.payment, charged.terms
+        if payment is not None and payment.approved and terms is not None:
+            key = renewal_key(self.id, terms.period_number)
+            if not awaiting:
+                await self._refund(payment, key, "the line changed while its renewal was charged")
+                return ScheduledOutcome(line, False)
+            renewed = await self._start_period(terms, payment, key, RenewalKind.SCHEDULED, line.period_end, now,
+                                               Acting())
+            await self._bill(BillKind.RENEWAL, key, terms.customer_id, payment, renewed,
+                             BillLine(offering_id=terms.offering_id, description=f"{terms.offering_name} renewal",
+                                      amount_minor=terms.price_minor, currency=terms.currency,
+                                      rate_type=RateType.RECURRING))
+            return ScheduledOutcome(renewed, True)
+        if not awaiting:
+            return ScheduledOutcome(line, False)
+        workflow.logger.info("renewal of %s unpaid (%s): blocking", self.id, charged.cause)
         blocked = await internal(block_line, BlockLine(subscription_id=self.id, reason=BlockReason.RENEWAL_DECLINED,
-                                                       as_of=now))
+                                                       as_of=now, cause=charged.cause))
         return ScheduledOutcome(blocked, False)
 
     async def renew_now(self, line: LineView, request: RenewNow, now: datetime) -> Renewed:
