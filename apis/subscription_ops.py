@@ -44,7 +44,7 @@ from domain.subscription_flow import (
 )
 from policies import subscription as rules
 from policies.base import raise_if, violation
-from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+from workflows.subscription import CONTINUING, SubscriptionWorkflow, subscription_workflow_id
 
 BASE = "/bss-api/v1/subscription"
 RULE_PREFIX = re.compile(r"^(?P<code>[a-z_]+(?:\.[a-z_<>]+)+): (?P<message>.*)$", re.DOTALL)
@@ -57,6 +57,8 @@ T = TypeVar("T")
 # live line always gets one, so its absence is waited out, bounded, before answering 404.
 LINE_WORKFLOW_GRACE_S = 2.0
 LINE_WORKFLOW_POLL_S = 0.02
+# A line that is continuing as new turns updates away for the moment it drains (workflows/subscription.py).
+MOVING_RUN_GRACE_S = 35.0
 
 
 class _Body(BaseModel):
@@ -156,13 +158,18 @@ async def on_line_workflow(subscription_id: str, call: Callable[[], Awaitable[T]
 async def send(temporal: TemporalDep, subscription_id: str, update: Any, arg: Any, update_id: str | None = None) -> Any:
     """Run a workflow update on the line and map its refusal (422) or absence (404)."""
     handle = temporal.get_workflow_handle(subscription_workflow_id(subscription_id))
-    try:
-        return await on_line_workflow(subscription_id, lambda: handle.execute_update(update, arg, id=update_id))
-    except WorkflowUpdateFailedError as exc:
-        code, message = refusal(exc)
-        raise PolicyViolation(violation(code, message, subscription_id=subscription_id)) from exc
-    except RPCError as exc:
-        raise ExternalServiceError("temporal.unavailable", f"Temporal refused the update: {exc}") from exc
+    deadline = time.monotonic() + MOVING_RUN_GRACE_S
+    while True:
+        try:
+            return await on_line_workflow(subscription_id, lambda: handle.execute_update(update, arg, id=update_id))
+        except WorkflowUpdateFailedError as exc:
+            code, message = refusal(exc)
+            if code == CONTINUING and time.monotonic() < deadline:
+                await asyncio.sleep(LINE_WORKFLOW_POLL_S)  # the line is continuing as new: the next run takes it
+                continue
+            raise PolicyViolation(violation(code, message, subscription_id=subscription_id)) from exc
+        except RPCError as exc:
+            raise ExternalServiceError("temporal.unavailable", f"Temporal refused the update: {exc}") from exc
 
 
 def line_json(view: LineView, request: Request) -> dict[str, Any]:

@@ -15,6 +15,9 @@ from domain.scenario_time import ScenarioClock
 
 WORKFLOW_CHANNEL = "system:SubscriptionWorkflow"
 RECENT_REQUESTS = 32  # request ids remembered across continue-as-new (bounded: carried every run)
+# Events in one run of a line before it continues as new: far below Temporal's own warning (10k events),
+# small enough that a replay on a worker's cache miss stays cheap.
+HISTORY_BOUND = 2_000
 
 
 def renewal_key(subscription_id: str, period_number: int) -> str:
@@ -103,6 +106,8 @@ class SubscriptionStart(BaseModel):
 
     subscription_id: str
     can_every_renewals: int = Field(default=12, ge=1)
+    # Continue-as-new once a run's history holds this many events, whatever made them (VAS, signals, renewals).
+    history_bound: int = Field(default=HISTORY_BOUND, ge=100)
     renewals: int = 0                      # paid renewals since the workflow began, over every run
     line: LineView | None = None           # None: load it from the database
     vas_timers: list[VasTimer] = []

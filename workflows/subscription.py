@@ -55,6 +55,9 @@ RENEWAL_PATIENCE = timedelta(seconds=1)
 EARLY = timedelta(seconds=1)
 # How long a period boundary waits for in-flight work before it gives up continuing-as-new this time.
 QUIET_PATIENCE = timedelta(hours=1)
+# How long a long history turns new updates away while the run drains before continuing as new.
+DRAIN_PATIENCE = timedelta(seconds=30)
+CONTINUING = "subscription.update.continuing_as_new"
 
 
 def subscription_workflow_id(subscription_id: str) -> str:
@@ -70,6 +73,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
     def __init__(self, start: SubscriptionStart) -> None:
         self._id = start.subscription_id
         self._can_every = start.can_every_renewals
+        self._history_bound = start.history_bound
         self._line: LineView | None = start.line
         self._renewals = start.renewals
         self._renewals_this_run = 0
@@ -77,6 +81,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
         self._recent = list(start.recent_requests)
         self._lock = asyncio.Lock()
         self._renewing = False  # a period-end renewal is being charged (the lock is free meanwhile)
+        self._draining = False  # about to continue as new: updates are turned away until it does
         self._wake = False
         self._published: tuple | None = None
         self._network = NetworkLane(self._id, start.network_blocked, start.network_seq,
@@ -98,7 +103,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
                 await self._expire_due_passes()
                 claimed = self._claim_renewal()
             renewed = await self._renew_on_schedule() if claimed else False
-            if renewed and self._time_to_continue_as_new() and await self._quiet():
+            if self._time_to_continue_as_new(renewed) and await self._quiet(drain=self._history_long()):
                 workflow.continue_as_new(self._carry())
         await network  # deprovisioned
         await sit_out_quarantine(self._line, self._now)
@@ -162,12 +167,23 @@ class SubscriptionWorkflow(LineTaskDecisions):
         finally:
             self._renewing = False
 
-    def _time_to_continue_as_new(self) -> bool:
+    def _time_to_continue_as_new(self, renewed: bool) -> bool:
+        """After a paid renewal every `can_every` renewals, or at any turn once the history is long."""
         if self._scenario_clock is not None:
             # Scenario time moves by fast-forward, and a continue-as-new inside one shifts the new
             # run's clock twice on this server (notes/temporal.md §1.4.2): one run per line there.
             return False
-        return self._renewals_this_run >= self._can_every or workflow.info().is_continue_as_new_suggested()
+        return (renewed and self._renewals_this_run >= self._can_every) or self._history_long()
+
+    def _wake_if_long(self) -> None:
+        """Many updates or signals and no timer due: turn new updates away and let the loop continue as new."""
+        if self._history_long() and self._scenario_clock is None:
+            self._wake = True
+            self._draining = True
+
+    def _history_long(self) -> bool:
+        info = workflow.info()
+        return info.get_current_history_length() >= self._history_bound or info.is_continue_as_new_suggested()
 
     async def _expire_due_passes(self) -> None:
         now = self._now()
@@ -177,21 +193,27 @@ class SubscriptionWorkflow(LineTaskDecisions):
             self._timers.remove(timer)
         self._publish()
 
-    async def _quiet(self) -> bool:
+    async def _quiet(self, drain: bool = False) -> bool:
         """Wait (bounded) until no handler runs and the network is in step; never continue-as-new mid-step.
 
         A task stuck on an operator may keep the lane busy for days: then this boundary is skipped
-        and the next one tried, rather than holding the period timer hostage.
+        and the next one tried, rather than holding the period timer hostage. With `drain` (the history
+        is long) new updates are turned away meanwhile, so a steady stream of them cannot keep the run
+        open; the API retries them on the next run.
         """
+        self._draining = drain
         try:
             await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._network.idle(),
-                                          timeout=QUIET_PATIENCE)
+                                          timeout=DRAIN_PATIENCE if drain else QUIET_PATIENCE)
         except TimeoutError:
             return False
+        finally:
+            self._draining = False
         return self._state() != "terminated"
 
     def _carry(self) -> SubscriptionStart:
         return SubscriptionStart(subscription_id=self._id, can_every_renewals=self._can_every,
+                                 history_bound=self._history_bound,
                                  renewals=self._renewals, line=self._line, vas_timers=self._timers,
                                  recent_requests=self._recent[-RECENT_REQUESTS:],
                                  network_blocked=self._network.blocked, network_seq=self._network.seq,
@@ -317,8 +339,11 @@ class SubscriptionWorkflow(LineTaskDecisions):
             if self._state() != "terminated":
                 self._line = await internal(load_line, self._id)
                 self._publish()
+        self._wake_if_long()
 
     def _validate(self, request: object) -> None:
+        if self._draining:  # no history, so the same update id is accepted by the next run
+            raise ValueError(f"{CONTINUING}: the line is moving to a new run; send the request again")
         if self._line is None or self._served(request) is not None:
             return  # not loaded yet (the handler checks once it is), or a retry answered as before
         if found := refusals(self._id, self._line, request):
@@ -339,6 +364,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
                 raise refuse(found)
             yield
             self._publish()
+        self._wake_if_long()
 
     async def _await_renewal(self) -> None:
         """Let the period timer renew the ended period first (briefly): a top-up belongs to the paid period.
