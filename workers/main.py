@@ -14,6 +14,8 @@ from core.telemetry import instrument_sqlalchemy, setup_tracing, shutdown_tracin
 from core.temporal import connect
 from workers.factory import build_workers
 from workers.registry import REGISTRY
+from workers.singletons import QUEUE as SINGLETONS_QUEUE
+from workers.singletons import start_singletons
 
 log = logging.getLogger("bss.worker")
 
@@ -49,6 +51,10 @@ async def run(queue_names: list[str]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(w.run()) for w in workers]
+    if SINGLETONS_QUEUE in queue_names:
+        # Every start, idempotently: a stack whose SLA loop ended (or never began) gets it back here.
+        started = await start_singletons(client, settings)
+        log.info("singleton workflows running: %s", ", ".join(h.id for h in started))
     ready = settings.run_dir / "worker.ready"
     ready.parent.mkdir(parents=True, exist_ok=True)
     ready.write_text(str(os.getpid()))

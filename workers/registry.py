@@ -14,6 +14,8 @@ from workflows.diagnostics import PingWorkflow
 from workflows.order import OrderWorkflow
 from workflows.subscription import ACTIVITIES as SUBSCRIPTION_ACTIVITIES
 from workflows.subscription import SubscriptionWorkflow
+from workflows.ticket_sla import ACTIVITIES as TICKET_SLA_ACTIVITIES
+from workflows.ticket_sla import TicketSlaWorkflow
 
 
 @dataclass(frozen=True)
@@ -38,5 +40,7 @@ REGISTRY: dict[str, QueueSpec] = {
     queues.PROVISIONING: QueueSpec(workflows=[], activities=[
         provisioning.run_provisioning_task, provisioning.mark_task_failed, provisioning.resolve_stuck_task,
     ]),
-    queues.SYSTEM: QueueSpec(workflows=[PingWorkflow], activities=[record_ping]),
+    # Care has no queue of its own: the SLA sweep is one small housekeeping loop, hosted with the pings.
+    queues.SYSTEM: QueueSpec(workflows=[PingWorkflow, TicketSlaWorkflow],
+                             activities=[record_ping, *TICKET_SLA_ACTIVITIES]),
 }

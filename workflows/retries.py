@@ -16,3 +16,6 @@ NETWORK = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coef
                       maximum_interval=timedelta(seconds=5), maximum_attempts=3)
 # Undo steps must eventually succeed: money goes back, numbers go back, whatever it takes.
 UNDO = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# A periodic sweep: a few quick tries, then give up this turn; the next turn sweeps again.
+SWEEP = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=10), maximum_attempts=4)

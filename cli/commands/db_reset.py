@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
                                                         "restore the seeded reference data.")] = False,
               yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
               as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
-        """Terminate every running workflow, delete customers, orders, lines and payments, re-seed reference data."""
+        """Terminate running workflows (not the SLA sweep), delete customers, orders, lines, payments, re-seed."""
         import asyncio
         import time
 
@@ -69,16 +69,21 @@ async def _reset(env: str) -> tuple[int, ResetReport]:
 
 
 async def terminate_running_workflows(client: Client) -> int:
-    """Terminate every running workflow of the namespace, including any started meanwhile (a line's child)."""
+    """Terminate every running workflow of the namespace but the stack's singletons, including any started meanwhile."""
     import asyncio
 
     from temporalio.service import RPCError
 
+    from workers.singletons import IDS as SINGLETONS
+
+    # The singletons (the ticket SLA sweep) are left running rather than restarted: they hold no rows
+    # and read the tables afresh each turn, and only a worker start knows the stack's mode to restart them.
+    query = " AND ".join(["ExecutionStatus = 'Running'", *(f"WorkflowId != '{wid}'" for wid in SINGLETONS)])
     done: set[str] = set()
     for _ in range(50):
         # The visibility store lists a terminated run as running for a moment; those are known
         # by run id and skipped, so the loop ends as soon as nothing new shows up.
-        running = [wf async for wf in client.list_workflows("ExecutionStatus = 'Running'") if wf.run_id not in done]
+        running = [wf async for wf in client.list_workflows(query) if wf.run_id not in done]
         if not running:
             return len(done)
         for wf in running:
