@@ -16,7 +16,8 @@ Answers (`status` is TMF's `UsageStatusType`: `rated` or `rejected`):
   id with different content is 409 `usage.record.duplicate_event`; 503 `usage.record.line_busy`
   when the line stayed locked past the lock timeout (resend with the same id).
 When an event blocks the line, the line's workflow gets `data_exhausted` after commit — best
-effort: the database already says `blocked`, and the workflow reconciles from it on start.
+effort: the database already says `blocked`; a resend of the event signals again, and the worker's
+line reconciler (workers/line_reconciler.py) makes up a signal that was lost.
 """
 
 from __future__ import annotations
@@ -221,7 +222,8 @@ async def create_usage(body: UsageCreate, request: Request) -> JSONResponse:
     """Rate one usage event against the line's bundle (idempotent on `eventId`)."""
     outcome = await record_usage(_event(body))
     row = outcome.record
-    if outcome.blocked_line:
+    if outcome.blocked_line or (outcome.replayed and row["blocked_line"]):
+        # A resent event that blocked the line delivers its signal again: the first may have been lost.
         await _signal_exhausted(request, row)
     if row["status"] == UsageStatus.REJECTED:
         raise PolicyViolation(rejection(row["reject_code"], usage_id=row["id"], event_id=row["event_id"],

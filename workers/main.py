@@ -13,6 +13,7 @@ from core.settings import get_settings
 from core.telemetry import instrument_sqlalchemy, setup_tracing, shutdown_tracing
 from core.temporal import connect
 from workers.factory import build_workers
+from workers.line_reconciler import LineReconciler
 from workers.registry import REGISTRY
 from workers.singletons import QUEUE as SINGLETONS_QUEUE
 from workers.singletons import start_singletons
@@ -51,15 +52,21 @@ async def run(queue_names: list[str]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(w.run()) for w in workers]
+    reconciler = None
     if SINGLETONS_QUEUE in queue_names:
         # Every start, idempotently: a stack whose SLA loop ended (or never began) gets it back here.
         started = await start_singletons(client, settings)
         log.info("singleton workflows running: %s", ", ".join(h.id for h in started))
+        # Lines whose block/unblock signal was lost get it again (one sweeper per system worker).
+        reconciler = LineReconciler(client)
+        reconciler.start()
     ready = settings.run_dir / "worker.ready"
     ready.parent.mkdir(parents=True, exist_ok=True)
     ready.write_text(str(os.getpid()))
     log.info("worker ready on %s", ", ".join(queue_names))
     await stop.wait()
+    if reconciler is not None:
+        await reconciler.stop()
     await asyncio.gather(*(w.shutdown() for w in workers))
     await asyncio.gather(*tasks, return_exceptions=True)
     if follower is not None:

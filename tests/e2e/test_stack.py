@@ -17,7 +17,11 @@ import asyncpg
 import httpx
 import psutil
 import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 
+from tests.support.factories import order_body, ready_customer
 from tests.support.stack import Stack, running_stack
 
 COMPONENTS = ("postgres", "temporal", "api", "worker", "self-serve", "csr")
@@ -79,6 +83,53 @@ async def test_one_trace_crosses_api_workflow_and_activity(stack: Stack) -> None
         await asyncio.sleep(0.5)
         spans = await _spans(stack.dsn, trace_id)
     assert _complete(spans), f"trace {trace_id} is missing spans: {sorted(spans)}"
+
+
+async def _pcrf_block_done(dsn: str, sub: str) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(await conn.fetchval("SELECT count(*) FROM provisioning.task WHERE subscription_id = $1 "
+                                        "AND task_type = 'PCRF_BLOCK' AND state = 'completed'", sub))
+    finally:
+        await conn.close()
+
+
+async def test_the_worker_makes_up_a_block_whose_signal_was_lost(stack: Stack) -> None:
+    assert stack.bss("seed").returncode == 0
+    headers = {"X-BSS-API-Token": stack.token()}
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30, headers=headers) as api:
+        customer = await ready_customer(api)
+        order = (await api.post("/tmf-api/productOrderingManagement/v4/productOrder",
+                                json=order_body(customer, "PLAN_S"))).json()
+        deadline = time.monotonic() + 60
+        while (done := (await api.get(f"/tmf-api/productOrderingManagement/v4/productOrder/{order['id']}")).json()
+               )["state"] != "completed":
+            assert time.monotonic() < deadline, done
+            await asyncio.sleep(0.2)
+    sub = done["productOrderItem"][0]["product"]["id"]
+    # Once the line's workflow has read its line, only a signal (or the reconciler) tells it of a change.
+    temporal = await Client.connect(f"127.0.0.1:{stack.env['BSS_TEMPORAL_PORT']}", namespace="bss",
+                                    data_converter=pydantic_data_converter)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if (await temporal.get_workflow_handle(f"subscription-{sub}").query("snapshot")).get("line"):
+                break
+        except RPCError:
+            pass  # not started yet
+        assert time.monotonic() < deadline, "the line's workflow never loaded its line"
+        await asyncio.sleep(0.2)
+    # What rating commits when a line runs dry, with the signal to its workflow lost (the API died after the commit).
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        await conn.execute("UPDATE subscription.subscription SET state = 'blocked', blocked_reason = 'data_exhausted', "
+                           "updated_at = now() WHERE id = $1", sub)
+    finally:
+        await conn.close()
+    deadline = time.monotonic() + 10  # the reconciler's grace (2 s) and interval (1 s), then the PCRF task
+    while not await _pcrf_block_done(stack.dsn, sub):
+        assert time.monotonic() < deadline, "the worker never pushed the block"
+        await asyncio.sleep(0.2)
 
 
 def test_request_without_token_is_refused_with_a_tmf_error(stack: Stack) -> None:
