@@ -3,8 +3,7 @@
 Steps that always run together commit together: reserve (number + profile + order RESERVED),
 start provisioning (payment recorded + service order with its CFS/RFS and tasks + order
 PROVISIONING), activate (line with balances + resources handed over + service order completed +
-first bill + order ACTIVATING, or, for orders since the `order-completes-at-activation` patch, the
-order closed `completed` as well). Each stage is all-or-nothing, so a retry either finds nothing
+first bill + order ACTIVATING, then closed `completed`). Each stage is all-or-nothing, so a retry either finds nothing
 written and does it all, or finds the stage's own mark (the held rows, the service order, the line)
 and returns what the first call wrote without writing again.
 """
@@ -125,11 +124,10 @@ async def activate_order(req: ActivateOrder) -> LineView:
                     amount_minor=req.price_minor, currency=req.currency, rate_type=RateType.RECURRING)])
             raise_if(check_request(bill))
             await issue_bill_in(uow, bill, line_owner=line.customer_id)
-            if req.complete:
-                # The client sees `completed` as soon as the line exists, not one workflow task and
-                # the child start later; the subscription row is this stage's mark either way.
-                await end_in(uow, EndOrder(order_id=oid, state=OrderState.COMPLETED.value,
-                                           subscription_id=line.subscription_id))
+            # The client sees `completed` as soon as the line exists, not one workflow task and the
+            # child start later; the subscription row is this stage's mark.
+            await end_in(uow, EndOrder(order_id=oid, state=OrderState.COMPLETED.value,
+                                       subscription_id=line.subscription_id))
         return line
     except _Done as done:
         return await load_view(done.result)  # type: ignore[arg-type]

@@ -52,7 +52,7 @@ RULE_PREFIX = re.compile(r"^(?P<code>[a-z_]+(?:\.[a-z_<>]+)+): (?P<message>.*)$"
 router = BssRouter(prefix=BASE, tags=["subscription operations"])
 T = TypeVar("T")
 # An order is closed `completed` in the transaction that creates its line, and the order workflow
-# starts the line's workflow right after (workflows/order.py, `order-completes-at-activation`): a
+# starts the line's workflow right after (workflows/order.py, the activate stage): a
 # client acting on a brand-new line can arrive the few milliseconds before that workflow exists. A
 # live line always gets one, so its absence is waited out, bounded, before answering 404.
 LINE_WORKFLOW_GRACE_S = 2.0

@@ -120,6 +120,3 @@ class ActivateOrder(PaidOrder):
 
     price_minor: int
     currency: str
-    # Also close the order `completed` in the same transaction (orders since the workflow's
-    # `order-completes-at-activation` patch); older orders end with their own `order_end` step.
-    complete: bool = False

@@ -8,8 +8,11 @@ order `failed`/`cancelled` with a reason. Cancel is accepted only until provisio
 
 Our own writes run as local activities in three stages of one transaction each (reserve, start
 provisioning, activate: `activities/order_stages.py`), so the order's critical path is those three,
-the charge and the network tasks; since `COMPLETES_AT_ACTIVATION` the activate stage also closes the
-order `completed`, and the line workflow's start follows it off the client's path.
+the charge and the network tasks; the activate stage also closes the order `completed`, and the
+line workflow's start follows it off the client's path.
+
+Versioning: any change to this workflow's command sequence gets a new `workflow.patched` id and a
+new recorded history (docs/WORKFLOW_VERSIONING.md); none is needed yet, nothing has been released.
 """
 
 from __future__ import annotations
@@ -24,37 +27,26 @@ from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inventory import assign_resources, release_reservations, reserve_esim, reserve_msisdn
-    from activities.billing import issue_bill
-    from activities.line_activation import activate_line
+    from activities.inventory import release_reservations
     from activities.order_stages import activate_order, reserve_for_order, start_provisioning
     from activities.ordering import end_order, record_order_step
     from activities.payment import charge, refund
     from activities.provisioning import mark_task_failed, resolve_stuck_task, run_provisioning_task
-    from activities.service_order import cancel_service_order, complete_service_order, create_service_order
-    from domain.billing import BillLine, IssueBill
+    from activities.service_order import cancel_service_order
     from domain.ordering import OrderStep
     from domain.payment import PaymentResult
     from domain.subscription_flow import LineView, SubscriptionStart
     from domain.ordering_flow import (
-        ActivateLine, ActivateOrder, CancelOrder, EndOrder, OrderOutcome, OrderProgress, OrderStepUpdate,
-        PlaceOrder, ReserveForOrder, StartProvisioning,
+        ActivateOrder, CancelOrder, EndOrder, OrderOutcome, OrderProgress, OrderStepUpdate, PlaceOrder,
+        ReserveForOrder, StartProvisioning,
     )
     from domain.provisioning_flow import (
-        CancelServiceOrder, CompleteServiceOrder, CreateServiceOrder, MarkTaskFailed, PlannedTask, ResolveTask,
-        RunTask, TaskDecision,
+        CancelServiceOrder, MarkTaskFailed, PlannedTask, ResolveTask, RunTask, TaskDecision,
     )
     from workflows import queues
     from workflows.retries import INTERNAL, NETWORK, PAYMENT, STEP, UNDO
     from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS, SUBSCRIPTION_ID
     from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
-
-# Orders started since this patch write in three stages (`activities/order_stages.py`) and hand
-# the line to its workflow ready-made; older histories replay the step-by-step path they recorded.
-STAGED = "order-staged-writes"
-# Orders started since this patch are closed `completed` by the activate stage itself (no
-# `order_end` step after the line workflow's start).
-COMPLETES_AT_ACTIVATION = "order-completes-at-activation"
 
 
 class OrderStopped(Exception):
@@ -94,34 +86,23 @@ class OrderWorkflow:
         self._undo: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._ending_state = ""
         self._ending_reason = ""
-        self._completes = False
 
     @workflow.run
     async def run(self, order: PlaceOrder) -> OrderOutcome:
-        staged = workflow.patched(STAGED)
-        # Asked once, at the start, so that one run takes one path from its first command on.
-        self._completes = staged and workflow.patched(COMPLETES_AT_ACTIVATION)
         try:
-            subscription_id = await (self._activate_in_stages(order) if staged else self._activate(order))
+            subscription_id = await self._activate(order)
         except OrderStopped as stop:
             return await self._compensate(stop.state, stop.reason)
         except ActivityError as err:
             # A cancel accepted while the charge was still being retried wins over the charge's
             # failure: the operator's decision (and reason) is what ends the order.
-            if self._cancel is not None and workflow.patched("cancel-wins-over-failed-step"):
+            if self._cancel is not None:
                 return await self._compensate("cancelled", self._cancel.reason)
             return await self._compensate("failed", _reason(err))
-        if self._completes:  # the activate stage closed the order and the line workflow has started
-            return OrderOutcome(order_id=order.order_id, state="completed", subscription_id=subscription_id)
-        if staged:
-            self._mark(OrderStep.COMPLETED)  # `end_order` writes the step with the state
-        else:
-            await self._record(OrderStep.COMPLETED)
-        await self._local(end_order, EndOrder(order_id=order.order_id, state="completed",
-                                                 subscription_id=subscription_id))
+        # The activate stage closed the order and the line workflow has started.
         return OrderOutcome(order_id=order.order_id, state="completed", subscription_id=subscription_id)
 
-    async def _activate_in_stages(self, order: PlaceOrder) -> str:
+    async def _activate(self, order: PlaceOrder) -> str:
         """The saga with our own writes in three transactions: reserve, start provisioning, activate."""
         oid = order.order_id
         self._on_undo("release_reservations", lambda: self._undo_call(release_reservations, oid))
@@ -148,63 +129,17 @@ class OrderWorkflow:
         line = await self._local(activate_order, ActivateOrder(
             order_id=oid, customer_id=order.customer_id, offering_id=order.offering_id, msisdn=held.msisdn,
             iccid=held.iccid, payment_id=payment.payment_id, price_minor=order.price_minor,
-            currency=order.currency, complete=self._completes))
-        if self._completes:
-            # Crash safety: the stage has committed the order `completed` before the child start below
-            # is durable (that happens when this workflow task completes). If the worker dies in
-            # between, the workflow task is retried: the stage runs again, finds its line (`_Done`,
-            # nothing written), returns the same LineView, and the start is issued again, so a
-            # completed order always gets its line workflow. No undo can run from here on: only the
-            # child start remains, and its failure is not an ActivityError (never compensated).
-            # Cancel stays refused (provisioning started); a later `order_end` "completed" is a no-op.
-            self._mark(OrderStep.COMPLETED)
+            currency=order.currency))
+        # Crash safety: the stage has committed the order `completed` before the child start below
+        # is durable (that happens when this workflow task completes). If the worker dies in
+        # between, the workflow task is retried: the stage runs again, finds its line (`_Done`,
+        # nothing written), returns the same LineView, and the start is issued again, so a
+        # completed order always gets its line workflow. No undo can run from here on: only the
+        # child start remains, and its failure is not an ActivityError (never compensated).
+        # Cancel stays refused (provisioning started).
+        self._mark(OrderStep.COMPLETED)
         # The line's workflow gets the line as activation left it, so it need not load it first.
         await self._start_line_workflow(order, line.subscription_id, line)
-        return line.subscription_id
-
-    async def _activate(self, order: PlaceOrder) -> str:
-        """The step-by-step saga of orders started before `STAGED` (kept so their histories replay)."""
-        oid = order.order_id
-        self._on_undo("release_reservations", lambda: self._undo_call(release_reservations, oid))
-        number, esim = await asyncio.gather(
-            self._local(reserve_msisdn, oid, order.requested_msisdn), self._local(reserve_esim, oid))
-        await self._record(OrderStep.RESERVED, msisdn=number, iccid=esim.iccid)
-        self._stop_if_cancelled()
-
-        payment = await self._charge(order)
-        await self._record(OrderStep.PAID, payment_id=payment.payment_id)
-        self._stop_if_cancelled()
-
-        self._on_undo("cancel_service_order", lambda: self._undo_call(
-            cancel_service_order, CancelServiceOrder(order_id=oid, reason=self._ending_reason,
-                                                     failed=self._ending_state == "failed")))
-        plan = await self._local(create_service_order, CreateServiceOrder(
-            order_id=oid, customer_id=order.customer_id, offering_id=order.offering_id, msisdn=number,
-            iccid=esim.iccid))
-        await self._record(OrderStep.SERVICE_ORDERED, service_order_id=plan.service_order_id)
-        self._stop_if_cancelled()
-
-        # From here the network is touched: cancel is refused (validator) and the line must be terminated.
-        self._provisioning_started = True
-        await self._record(OrderStep.PROVISIONING, provisioning_started=True)
-        await self._provision_all(plan.tasks)
-
-        await self._record(OrderStep.ACTIVATING)
-        line = await self._local(activate_line, ActivateLine(order_id=oid, msisdn=number, iccid=esim.iccid))
-        await self._local(assign_resources, oid, line.subscription_id)
-        await self._local(complete_service_order, CompleteServiceOrder(
-            order_id=oid, subscription_id=line.subscription_id))
-        if workflow.patched("start-subscription-workflow"):
-            # The first period's bill, then the line's own long-running workflow takes over
-            # (renewals, VAS, termination); it outlives this order, hence ABANDON. The patch keeps
-            # order histories recorded before this step replayable.
-            await self._local(issue_bill, IssueBill(
-                idempotency_key=f"{oid}:bill", customer_id=order.customer_id, subscription_id=line.subscription_id,
-                kind="activation", payment_id=payment.payment_id, period_start=line.period_start,
-                period_end=line.period_end, lines=[BillLine(
-                    offering_id=order.offering_id, description=f"{order.offering_id} first period",
-                    amount_minor=order.price_minor, currency=order.currency, rate_type="recurring")]))
-            await self._start_line_workflow(order, line.subscription_id)
         return line.subscription_id
 
     async def _charge(self, order: PlaceOrder) -> PaymentResult:
@@ -220,8 +155,7 @@ class OrderWorkflow:
             task_queue=queues.PAYMENTS))
         return payment
 
-    async def _start_line_workflow(self, order: PlaceOrder, subscription_id: str,
-                                   line: LineView | None = None) -> None:
+    async def _start_line_workflow(self, order: PlaceOrder, subscription_id: str, line: LineView) -> None:
         """Hand the line to its own long-running workflow; it outlives this order, hence ABANDON."""
         await workflow.start_child_workflow(
             SubscriptionWorkflow.run, SubscriptionStart(subscription_id=subscription_id, line=line,
@@ -253,7 +187,6 @@ class OrderWorkflow:
                                                                                error=_reason(err)),
                                               task_queue=queues.PROVISIONING)
                 # A timed-out attempt may still have completed the task on the element; then it is done.
-                # (Histories recorded before this returned anything carry None here: same path as before.)
                 # A sibling stuck meanwhile has been released by the flag above and fails the order itself.
                 if given_up is not None and given_up.status == "completed":
                     return
@@ -343,18 +276,18 @@ class OrderWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return OrderOutcome(order_id=self._order.order_id, state=state, reason=reason)
 
-    async def _undo_call(self, activity, *args, task_queue: str = queues.ORDERS) -> None:  # noqa: ANN001
+    async def _undo_call(self, activity, *args, task_queue: str = queues.ORDERS) -> None:
         await workflow.execute_activity(activity, args=list(args), task_queue=task_queue,
                                         start_to_close_timeout=STEP, retry_policy=UNDO)
 
-    async def _local(self, activity, *args):  # noqa: ANN001, ANN202
+    async def _local(self, activity, *args):
         # Our own short DB steps run as local activities in this worker: no round trip through the
         # server per step (~7 ms instead of ~25 ms here). They are idempotent on business keys, so
         # re-running one after a crash is safe.
         return await workflow.execute_local_activity(activity, args=list(args), start_to_close_timeout=STEP,
                                                      retry_policy=INTERNAL)
 
-    async def _remote(self, activity, *args, task_queue: str):  # noqa: ANN001, ANN202
+    async def _remote(self, activity, *args, task_queue: str):
         return await workflow.execute_activity(activity, args=list(args), task_queue=task_queue,
                                                start_to_close_timeout=STEP, retry_policy=INTERNAL)
 

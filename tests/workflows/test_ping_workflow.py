@@ -5,6 +5,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from core.temporal import client_interceptors
+from tests.workflows.history_manifest import record
 from workers.factory import sandbox_runner
 from workflows.diagnostics import PingWorkflow
 
@@ -30,3 +31,4 @@ async def test_ping_history_replays_deterministically(api, temporal_env):
                         interceptors=client_interceptors(), workflow_runner=sandbox_runner())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+    record(history, "ping")  # with BSS_RECORD_HISTORIES=1: the fixture MANIFEST.json lists for PingWorkflow

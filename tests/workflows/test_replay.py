@@ -1,17 +1,27 @@
-"""Determinism guard: order histories replay on today's workflow code.
+"""Determinism guard: every recorded history replays on today's workflow code.
 
-Two sources: a fresh history recorded in this run (catches nondeterminism inside the code), and
-the committed histories in `histories/` (catch a change that would break orders already running
-in production). When a change is deliberately incompatible and guarded by `workflow.patched`,
-record today's shape with `BSS_RECORD_HISTORIES=1` (it writes `RECORDED`; rename the file when
-the shape changes again) and keep the older files: each is an order still running somewhere.
+Two sources: a fresh order history recorded in this run (catches nondeterminism inside the code),
+and every history listed in `histories/MANIFEST.json`, whatever its workflow (each stands for an
+execution that may still be running in production).
+
+The rule, from the first release on (docs/WORKFLOW_VERSIONING.md):
+
+* any change to a workflow's command sequence (an activity, timer, child, marker, search-attribute
+  upsert added, removed or reordered, or its inputs changed) is guarded by a NEW `workflow.patched`
+  id: a patch id is never reused, whatever the change;
+* a history of the new shape is recorded (`BSS_RECORD_HISTORIES=1`; a taken name gets a `-n`
+  suffix, nothing is overwritten) and added to the manifest (`.venv/bin/python -m
+  tests.workflows.history_manifest`); every recorded history stays, and all of them replay here;
+* a patch is deprecated (`workflow.deprecate_patch`) and its old branch removed only once no
+  execution that took it can still be running, and its histories go with that branch.
+
+`test_history_manifest.py` fails when a workflow module changed since its histories were recorded.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-import os
-from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -19,19 +29,28 @@ from temporalio.worker import Replayer
 
 from core.temporal import client_interceptors
 from tests.support.factories import ready_customer
+from tests.workflows import history_manifest
 from tests.workflows.order_helpers import place_order, wait_order
 from workers.factory import sandbox_runner
-from workflows.diagnostics import PingWorkflow
 from workflows.order import OrderWorkflow, order_workflow_id
 
-HISTORIES = Path(__file__).parent / "histories"
-# The shape of orders since the `order-completes-at-activation` patch (slowest task first, the order
-# closed by the activate stage, no `order_end`); `order_completed_staged.json` is the shape before it.
-RECORDED = "order_completed_at_activation.json"
+# The order as it completes today: reserve, charge, provisioning, activate stage, line workflow.
+RECORDED = "order_completed"
 
 
-def _replayer() -> Replayer:
-    return Replayer(workflows=[OrderWorkflow, PingWorkflow], data_converter=pydantic_data_converter,
+def _workflow_classes() -> list[type]:
+    """Every workflow class of the modules the manifest lists."""
+    classes = []
+    for module in history_manifest.workflow_modules():
+        loaded = importlib.import_module(module.removesuffix(".py").replace("/", "."))
+        classes += [v for v in vars(loaded).values()
+                    if isinstance(v, type) and hasattr(v, "__temporal_workflow_definition")
+                    and v.__module__ == loaded.__name__]
+    return classes
+
+
+def _replayer(workflows: list[type] | None = None) -> Replayer:
+    return Replayer(workflows=workflows or _workflow_classes(), data_converter=pydantic_data_converter,
                     interceptors=client_interceptors(), workflow_runner=sandbox_runner())
 
 
@@ -42,18 +61,17 @@ async def test_a_fresh_order_history_replays(seeded_api, temporal_env):
     handle = temporal_env.client.get_workflow_handle(order_workflow_id(order["id"]))
     await handle.result()  # the order is `completed` a workflow task before its workflow ends
     history = await handle.fetch_history()
-    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    result = await _replayer([OrderWorkflow]).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
-    if os.environ.get("BSS_RECORD_HISTORIES") == "1":
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / RECORDED).write_text(history.to_json())
+    history_manifest.record(history, RECORDED)
 
 
 async def test_committed_histories_replay():
-    files = sorted(HISTORIES.glob("*.json"))
-    assert files, "no committed histories: record them with BSS_RECORD_HISTORIES=1"
-    for path in files:
-        workflow_id = json.loads(path.read_text()).get("workflowId") or path.stem
-        history = WorkflowHistory.from_json(workflow_id, path.read_text())
-        result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
-        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+    listed = [f for entry in history_manifest.load().values() for f in entry["fixtures"]]
+    assert listed, "no committed histories: record them with BSS_RECORD_HISTORIES=1"
+    replayer = _replayer()
+    for name in listed:
+        text = (history_manifest.HISTORIES / name).read_text()
+        history = WorkflowHistory.from_json(json.loads(text).get("workflowId") or name, text)
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, f"{name}: {result.replay_failure}"

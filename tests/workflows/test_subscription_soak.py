@@ -3,13 +3,13 @@
 Date-asserting soaks stay inside one run (a large `can_every_renewals`), and the continue-as-new
 test asserts carried state, not dates: in this server build the virtual clock shifts twice across
 continue-as-new (notes/temporal.md §1.4 trap 2). Histories recorded here replay on today's code;
-`BSS_RECORD_HISTORIES=1` refreshes the committed ones in `histories/subscription/`.
+`BSS_RECORD_HISTORIES=1` adds them to `histories/subscription/`
+(tests/workflows/history_manifest.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -17,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from core.temporal import client_interceptors
+from tests.workflows.history_manifest import record
 from tests.workflows.order_helpers import rows
 from tests.workflows.subscription_helpers import (
     GB,
@@ -48,9 +49,7 @@ def _replayer() -> Replayer:
 async def _replays(history: WorkflowHistory, name: str) -> None:
     result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
-    if os.environ.get("BSS_RECORD_HISTORIES") == "1":
-        HISTORIES.mkdir(parents=True, exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    record(history, name, HISTORIES)  # with BSS_RECORD_HISTORIES=1, never over a recorded one
 
 
 async def _buy(api, sub: str, offering: str, request: str) -> dict:

@@ -316,7 +316,7 @@ async def _stuck_lifecycle(api, sub: str):
 async def test_a_request_on_a_line_whose_workflow_is_being_started_waits_for_it(seeded_api, temporal_env, sub_queue,
                                                                                monkeypatch):
     # An order is `completed` a moment before its line's workflow exists (workflows/order.py,
-    # `order-completes-at-activation`): a client acting at once is answered once it is there.
+    # the activate stage): a client acting at once is answered once it is there.
     sub = await open_line(seeded_api, "PLAN_M")
 
     async def start_late() -> None:

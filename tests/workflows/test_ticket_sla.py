@@ -3,12 +3,12 @@
 The loop runs on the dev server with its clock driven by `fast_forward` (started with skipping
 off, notes/temporal.md §1.4 trap 3) against a real database; the worker-start path is tested
 through `start_singletons`, the function the worker process calls. Histories recorded here replay
-on today's code; `BSS_RECORD_HISTORIES=1` refreshes the committed ones in `histories/ticket_sla/`.
+on today's code; `BSS_RECORD_HISTORIES=1` adds them to `histories/ticket_sla/`
+(tests/workflows/history_manifest.py).
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from temporalio.worker import Replayer, Worker
 
 from core import clock
 from core.temporal import client_interceptors
+from tests.workflows.history_manifest import record
 from domain.scenario_time import ScenarioClock
 from domain.ticket_sla_flow import TicketSlaStart
 from tests.support.factories import ready_customer
@@ -101,9 +102,8 @@ async def _replays(history: WorkflowHistory, name: str | None = None) -> None:
     """Replay `history` on today's code; with BSS_RECORD_HISTORIES=1 also commit it as `name`."""
     result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
-    if name and os.environ.get("BSS_RECORD_HISTORIES") == "1":
-        HISTORIES.mkdir(parents=True, exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    if name:
+        record(history, name, HISTORIES)  # with BSS_RECORD_HISTORIES=1, never over a recorded one
 
 
 async def test_a_ticket_past_its_sla_is_escalated_once_at_its_deadline(seeded_api, seeded_db, temporal_env,

@@ -52,9 +52,9 @@ async def _footprint(db) -> dict:
     return row
 
 
-def _activation(held, complete: bool = False) -> ActivateOrder:  # noqa: ANN001
+def _activation(held) -> ActivateOrder:
     return ActivateOrder(order_id=ORDER, customer_id=CUSTOMER, offering_id="PLAN_M", msisdn=held.msisdn,
-                         iccid=held.iccid, payment_id=PAYMENT, price_minor=2500, currency="SGD", complete=complete)
+                         iccid=held.iccid, payment_id=PAYMENT, price_minor=2500, currency="SGD")
 
 
 async def test_three_stages_take_an_order_to_an_active_line_and_retries_write_nothing(seeded_db):
@@ -102,7 +102,7 @@ async def test_three_stages_take_an_order_to_an_active_line_and_retries_write_no
     assert bill == {"kind": "activation", "amount_minor": 2500, "payment_id": PAYMENT,
                     "subscription_id": line.subscription_id}
     (order,) = await _rows(seeded_db, "SELECT step FROM ordering.product_order")
-    assert order["step"] == "ACTIVATING"
+    assert order["step"] == "COMPLETED"
     before = await _footprint(seeded_db)
     assert await activate_order(_activation(held)) == line
     assert await _footprint(seeded_db) == before
@@ -137,7 +137,7 @@ async def test_activation_that_completes_closes_the_order_in_its_transaction_and
     async with seeded_db.begin() as conn:
         await conn.execute(text("UPDATE provisioning.task SET state = 'completed', attempts = 1"))
 
-    line = await activate_order(_activation(held, complete=True))
+    line = await activate_order(_activation(held))
     ended = "SELECT o.state, o.step, o.subscription_id, o.completed_at, s.activated_at, s.state AS line_state" \
             " FROM ordering.product_order o JOIN subscription.subscription s ON s.order_id = o.id"
     (order,) = await _rows(seeded_db, ended)
@@ -150,9 +150,9 @@ async def test_activation_that_completes_closes_the_order_in_its_transaction_and
     assert events[-2:] == ["order.step.activating", "order.completed"]
 
     before = await _footprint(seeded_db)
-    assert await activate_order(_activation(held, complete=True)) == line
+    assert await activate_order(_activation(held)) == line
     assert await _footprint(seeded_db) == before
-    # An `order_end` arriving later (an older workflow's last step) leaves the order as it is.
+    # An `order_end` arriving later (a retried end) leaves the order as it is.
     await end_order(EndOrder(order_id=ORDER, state="completed", subscription_id=line.subscription_id))
     assert await _rows(seeded_db, ended) == [order]
 
