@@ -147,7 +147,10 @@ async def end_in(uow: UnitOfWork, end: EndOrder) -> None:
     step = {OrderState.COMPLETED: OrderStep.COMPLETED, OrderState.FAILED: OrderStep.FAILED,
             OrderState.CANCELLED: OrderStep.CANCELLED}[target]
     po = product_order
-    values: dict = {"state": target.value, "step": step.value, "failure_reason": end.reason,
+    reason = end.reason
+    if end.failed_undos:
+        reason = f"{reason or target.value}; undo failed, left for an operator: {'; '.join(end.failed_undos)}"
+    values: dict = {"state": target.value, "step": step.value, "failure_reason": reason,
                     "completed_at": clock.now(), "updated_at": clock.now()}
     if end.subscription_id:
         values["subscription_id"] = end.subscription_id
@@ -164,4 +167,4 @@ async def end_in(uow: UnitOfWork, end: EndOrder) -> None:
         ORDER_MACHINE.next(OrderState(order["state"]), event)  # an illegal move raises InvalidTransition
         await uow.conn.execute(update(po).where(po.c.id == end.order_id).values(**values))
     uow.record(f"order.{target.value}", "order", end.order_id,
-               {"reason": end.reason, "subscriptionId": end.subscription_id})
+               {"reason": end.reason, "subscriptionId": end.subscription_id, "failedUndos": end.failed_undos})

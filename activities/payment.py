@@ -205,18 +205,37 @@ async def refund(payment_id: str, amount_minor: int, idempotency_key: str,
         return await _refund(payment_id, amount_minor, idempotency_key, reason, None)
 
 
-async def _refund(payment_id: str, amount_minor: int, key: str, reason: str | None,
+@activity.defn(name="payment_refund_rest")
+async def refund_rest(payment_id: str, idempotency_key: str, reason: str | None = None) -> RefundResult | None:
+    """Refund whatever is left of an approved payment once per key (None when nothing is left)."""
+    with activity_edge():
+        try:
+            return await _refund(payment_id, None, idempotency_key, reason, None)
+        except _NothingLeft:
+            return None
+
+
+class _NothingLeft(Exception):
+    """Roll back: the payment was refunded in full already (e.g. by a CSR)."""
+
+
+async def _refund(payment_id: str, amount_minor: int | None, key: str, reason: str | None,
                   currency: str | None) -> RefundResult:
+    """Refund `amount_minor` of a payment, or (None) what is left of it when the refund is made."""
     async with get_engine().connect() as conn:
         if (done := await _refund_by_key(conn, key)) is not None:
-            return _refund_replay(done, payment_id, amount_minor)
+            return _refund_replay(done, payment_id, done["amount_minor"] if amount_minor is None else amount_minor)
     try:
         async with unit_of_work() as uow:
             # The payment row lock serialises refunds of one payment, so the cumulative check
-            # below cannot be raced by a concurrent refund.
+            # below (and the rest computed here) cannot be raced by a concurrent refund.
             paid = await load_payment(uow.conn, payment_id, for_update=True)
             if await _refund_by_key(uow.conn, key) is not None:
                 raise _AlreadyRecorded
+            if amount_minor is None:
+                amount_minor = paid["amount_minor"] - await refunded_minor(uow.conn, payment_id)
+                if amount_minor <= 0:
+                    raise _NothingLeft
             raise_if(check_refund(payment_id=payment_id, payment_status=paid["status"],
                                   payment_currency=paid["currency"], paid_minor=paid["amount_minor"],
                                   refunded_minor=await refunded_minor(uow.conn, payment_id),
@@ -243,7 +262,7 @@ async def _refund(payment_id: str, amount_minor: int, key: str, reason: str | No
         async with get_engine().connect() as conn:
             done = await _refund_by_key(conn, key)
         assert done is not None
-        return _refund_replay(done, payment_id, amount_minor)
+        return _refund_replay(done, payment_id, done["amount_minor"] if amount_minor is None else amount_minor)
     return _refund_result(dict(row))
 
 

@@ -65,6 +65,9 @@ class EndOrder(BaseModel):
     state: str
     reason: str | None = None
     subscription_id: str | None = None
+    # Undos of a failed/cancelled order that could not be done ("refund: payment.refund.declined: …"):
+    # kept on the order and its event so an operator finishes them by hand.
+    failed_undos: list[str] = []
 
 
 class ActivateLine(BaseModel):

@@ -4,7 +4,9 @@ reserve MSISDN + eSIM → charge the card on file → service order (CFS/RFS) �
 (concurrently; a stuck task waits for an operator) → subscription → completed. Each step
 registers its undo before it runs (every undo is idempotent, so undoing a step that never
 happened is harmless); a business failure or a cancel runs the undos in reverse and ends the
-order `failed`/`cancelled` with a reason. Cancel is accepted only until provisioning starts.
+order `failed`/`cancelled` with a reason. Each undo runs on its own: one that fails for good (a
+refund the gateway declines) is recorded on the order, its event and the `UndoFailed` search
+attribute, and the others still run. Cancel is accepted only until provisioning starts.
 
 Our own writes run as local activities in three stages of one transaction each (reserve, start
 provisioning, activate: `activities/order_stages.py`), so the order's critical path is those three,
@@ -30,11 +32,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import release_reservations
     from activities.order_stages import activate_order, reserve_for_order, start_provisioning
     from activities.ordering import end_order, record_order_step
-    from activities.payment import charge, refund
+    from activities.payment import charge, refund_rest
     from activities.provisioning import mark_task_failed, resolve_stuck_task, run_provisioning_task
     from activities.service_order import cancel_service_order
     from domain.ordering import OrderStep
-    from domain.payment import PaymentResult
+    from domain.payment import PaymentResult, RefundStatus
     from domain.subscription_flow import LineView, SubscriptionStart
     from domain.ordering_flow import (
         ActivateOrder, CancelOrder, EndOrder, OrderOutcome, OrderProgress, OrderStepUpdate, PlaceOrder,
@@ -45,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import queues
     from workflows.retries import INTERNAL, NETWORK, PAYMENT, STEP, UNDO
-    from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS, SUBSCRIPTION_ID
+    from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS, SUBSCRIPTION_ID, UNDO_FAILED
     from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
 
@@ -150,10 +152,18 @@ class OrderWorkflow:
             task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=PAYMENT)
         if not payment.approved:
             raise OrderStopped("failed", f"payment.declined: {payment.decline_code or payment.status}")
-        self._on_undo("refund", lambda: self._undo_call(
-            refund, payment.payment_id, payment.amount_minor, f"{oid}:refund", "order did not complete",
-            task_queue=queues.PAYMENTS))
+        self._on_undo("refund", lambda: self._refund(payment.payment_id))
         return payment
+
+    async def _refund(self, payment_id: str) -> None:
+        """Give back what is left of the charge: a CSR may have refunded part of it already."""
+        done = await workflow.execute_activity(
+            refund_rest, args=[payment_id, f"{self._order.order_id}:refund", "order did not complete"],
+            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=UNDO)
+        if done is not None and done.status != RefundStatus.APPROVED:
+            # The gateway's decline is final for this key: retrying cannot bring the money back.
+            raise ApplicationError(f"the gateway declined the refund of {done.amount_minor} ({done.decline_code})",
+                                   type="payment.refund.declined", non_retryable=True)
 
     async def _start_line_workflow(self, order: PlaceOrder, subscription_id: str, line: LineView) -> None:
         """Hand the line to its own long-running workflow; it outlives this order, hence ABANDON."""
@@ -268,11 +278,20 @@ class OrderWorkflow:
         self._ending_state, self._ending_reason = state, reason
         await self._record(OrderStep.COMPENSATING)
         self._abort_provisioning = True
-        for _name, action in reversed(self._undo):
-            await action()
+        failed: list[tuple[str, str]] = []
+        for name, action in reversed(self._undo):
+            try:
+                await action()
+            except (ActivityError, ApplicationError) as err:
+                # Undos retry until they succeed (UNDO), so only a final refusal lands here. It must
+                # not keep the others from running: the number and eSIM go back whatever the money did.
+                failed.append((name, _reason(err)))
+        if failed:
+            workflow.upsert_search_attributes([UNDO_FAILED.value_set(",".join(name for name, _ in failed))])
         final = OrderStep.CANCELLED if state == "cancelled" else OrderStep.FAILED
         await self._record(final)
-        await self._local(end_order, EndOrder(order_id=self._order.order_id, state=state, reason=reason))
+        await self._local(end_order, EndOrder(order_id=self._order.order_id, state=state, reason=reason,
+                                              failed_undos=[f"{name}: {why}" for name, why in failed]))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return OrderOutcome(order_id=self._order.order_id, state=state, reason=reason)
 

@@ -14,5 +14,7 @@ SUBSCRIPTION_ID = SearchAttributeKey.for_keyword("SubscriptionId")
 PLAN_CODE = SearchAttributeKey.for_keyword("PlanCode")
 LINE_REF = SearchAttributeKey.for_keyword("LineRef")
 NEXT_RENEWAL_AT = SearchAttributeKey.for_datetime("NextRenewalAt")
+# Undos an order could not do (comma-separated names, e.g. "refund"); absent when all were done.
+UNDO_FAILED = SearchAttributeKey.for_keyword("UndoFailed")
 
-ALL = (CUSTOMER_ID, ORDER_ID, ORDER_STATUS, SUBSCRIPTION_ID, PLAN_CODE, LINE_REF, NEXT_RENEWAL_AT)
+ALL = (CUSTOMER_ID, ORDER_ID, ORDER_STATUS, SUBSCRIPTION_ID, PLAN_CODE, LINE_REF, NEXT_RENEWAL_AT, UNDO_FAILED)

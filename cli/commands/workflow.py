@@ -8,7 +8,10 @@ from typing import Any
 
 import typer
 
-STUCK_QUERY = "WorkflowType = 'OrderWorkflow' AND ExecutionStatus = 'Running' AND OrderStatus = 'STUCK'"
+# Orders an operator must act on: a provisioning task stuck, or an undo the order could not do
+# (it ended failed/cancelled with that money or resource left over; workflows/order.py).
+STUCK_QUERY = ("WorkflowType = 'OrderWorkflow' AND ((ExecutionStatus = 'Running' AND OrderStatus = 'STUCK')"
+               " OR UndoFailed IS NOT NULL)")
 
 
 def _ui_link(workflow_id: str, run_id: str | None = None) -> str:
@@ -21,7 +24,7 @@ def _ui_link(workflow_id: str, run_id: str | None = None) -> str:
 
 async def _list(query: str | None, limit: int) -> list[dict]:
     from core.temporal import connect
-    from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS
+    from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS, UNDO_FAILED
 
     client = await connect()
     found = []
@@ -31,6 +34,7 @@ async def _list(query: str | None, limit: int) -> list[dict]:
                       "status": wf.status.name if wf.status else "UNKNOWN",
                       "started": wf.start_time.isoformat() if wf.start_time else None,
                       "orderStatus": attrs.get(ORDER_STATUS), "customerId": attrs.get(CUSTOMER_ID),
+                      "undoFailed": attrs.get(UNDO_FAILED),
                       "webUi": _ui_link(wf.id, wf.run_id)})
     return found
 
@@ -72,7 +76,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("stuck")
     def stuck(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-        """List orders waiting for an operator (a provisioning task is stuck)."""
+        """List orders waiting for an operator (a provisioning task is stuck, or an undo failed)."""
         from cli.output import console, emit
         from cli.render.workflow import workflows_table
 

@@ -25,7 +25,10 @@ def workflows_table(rows: list[dict[str, Any]], title: str = "workflows") -> Ren
         column.no_wrap = True
     for r in rows:
         step = r.get("orderStatus") or "—"
-        t.add_row(r["workflowId"], _status(r["status"]), f"[red]⚠ {step}[/]" if step == "STUCK" else step,
+        if r.get("undoFailed"):  # ended, but with money or a resource left for an operator
+            step = f"{step} undo✗{r['undoFailed']}"
+        warn = step == "STUCK" or r.get("undoFailed")
+        t.add_row(r["workflowId"], _status(r["status"]), f"[red]⚠ {step}[/]" if warn else step,
                   r.get("customerId") or "—", (r.get("started") or "")[:16].replace("T", " "))
     return Group(t, f"[dim]{len(rows)} workflow{'s' if len(rows) != 1 else ''}[/]")
 

@@ -1,0 +1,106 @@
+"""Compensation runs every undo, whatever one of them does (issue #13 item 3), on real Temporal + PostgreSQL.
+
+The order is held before its network tasks (the provisioning queue paused) while money moves
+outside the saga, then a task fails for good: every undo still runs, the number and the eSIM go
+back, the refund gives back what is left of the charge, and an undo that cannot be done is kept
+on the order, its event and the `UndoFailed` search attribute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from cli.commands.workflow import STUCK_QUERY
+from simulators.payment_gateway import get_gateway
+from tests.support.factories import ready_customer
+from tests.workflows.history_manifest import record
+from tests.workflows.order_helpers import (
+    money_for,
+    place_order,
+    resources_of,
+    rows,
+    set_fault,
+    wait_order,
+    wait_step,
+)
+from workflows import queues
+from workflows.order import order_workflow_id
+from workflows.search_attributes import ORDER_STATUS, UNDO_FAILED
+
+REFUND = "/tmf-api/paymentManagement/v4/refund"
+
+
+async def _held_before_provisioning(api, db, worker) -> tuple[dict, dict]:
+    """A PLAN_S order charged and waiting for its network tasks, which will fail for good."""
+    await worker.pause(queues.PROVISIONING)
+    await set_fault(api, "PCRF_POLICY_PUSH", "fail_always")
+    customer = await ready_customer(api)
+    order = await place_order(api, customer, offering_id="PLAN_S")
+    await wait_step(db, order["id"], "PROVISIONING")
+    (paid,) = await rows(db, "SELECT id, amount_minor, gateway_reference FROM payment.payment WHERE reference = :o"
+                             " AND status = 'approved'", o=order["id"])
+    return order, paid
+
+
+async def test_a_partial_csr_refund_then_a_failed_task_refunds_the_rest_and_releases_everything(
+        seeded_api, seeded_db, worker):
+    order, paid = await _held_before_provisioning(seeded_api, seeded_db, worker)
+    partial = await seeded_api.post(REFUND, headers={"X-BSS-Actor": "csr.alice"}, json={
+        "payment": {"id": paid["id"]}, "totalAmount": {"unit": "SGD", "value": 4.00},
+        "description": "goodwill: slow activation"})
+    assert partial.status_code == 201, partial.text
+    worker.start(queues.PROVISIONING)
+
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "failed", done
+    money = await money_for(seeded_db, order["id"])
+    assert money == {"charged": 1000, "charges": 1, "refunded": 1000}  # 400 by the CSR, the rest by the order
+    refunds = await rows(seeded_db, "SELECT amount_minor, status, idempotency_key FROM payment.refund"
+                                    " WHERE payment_id = :p ORDER BY created_at", p=paid["id"])
+    assert [(r["amount_minor"], r["status"]) for r in refunds] == [(400, "approved"), (600, "approved")]
+    assert refunds[1]["idempotency_key"] == f"{order['id']}:refund"
+    resources = await resources_of(seeded_db, order["id"])
+    assert (resources["msisdn"], resources["esim"], resources["still_reserved"]) == ("available", "available", 0)
+    (row,) = await rows(seeded_db, "SELECT failure_reason FROM ordering.product_order WHERE id = :o", o=order["id"])
+    assert "undo failed" not in row["failure_reason"]
+
+
+async def test_a_refund_the_gateway_declines_is_recorded_and_every_other_undo_still_runs(
+        seeded_api, seeded_db, temporal_env, worker):
+    order, paid = await _held_before_provisioning(seeded_api, seeded_db, worker)
+    # Part of the charge was refunded at the PSP's own console, outside our books: the gateway will
+    # decline the order's refund of "the rest" as more than is left of the charge.
+    assert get_gateway().refund(paid["gateway_reference"], 400, "psp-console-1").status == "approved"
+    worker.start(queues.PROVISIONING)
+
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "failed", done
+    resources = await resources_of(seeded_db, order["id"])
+    assert (resources["msisdn"], resources["esim"], resources["still_reserved"]) == ("available", "available", 0)
+    (so,) = await rows(seeded_db, "SELECT state FROM service_inventory.service_order WHERE product_order_id = :o",
+                       o=order["id"])
+    assert so["state"] in ("cancelled", "failed")
+    (refund,) = await rows(seeded_db, "SELECT amount_minor, status, decline_code FROM payment.refund"
+                                      " WHERE payment_id = :p", p=paid["id"])
+    assert (refund["amount_minor"], refund["status"], refund["decline_code"]) == (1000, "declined",
+                                                                                  "amount_exceeds_charge")
+
+    (row,) = await rows(seeded_db, "SELECT failure_reason FROM ordering.product_order WHERE id = :o", o=order["id"])
+    assert "undo failed" in row["failure_reason"] and "refund: payment.refund.declined" in row["failure_reason"]
+    (event,) = await rows(seeded_db, "SELECT payload FROM audit.domain_event WHERE aggregate_id = :o"
+                                     " AND event_type = 'order.failed'", o=order["id"])
+    payload = event["payload"] if isinstance(event["payload"], dict) else json.loads(event["payload"])
+    assert [u.split(":")[0] for u in payload["failedUndos"]] == ["refund"]
+
+    handle = temporal_env.client.get_workflow_handle(order_workflow_id(order["id"]))
+    await handle.result()
+    attrs = (await handle.describe()).typed_search_attributes
+    assert (attrs.get(UNDO_FAILED), attrs.get(ORDER_STATUS)) == ("refund", "FAILED")
+    for _ in range(100):  # visibility lags the workflow by a few milliseconds
+        listed = [wf.id async for wf in temporal_env.client.list_workflows(STUCK_QUERY)]
+        if handle.id in listed:
+            break
+        await asyncio.sleep(0.05)
+    assert handle.id in listed  # `bss workflow stuck` shows it to an operator
+    record(await handle.fetch_history(), "order_failed_refund_declined")
