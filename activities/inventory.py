@@ -164,18 +164,24 @@ async def reserve_esim(order_id: str) -> EsimReservation:
 
 
 @activity.defn(name="inventory_release_reservations")
-async def release_reservations(order_id: str) -> ReleaseResult:
-    """Give back everything an unfinished order reserved (downloaded profiles are retired); idempotent."""
+async def release_reservations(order_id: str, keep: list[str] | None = None) -> ReleaseResult:
+    """Give back everything an unfinished order reserved (downloaded profiles are retired) but the
+    pools in `keep` ("msisdn", "esim": an element still holds them); idempotent."""
+    held = set(keep or ())
     with acting_for_flow():
         try:
             async with unit_of_work() as uow:
                 now = clock.now()
                 cleared = {"reserved_for": None, "reserved_at": None, "updated_at": now}
-                numbers = await _move(uow, MSISDN, order_id, MsisdnState.RESERVED, MsisdnState.AVAILABLE, cleared)
-                iccids = await _move(uow, ESIM, order_id, EsimState.RESERVED, EsimState.AVAILABLE, cleared)
-                # A profile that reached a device can never be issued again (SPEC §2: recycled is terminal).
-                retired = await _move(uow, ESIM, order_id, EsimState.DOWNLOADED, EsimState.RECYCLED,
-                                      {"updated_at": now})
+                numbers, iccids, retired = [], [], []
+                if Pool.MSISDN.value not in held:
+                    numbers = await _move(uow, MSISDN, order_id, MsisdnState.RESERVED, MsisdnState.AVAILABLE,
+                                          cleared)
+                if Pool.ESIM.value not in held:
+                    iccids = await _move(uow, ESIM, order_id, EsimState.RESERVED, EsimState.AVAILABLE, cleared)
+                    # A profile that reached a device can never be issued again (SPEC §2: recycled is terminal).
+                    retired = await _move(uow, ESIM, order_id, EsimState.DOWNLOADED, EsimState.RECYCLED,
+                                          {"updated_at": now})
                 result = ReleaseResult(order_id=order_id, msisdns=numbers, iccids=iccids, recycled_iccids=retired)
                 if not result.released:
                     raise Unchanged(result)

@@ -26,6 +26,7 @@ from domain.provisioning_flow import (
     CancelServiceOrder,
     CompleteServiceOrder,
     CreateLineTasks,
+    CreateReverseTasks,
     CreateServiceOrder,
     LineTaskPlan,
     PlannedTask,
@@ -204,6 +205,46 @@ async def _activate_services(uow: UnitOfWork, so_id: str, subscription_id: str, 
     for row in sorted(rows):
         _activated(ServiceState(row.state_before))
         uow.record("service.activated", "service", row.id, {"subscription_id": subscription_id})
+
+
+@activity.defn(name="create_reverse_tasks")
+async def create_reverse_tasks(req: CreateReverseTasks) -> list[PlannedTask]:
+    """Create the tasks undoing an order's completed activation tasks, once per order × type, in the order asked."""
+    with activity_edge():
+        keys = [order_task_key(req.order_id, t) for t in req.task_types]
+        try:
+            async with unit_of_work() as uow:
+                await _create_reverse_tasks(uow, req, keys)
+        except _Unchanged:
+            pass
+        async with get_engine().connect() as conn:
+            return await _tasks_by_key(conn, keys)
+
+
+async def _create_reverse_tasks(uow: UnitOfWork, req: CreateReverseTasks, keys: list[str]) -> None:
+    so = await load_service_order(uow.conn, req.order_id)
+    if so is None:
+        raise NotFound("service_order", req.order_id)
+    services = {r.spec_name: r.id for r in await uow.conn.execute(
+        select(service.c.id, service.c.spec_name).where(service.c.service_order_id == so["id"]))}
+    existing = set((await uow.conn.execute(select(task.c.task_key).where(task.c.task_key.in_(keys)))).scalars())
+    now = clock.now()
+    for key, task_type in zip(keys, req.task_types, strict=True):
+        if key in existing:
+            continue
+        task_id = await uow.next_id(IdKind.PROVISIONING_TASK)
+        inserted = (await uow.conn.execute(pg_insert(task).values(
+            id=task_id, task_key=key, product_order_id=req.order_id, service_order_id=so["id"],
+            service_id=services.get(TASK_SERVICE[task_type].value), task_type=task_type.value,
+            state=TaskState.PENDING.value, max_attempts=DEFAULT_MAX_ATTEMPTS, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[task.c.task_key])  # a concurrent call made it first
+            .returning(task.c.id))).scalar_one_or_none()
+        if inserted is not None:
+            uow.record("provisioning.task.planned", "provisioning_task", task_id,
+                       {"task_type": task_type.value, "service_order_id": so["id"],
+                        "product_order_id": req.order_id, "reverses": "activation"})
+    if not uow.events:
+        raise _Unchanged
 
 
 @activity.defn(name="cancel_service_order")

@@ -48,6 +48,7 @@ TASK_ELEMENT: dict[TaskType, NetworkElement] = {
     TaskType.PCRF_BLOCK: NetworkElement.PCRF,
     TaskType.PCRF_UNBLOCK: NetworkElement.PCRF,
     TaskType.OCS_BALANCE_INIT: NetworkElement.OCS,
+    TaskType.OCS_BALANCE_REMOVE: NetworkElement.OCS,
     TaskType.ESIM_PROFILE_PREPARE: NetworkElement.SMDP,
     TaskType.ESIM_PROFILE_DISABLE: NetworkElement.SMDP,
 }

@@ -23,6 +23,7 @@ class TaskType(StrEnum):
     HLR_DEPROVISION = "HLR_DEPROVISION"
     PCRF_POLICY_REMOVE = "PCRF_POLICY_REMOVE"
     ESIM_PROFILE_DISABLE = "ESIM_PROFILE_DISABLE"
+    OCS_BALANCE_REMOVE = "OCS_BALANCE_REMOVE"
     PCRF_BLOCK = "PCRF_BLOCK"
     PCRF_UNBLOCK = "PCRF_UNBLOCK"
 
@@ -44,6 +45,15 @@ class TaskState(StrEnum):
 ACTIVATION_TASKS = (TaskType.HLR_PROVISION, TaskType.PCRF_POLICY_PUSH, TaskType.OCS_BALANCE_INIT,
                     TaskType.ESIM_PROFILE_PREPARE)
 TERMINATION_TASKS = (TaskType.HLR_DEPROVISION, TaskType.PCRF_POLICY_REMOVE, TaskType.ESIM_PROFILE_DISABLE)
+# What undoes each activation task on its element when an order fails or is cancelled after it
+# completed, and which of the order's resources stays out of the pool when that undo fails: the
+# number while an element still knows the subscriber by it, the eSIM while SM-DP+ still has it.
+REVERSE_TASK = {TaskType.HLR_PROVISION: TaskType.HLR_DEPROVISION,
+                TaskType.PCRF_POLICY_PUSH: TaskType.PCRF_POLICY_REMOVE,
+                TaskType.OCS_BALANCE_INIT: TaskType.OCS_BALANCE_REMOVE,
+                TaskType.ESIM_PROFILE_PREPARE: TaskType.ESIM_PROFILE_DISABLE}
+HELD_ON_FAILURE = {TaskType.HLR_DEPROVISION: "msisdn", TaskType.PCRF_POLICY_REMOVE: "msisdn",
+                   TaskType.OCS_BALANCE_REMOVE: "msisdn", TaskType.ESIM_PROFILE_DISABLE: "esim"}
 BLOCK_TASKS = (TaskType.PCRF_BLOCK,)
 UNBLOCK_TASKS = (TaskType.PCRF_UNBLOCK,)
 
@@ -70,6 +80,13 @@ class ServiceOrderPlan(BaseModel):
 
     service_order_id: str
     tasks: list[PlannedTask]
+
+
+class CreateReverseTasks(BaseModel):
+    """Create the tasks that undo an order's completed activation tasks (once per order × type)."""
+
+    order_id: str
+    task_types: list[TaskType] = Field(min_length=1)
 
 
 class RunTask(BaseModel):

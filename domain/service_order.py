@@ -89,6 +89,7 @@ TASK_SERVICE: dict[TaskType, ServiceSpec] = {
     TaskType.PCRF_BLOCK: ServiceSpec.DATA_SERVICE,
     TaskType.PCRF_UNBLOCK: ServiceSpec.DATA_SERVICE,
     TaskType.OCS_BALANCE_INIT: ServiceSpec.DATA_SERVICE,
+    TaskType.OCS_BALANCE_REMOVE: ServiceSpec.DATA_SERVICE,
     TaskType.ESIM_PROFILE_PREPARE: ServiceSpec.MOBILE_BROADBAND,
     TaskType.ESIM_PROFILE_DISABLE: ServiceSpec.MOBILE_BROADBAND,
 }

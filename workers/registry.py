@@ -39,6 +39,7 @@ REGISTRY: dict[str, QueueSpec] = {
     queues.PAYMENTS: QueueSpec(workflows=[], activities=[payment.charge, payment.refund, payment.refund_rest]),
     queues.PROVISIONING: QueueSpec(workflows=[], activities=[
         provisioning.run_provisioning_task, provisioning.mark_task_failed, provisioning.resolve_stuck_task,
+        service_order.create_reverse_tasks,
     ]),
     # Care has no queue of its own: the SLA sweep is one small housekeeping loop, hosted with the pings.
     queues.SYSTEM: QueueSpec(workflows=[PingWorkflow, TicketSlaWorkflow],

@@ -6,7 +6,10 @@ registers its undo before it runs (every undo is idempotent, so undoing a step t
 happened is harmless); a business failure or a cancel runs the undos in reverse and ends the
 order `failed`/`cancelled` with a reason. Each undo runs on its own: one that fails for good (a
 refund the gateway declines) is recorded on the order, its event and the `UndoFailed` search
-attribute, and the others still run. Cancel is accepted only until provisioning starts.
+attribute, and the others still run. Activation tasks that completed are reversed on their
+elements (HLR, PCRF, OCS, SM-DP+) before the number and the eSIM go back; a resource an element
+still holds because its reverse task failed stays out of the pool (a failed undo, as above).
+Cancel is accepted only until provisioning starts.
 
 Our own writes run as local activities in three stages of one transaction each (reserve, start
 provisioning, activate: `activities/order_stages.py`), so the order's critical path is those three,
@@ -34,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.ordering import end_order, record_order_step
     from activities.payment import charge, refund_rest
     from activities.provisioning import mark_task_failed, resolve_stuck_task, run_provisioning_task
-    from activities.service_order import cancel_service_order
+    from activities.service_order import cancel_service_order, create_reverse_tasks
     from domain.ordering import OrderStep
     from domain.payment import PaymentResult, RefundStatus
     from domain.subscription_flow import LineView, SubscriptionStart
@@ -43,7 +46,8 @@ with workflow.unsafe.imports_passed_through():
         ReserveForOrder, StartProvisioning,
     )
     from domain.provisioning_flow import (
-        CancelServiceOrder, MarkTaskFailed, PlannedTask, ResolveTask, RunTask, TaskDecision,
+        HELD_ON_FAILURE, REVERSE_TASK, CancelServiceOrder, CreateReverseTasks, MarkTaskFailed, PlannedTask,
+        ResolveTask, RunTask, TaskDecision,
     )
     from workflows import queues
     from workflows.retries import INTERNAL, NETWORK, PAYMENT, STEP, UNDO
@@ -88,6 +92,8 @@ class OrderWorkflow:
         self._undo: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._ending_state = ""
         self._ending_reason = ""
+        self._completed: list[PlannedTask] = []  # activation tasks done on the network, to reverse on failure
+        self._held: list[str] = []  # pools an element still holds after a failed reverse task
 
     @workflow.run
     async def run(self, order: PlaceOrder) -> OrderOutcome:
@@ -107,7 +113,7 @@ class OrderWorkflow:
     async def _activate(self, order: PlaceOrder) -> str:
         """The saga with our own writes in three transactions: reserve, start provisioning, activate."""
         oid = order.order_id
-        self._on_undo("release_reservations", lambda: self._undo_call(release_reservations, oid))
+        self._on_undo("release_reservations", lambda: self._undo_call(release_reservations, oid, self._held))
         held = await self._local(reserve_for_order, ReserveForOrder(order_id=oid,
                                                                     requested_msisdn=order.requested_msisdn))
         self._mark(OrderStep.RESERVED)
@@ -119,6 +125,7 @@ class OrderWorkflow:
         self._on_undo("cancel_service_order", lambda: self._undo_call(
             cancel_service_order, CancelServiceOrder(order_id=oid, reason=self._ending_reason,
                                                      failed=self._ending_state == "failed")))
+        self._on_undo("deprovision", self._deprovision)
         # From here on cancel is refused (validator): the stage below commits provisioning started.
         self._provisioning_started = True
         self._mark(OrderStep.PROVISIONING)
@@ -185,6 +192,11 @@ class OrderWorkflow:
             raise OrderStopped("failed", _reason(failures[0]))
 
     async def _provision(self, task: PlannedTask) -> None:
+        """Run one task to completion, and remember it: a failed order reverses it on the network."""
+        await self._run_until_done(task)
+        self._completed.append(task)
+
+    async def _run_until_done(self, task: PlannedTask) -> None:
         """Run one task; when it is stuck, wait for an operator to resolve or retry it."""
         while True:
             try:
@@ -217,6 +229,35 @@ class OrderWorkflow:
                                                                     actor=decision.actor),
                                    task_queue=queues.PROVISIONING)
                 return
+
+    async def _deprovision(self) -> None:
+        """Undo every completed activation task on its element, before the number and eSIM go back."""
+        if not self._completed:
+            return
+        tasks = await self._remote(create_reverse_tasks, CreateReverseTasks(
+            order_id=self._order.order_id, task_types=[REVERSE_TASK[t.task_type] for t in self._completed]),
+            task_queue=queues.PROVISIONING)
+        errors = await asyncio.gather(*(self._reverse(t) for t in tasks))
+        failed = [(t, error) for t, error in zip(tasks, errors, strict=True) if error is not None]
+        if failed:
+            # What an element still knows (the subscriber's number, the profile) must not be handed
+            # to the next customer: the release undo leaves it reserved for this order.
+            self._held = sorted({HELD_ON_FAILURE[t.task_type] for t, _ in failed})
+            why = "; ".join(f"{t.task_type} {t.task_id}: {error}" for t, error in failed)
+            raise ApplicationError(f"{why} (held out of the pool: {', '.join(self._held)})",
+                                   type="provisioning.deprovision.failed", non_retryable=True)
+
+    async def _reverse(self, task: PlannedTask) -> str | None:
+        """Run one reverse task: None when it is done, else why not (a stuck one is left to an operator)."""
+        try:
+            outcome = await workflow.execute_activity(
+                run_provisioning_task, RunTask(task_id=task.task_id), task_queue=queues.PROVISIONING,
+                start_to_close_timeout=STEP, heartbeat_timeout=timedelta(seconds=5), retry_policy=NETWORK)
+        except ActivityError as err:
+            given_up = await self._remote(mark_task_failed, MarkTaskFailed(task_id=task.task_id, error=_reason(err)),
+                                          task_queue=queues.PROVISIONING)
+            return None if given_up is not None and given_up.status == "completed" else _reason(err)
+        return None if outcome.status == "completed" else "stuck, left for an operator"
 
     # --- operator and client messages -----------------------------------------------------------
 

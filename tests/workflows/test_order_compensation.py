@@ -104,3 +104,67 @@ async def test_a_refund_the_gateway_declines_is_recorded_and_every_other_undo_st
         await asyncio.sleep(0.05)
     assert handle.id in listed  # `bss workflow stuck` shows it to an operator
     record(await handle.fetch_history(), "order_failed_refund_declined")
+
+
+async def _tasks(db, order_id: str) -> dict[str, str]:
+    found = await rows(db, "SELECT task_type, state FROM provisioning.task WHERE product_order_id = :o", o=order_id)
+    return {t["task_type"]: t["state"] for t in found}
+
+
+async def _first_event_id(db, event_type: str, aggregate_ids: list[str]) -> int:
+    (row,) = await rows(db, "SELECT min(id) AS id FROM audit.domain_event WHERE event_type = :t"
+                            " AND aggregate_id = ANY(:a)", t=event_type, a=aggregate_ids)
+    return row["id"]
+
+
+async def test_three_tasks_done_and_one_failed_are_reversed_on_the_network_before_the_release(
+        seeded_api, seeded_db):
+    await set_fault(seeded_api, "OCS_BALANCE_INIT", "fail_always")
+    customer = await ready_customer(seeded_api)
+    order = await place_order(seeded_api, customer, offering_id="PLAN_S")
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "failed", done
+
+    assert await _tasks(seeded_db, order["id"]) == {
+        "HLR_PROVISION": "completed", "PCRF_POLICY_PUSH": "completed", "ESIM_PROFILE_PREPARE": "completed",
+        "OCS_BALANCE_INIT": "failed",
+        "HLR_DEPROVISION": "completed", "PCRF_POLICY_REMOVE": "completed", "ESIM_PROFILE_DISABLE": "completed"}
+    reverse = await rows(seeded_db, "SELECT id FROM provisioning.task WHERE product_order_id = :o AND task_type IN"
+                                    " ('HLR_DEPROVISION', 'PCRF_POLICY_REMOVE', 'ESIM_PROFILE_DISABLE')",
+                         o=order["id"])
+    completed = await rows(seeded_db, "SELECT max(id) AS id FROM audit.domain_event WHERE"
+                                      " event_type = 'provisioning.task.completed' AND aggregate_id = ANY(:a)",
+                           a=[r["id"] for r in reverse])
+    (held,) = await rows(seeded_db, "SELECT msisdn, iccid FROM ordering.product_order WHERE id = :o", o=order["id"])
+    released = await _first_event_id(seeded_db, "inventory.msisdn.released", [held["msisdn"]])
+    assert completed[0]["id"] < released  # the network forgot the line before its number went back
+    assert await _first_event_id(seeded_db, "inventory.esim.released", [held["iccid"]]) > completed[0]["id"]
+    resources = await resources_of(seeded_db, order["id"])
+    assert (resources["msisdn"], resources["esim"], resources["still_reserved"]) == ("available", "available", 0)
+    assert await money_for(seeded_db, order["id"]) == {"charged": 1000, "charges": 1, "refunded": 1000}
+
+
+async def test_a_reverse_task_that_fails_keeps_its_resource_out_of_the_pool_and_says_so(
+        seeded_api, seeded_db, temporal_env):
+    await set_fault(seeded_api, "PCRF_POLICY_PUSH", "fail_always")
+    await set_fault(seeded_api, "HLR_DEPROVISION", "fail_always")
+    customer = await ready_customer(seeded_api)
+    order = await place_order(seeded_api, customer, offering_id="PLAN_S")
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "failed", done
+
+    tasks = await _tasks(seeded_db, order["id"])
+    assert {t: tasks[t] for t in ("HLR_DEPROVISION", "OCS_BALANCE_REMOVE", "ESIM_PROFILE_DISABLE")} == {
+        "HLR_DEPROVISION": "failed", "OCS_BALANCE_REMOVE": "completed", "ESIM_PROFILE_DISABLE": "completed"}
+    assert "PCRF_POLICY_REMOVE" not in tasks  # its push never completed: nothing to undo
+    # The HLR still knows the subscriber by the number: it stays reserved for this order; the eSIM goes back.
+    resources = await resources_of(seeded_db, order["id"])
+    assert (resources["msisdn"], resources["esim"], resources["still_reserved"]) == ("reserved", "available", 1)
+    assert await money_for(seeded_db, order["id"]) == {"charged": 1000, "charges": 1, "refunded": 1000}
+    (row,) = await rows(seeded_db, "SELECT failure_reason FROM ordering.product_order WHERE id = :o", o=order["id"])
+    assert "deprovision: provisioning.deprovision.failed: HLR_DEPROVISION" in row["failure_reason"]
+    assert "held out of the pool: msisdn" in row["failure_reason"]
+    handle = temporal_env.client.get_workflow_handle(order_workflow_id(order["id"]))
+    await handle.result()
+    assert (await handle.describe()).typed_search_attributes.get(UNDO_FAILED) == "deprovision"
+    record(await handle.fetch_history(), "order_failed_deprovision_failed")

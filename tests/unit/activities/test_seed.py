@@ -43,7 +43,7 @@ async def test_seed_loads_the_spec_reference_data(db):
         "catalog.product_specification": 2, "catalog.product_offering": 7, "catalog.offering_category": 7,
         "catalog.product_offering_price": 7, "catalog.bundle_allowance": 16, "inventory.msisdn_range": 1,
         "inventory.msisdn": 1000, "inventory.esim_profile": 1000, "crm.agent": 9, "crm.ticket_sla": 20,
-        "provisioning.fault_rule": 36, "provisioning.simulator_latency": 9,
+        "provisioning.fault_rule": 40, "provisioning.simulator_latency": 10,
     }
     assert report.changed and report.already_present == 0
     kinds = select(cat.product_offering.c.kind, func.count()).group_by(cat.product_offering.c.kind)

@@ -106,7 +106,7 @@ def test_ticket_sla_covers_every_type_and_priority_and_tightens_with_priority():
 
 def test_fault_rules_exist_for_every_task_and_mode_and_are_disabled():
     assert {(r.task_type, r.mode) for r in ref.FAULT_RULES} == {(t, m) for t in TaskType for m in FaultMode}
-    assert len(ref.FAULT_RULES) == len({r.id for r in ref.FAULT_RULES}) == 36
+    assert len(ref.FAULT_RULES) == len({r.id for r in ref.FAULT_RULES}) == 40  # 10 task types × 4 modes
     assert not any(r.enabled for r in ref.FAULT_RULES)
     assert all((r.slow_ms is not None) == (r.mode is FaultMode.SLOW) for r in ref.FAULT_RULES)
 
