@@ -8,8 +8,10 @@ answer from a fresh one: nothing announces it, so only the database knows.
 import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import text
 
+from apis.catalog_cache import CatalogCache
 from core import clock
 from tests.support.catalog_clock import T0, frozen_clock  # noqa: F401 (autouse fixture)
 
@@ -23,9 +25,22 @@ async def plan_m_name(api) -> str:
 
 
 async def warm(api) -> None:
-    """Read once so the cache starts listening, give it time to attach, then read to keep an answer."""
-    await plan_m_name(api)
-    await asyncio.sleep(1.0)
+    """Read once so the cache starts listening, wait until it is attached, then read to keep an answer."""
+    seen: set[CatalogCache] = set()
+    generation = CatalogCache.generation
+
+    def spied(cache: CatalogCache) -> int | None:
+        seen.add(cache)
+        return generation(cache)
+
+    with pytest.MonkeyPatch.context() as patch:  # the API runs in this process: find its cache on the read
+        patch.setattr(CatalogCache, "generation", spied)
+        await plan_m_name(api)
+    (cache,) = seen
+    deadline = asyncio.get_running_loop().time() + 10
+    while cache.generation() is None:  # None until its LISTEN is in place on the database in use
+        assert asyncio.get_running_loop().time() < deadline, "the catalog cache never attached its listener"
+        await asyncio.sleep(0.05)
     await plan_m_name(api)
 
 

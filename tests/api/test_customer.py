@@ -15,6 +15,7 @@ from core.errors import PolicyViolation
 from domain.audit import domain_event
 from domain.customer import ContactPoint, MediumType, kyc_attestation
 from tests.conftest import client_for
+from tests.support.polling import until
 
 INDIVIDUALS = "/tmf-api/party/v4/individual"
 CUSTOMERS = "/tmf-api/customerManagement/v4/customer"
@@ -27,6 +28,11 @@ async def counts(db) -> dict[str, int]:
     """Rows in every table a customer write touches."""
     async with db.connect() as conn:
         return {t: (await conn.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one() for t in TABLES}
+
+
+async def _scalar(db, sql: str, **params: object) -> object:
+    async with db.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar_one()
 
 
 async def new_individual(api, given: str = "Ada", family: str = "Lovelace") -> dict:
@@ -188,8 +194,12 @@ async def test_the_unique_index_has_the_last_word_when_the_policy_check_races(ap
         tx = await holder.begin()
         await holder.execute(text("INSERT INTO crm.contact_medium (customer_id, medium_type, value)"
                                   " VALUES ('CUST-000000', 'email', 'race@example.com')"))
+        holder_pid = (await holder.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         task = asyncio.create_task(customers.create_customer(customers.NewCustomer(party["id"], "Ada", (point,))))
-        await asyncio.sleep(0.5)  # past its policy check (the row is uncommitted), now waiting on the index
+        # Past its policy check (the row is uncommitted), now waiting on the index, i.e. on our transaction.
+        await until(lambda: _scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                        " AND :holder = ANY(pg_blocking_pids(pid))", holder=holder_pid),
+                    "the create never waited on the uncommitted row")
         assert not task.done()
         await tx.commit()
     with pytest.raises(PolicyViolation) as refused:
@@ -317,7 +327,10 @@ async def test_a_read_survives_its_pooled_connections_being_killed(api, db):
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND application_name = :name AND pid <> pg_backend_pid()"), {"name": READ_POOL_NAME})).scalar()
     assert killed >= 1
-    await asyncio.sleep(0.2)  # the pool's connections see the server hang up
+    # pg_terminate_backend only signals: wait until the pool's server ends are gone.
+    await until(lambda: _scalar(db, "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = current_database()"
+                                    " AND application_name = :name", name=READ_POOL_NAME),
+                "the terminated read-pool backends never exited")
     for _ in range(3):
         response = await api.get(f"{CUSTOMERS}/{created['id']}")
         assert response.status_code == 200, response.text

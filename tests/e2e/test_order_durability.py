@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Iterator
 
 import asyncpg
@@ -19,6 +18,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from tests.support.factories import ready_customer
+from tests.support.polling import until
 from tests.support.stack import Stack, running_stack
 from tests.workflows.order_helpers import money_for, place_order, rows, set_fault, wait_order, wait_step
 
@@ -45,7 +45,9 @@ async def test_killed_worker_mid_order_completes_with_one_charge(seeded_api, see
         customer = await ready_customer(seeded_api)
         order = await place_order(seeded_api, customer)
         await wait_step(seeded_db, order["id"], "PROVISIONING", timeout=90)
-        await asyncio.sleep(0.5)
+        await until(lambda: rows(seeded_db, "SELECT 1 FROM provisioning.task WHERE product_order_id = :o AND "
+                                            "task_type = 'ESIM_PROFILE_PREPARE' AND state = 'running'", o=order["id"]),
+                    "the SM-DP+ task never went out", timeout=30)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         assert first.returncode == -signal.SIGKILL
@@ -73,15 +75,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         seeded = stack.bss("seed")
         assert seeded.returncode == 0, seeded.stderr
         yield stack
-
-
-async def _until(check, what: str, timeout: float):
-    """Poll `check()` until it returns something truthy; fail naming `what` once `timeout` s have passed."""
-    deadline = time.monotonic() + timeout
-    while not (result := await check()):
-        assert time.monotonic() < deadline, f"{what} (not within {timeout} s)"
-        await asyncio.sleep(0.05)
-    return result
 
 
 async def _charge_waiting_on(conn: asyncpg.Connection, holder_pid: int) -> int | None:
@@ -134,16 +127,16 @@ async def test_a_worker_killed_while_the_charge_is_in_flight_charges_once(stack:
             await holder.execute("LOCK TABLE payment.payment IN SHARE MODE")
             order_id = (await place_order(api, customer))["id"]
             key = f"{order_id}:charge"
-            await _until(lambda: _charge_waiting_on(db, holder.get_server_pid()),
+            await until(lambda: _charge_waiting_on(db, holder.get_server_pid()),
                          "the charge never reached its INSERT", timeout=60)
-            await _until(lambda: _charge_started(temporal, order_id),
+            await until(lambda: _charge_started(temporal, order_id),
                          "Temporal does not show payment_charge started", timeout=10)
             # The held attempt asked the gateway (its span is exported within ~200 ms).
-            await _until(lambda: _gateway_charges(db, order_id), "no gateway charge span", timeout=20)
+            await until(lambda: _gateway_charges(db, order_id), "no gateway charge span", timeout=20)
             assert await db.fetchval("SELECT count(*) FROM payment.payment WHERE reference = $1", order_id) == 0
 
             os.kill(worker_pid, signal.SIGKILL)
-            await _until(lambda: _gone(worker_pid), "the worker survived SIGKILL", timeout=10)
+            await until(lambda: _gone(worker_pid), "the worker survived SIGKILL", timeout=10)
             await hold.rollback()  # the dead worker's transaction can never commit: its INSERT is rolled back
             up = await asyncio.to_thread(stack.bss, "up", "--timeout", "150")
             assert up.returncode == 0, f"{up.stdout}\n{up.stderr}"
@@ -163,7 +156,7 @@ async def test_a_worker_killed_while_the_charge_is_in_flight_charges_once(stack:
                                     "ON p.id = r.payment_id WHERE p.reference = $1", order_id)
         assert refunds == 0
         # Both attempts reached the gateway (so a doubled charge was possible), under the one key.
-        keys = await _until(lambda: _at_least(_gateway_charges(db, order_id), 2), "the retry never reached the gateway",
+        keys = await until(lambda: _at_least(_gateway_charges(db, order_id), 2), "the retry never reached the gateway",
                             timeout=20)
         assert set(keys) == {key}, keys
         history = [e async for e in temporal.get_workflow_handle(f"order-{order_id}").fetch_history_events()]

@@ -94,7 +94,8 @@ async def _advance(stack: Stack, duration: str, cli: bool = True) -> dict:
 
 async def _until_renewals(stack: Stack, subscription_id: str, count: int, timeout: float = 15.0) -> list[dict]:
     deadline = time.monotonic() + timeout
-    while len(renewals := await _renewals(stack, subscription_id)) < count and time.monotonic() < deadline:
+    while len(renewals := await _renewals(stack, subscription_id)) < count:
+        assert time.monotonic() < deadline, f"{subscription_id} has {len(renewals)} renewals, not {count}"
         await asyncio.sleep(0.1)
     return renewals
 
@@ -119,7 +120,8 @@ async def test_advance_moves_every_clock_and_renews_once_per_boundary(ts_stack: 
     assert activated["current_period_end"] - activated["current_period_start"] == 30 * DAY
 
     # Idle in real time, the line must not skip ahead to its renewal on its own.
-    await asyncio.sleep(0.5)  # a skipping workflow would be at its renewal within ~0.1 s
+    # A deliberate quiet window, not a wait for a state: a skipping workflow would be at its renewal within ~0.1 s.
+    await asyncio.sleep(0.5)
     assert await _renewals(ts_stack, subscription_id) == []
 
     before = await _now(ts_stack)
@@ -129,7 +131,8 @@ async def test_advance_moves_every_clock_and_renews_once_per_boundary(ts_stack: 
     assert abs(_at(after["now"]) - _at(before["now"]) - 30 * DAY) < SLACK
 
     renewals = await _until_renewals(ts_stack, subscription_id, 1)
-    await asyncio.sleep(0.5)  # a duplicate would land by now
+    # A deliberate quiet window after the renewal was seen: a duplicate would land within it.
+    await asyncio.sleep(0.5)
     renewals = await _renewals(ts_stack, subscription_id)
     assert [r["period_number"] for r in renewals] == [2], renewals
     (renewal,) = renewals
@@ -147,6 +150,7 @@ async def test_advance_moves_every_clock_and_renews_once_per_boundary(ts_stack: 
 
     await _advance(ts_stack, "30d")
     renewals = await _until_renewals(ts_stack, subscription_id, 2)
+    # A deliberate quiet window after the second renewal was seen: a duplicate would land within it.
     await asyncio.sleep(0.5)
     renewals = await _renewals(ts_stack, subscription_id)
     assert [r["period_number"] for r in renewals] == [2, 3], renewals

@@ -117,7 +117,8 @@ async def test_a_resent_usage_event_delivers_the_signal_again(seeded_api, seeded
     event = exhausting((await line(seeded_db, sub))["msisdn"], "resent-1")
     assert (await api.post(USAGE, json=event)).status_code == 201
     assert drops.dropped == 1
-    await asyncio.sleep(1.0)  # a window for anything else to push it: nothing does
+    # A deliberate quiet window, not a wait for a state: nothing else may push the block within it.
+    await asyncio.sleep(1.0)
     assert await tasks(seeded_db, sub) == []
     resent = await seeded_api.post(USAGE, json=event)  # the network resends; this API's signals get through
     assert resent.status_code == 200, resent.text  # the original answer: nothing rated twice

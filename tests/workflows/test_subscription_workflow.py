@@ -256,6 +256,11 @@ async def _equals(value, expected) -> bool:
     return True
 
 
+async def _true(condition: bool) -> bool:
+    """`condition`, as a check `eventually` can poll."""
+    return condition
+
+
 async def _snapshot_ready(handle) -> bool:
     return (await handle.query(SubscriptionWorkflow.snapshot)).line is not None
 
@@ -318,9 +323,19 @@ async def test_a_request_on_a_line_whose_workflow_is_being_started_waits_for_it(
     # An order is `completed` a moment before its line's workflow exists (workflows/order.py,
     # the activate stage): a client acting at once is answered once it is there.
     sub = await open_line(seeded_api, "PLAN_M")
+    # The request loads its line once, then again each time Temporal answers NOT_FOUND (is the line still live?).
+    loads: list[str] = []
+    load_line_row = subscription_ops.load_line_row
+
+    async def counted(subscription_id: str) -> dict:
+        loads.append(subscription_id)
+        return await load_line_row(subscription_id)
+
+    monkeypatch.setattr(subscription_ops, "load_line_row", counted)
 
     async def start_late() -> None:
-        await asyncio.sleep(0.3)
+        # Start the workflow only once the request has been told it does not exist yet.
+        await eventually(lambda: _true(loads.count(sub) >= 2), timeout=10)
         await start_line(temporal_env, sub_queue, sub)
 
     bought, _ = await asyncio.gather(seeded_api.post(f"{OPS}/{sub}/vas", json={
