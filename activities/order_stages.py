@@ -23,6 +23,7 @@ from activities.service_order import complete_in, create_in, load_service_order,
 from activities.subscription import load_view
 from activities.uow import unit_of_work
 from core.db import get_engine
+from core.errors import InvalidTransition
 from domain.billing import BillKind, BillLine, IssueBill, RateType
 from domain.inventory import Pool
 from domain.ordering import OrderState, OrderStep
@@ -39,6 +40,9 @@ from domain.provisioning_flow import CompleteServiceOrder, CreateServiceOrder, S
 from domain.subscription import subscription
 from domain.subscription_flow import LineView
 from policies.base import raise_if
+
+# An order in one of these states is over: no stage may take resources for it.
+ENDED = frozenset({OrderState.COMPLETED.value, OrderState.FAILED.value, OrderState.CANCELLED.value})
 
 
 class _Done(Exception):
@@ -67,8 +71,12 @@ async def reserve_for_order(req: ReserveForOrder) -> OrderResources:
                 taken.append(Pool.ESIM)
             await after_takes(uow, taken)
             held = OrderResources(msisdn=number, iccid=iccid)
-            await apply_steps(uow, [OrderStepUpdate(order_id=oid, step=OrderStep.RESERVED.value,
-                                                    msisdn=held.msisdn, iccid=held.iccid)])
+            order = await apply_steps(uow, [OrderStepUpdate(order_id=oid, step=OrderStep.RESERVED.value,
+                                                            msisdn=held.msisdn, iccid=held.iccid)])
+            if order.state in ENDED:
+                # Ended before its workflow ran (the API failed an order whose start it thought lost):
+                # take nothing, charge nothing; the rollback gives the units back.
+                raise InvalidTransition("order", order.state, "reserve")
         return held
     except _Done as done:
         return done.result  # type: ignore[return-value]

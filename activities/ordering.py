@@ -157,8 +157,13 @@ async def end_in(uow: UnitOfWork, end: EndOrder) -> None:
     # One conditional write from every state the machine lets `event` take to `target`; the locked
     # read below runs only when that finds nothing (the same end again, an illegal move, no order).
     sources = [s.value for s, to in ORDER_MACHINE.moves(event).items() if to == target]
+    if end.only_from is not None:
+        sources = [s for s in sources if s == end.only_from]
     ended = (await uow.conn.execute(update(po).where(po.c.id == end.order_id, po.c.state.in_(sources))
                                     .values(**values).returning(po.c.id))).first()
+    if ended is None and end.only_from is not None:
+        uow.record("order.end.skipped", "order", end.order_id, {"state": target.value, "onlyFrom": end.only_from})
+        return  # it moved on (a late start ran it): not ours to end
     if ended is None:
         order = await _lock(uow.conn, end.order_id)
         if order["state"] == target:

@@ -127,7 +127,7 @@ async def create_product_order(body: ProductOrderCreate, request: Request, tempo
     if row["state"] == "acknowledged" and (error := await ensure_order_workflow(temporal, row)) is not None:
         # Temporal says no workflow exists after every attempt: nothing was reserved or charged, so
         # end the order rather than strand it.
-        await end_order(EndOrder(order_id=row["id"], state="failed",
+        await end_order(EndOrder(order_id=row["id"], state="failed", only_from="acknowledged",
                                  reason="orchestration.unavailable: the order could not be started"))
         raise ExternalServiceError("temporal.unavailable", f"order {row['id']} could not start: {error}",
                                    {"orderId": row["id"], "externalId": row["external_id"]}) from error

@@ -68,6 +68,9 @@ class EndOrder(BaseModel):
     # Undos of a failed/cancelled order that could not be done ("refund: payment.refund.declined: …"):
     # kept on the order and its event so an operator finishes them by hand.
     failed_undos: list[str] = []
+    # Close it only from this state (else leave it as it is): the API fails an order it could not start
+    # only while it is still `acknowledged`, so a start that landed late is never undercut.
+    only_from: str | None = None
 
 
 class ActivateLine(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from activities.order_stages import activate_order, reserve_for_order, start_provisioning
 from activities.ordering import end_order
-from core.errors import PolicyViolation
+from core.errors import InvalidTransition, PolicyViolation
 from domain.ordering_flow import ActivateOrder, EndOrder, ReserveForOrder, StartProvisioning
 
 ORDER, CUSTOMER, PAYMENT = "ORD-000001", "CUST-000001", "PAY-000001"
@@ -178,3 +178,26 @@ async def test_concurrent_reservations_take_distinct_units_and_one_wins_a_chosen
     lost = [r for r in results if isinstance(r, PolicyViolation)]
     assert [w.msisdn for w in won] == [free["number"]] and len(lost) == 1
     assert lost[0].code == "order.create.msisdn_available"
+
+
+async def test_an_order_ended_before_its_workflow_ran_takes_nothing(seeded_db):
+    # The API failed the order after its start looked lost; the start had landed, and the workflow runs now.
+    await _order(seeded_db, paid=False)
+    await end_order(EndOrder(order_id=ORDER, state="failed", only_from="acknowledged", reason="never started"))
+    before = await _footprint(seeded_db)
+    with pytest.raises(InvalidTransition):
+        await reserve_for_order(ReserveForOrder(order_id=ORDER))
+    assert await _footprint(seeded_db) == before  # no number, no profile, no event
+    (order,) = await _rows(seeded_db, "SELECT state, msisdn, iccid FROM ordering.product_order")
+    assert (order["state"], order["msisdn"], order["iccid"]) == ("failed", None, None)
+
+
+async def test_the_api_fails_an_order_only_while_it_is_still_acknowledged(seeded_db):
+    await _order(seeded_db)
+    held = await reserve_for_order(ReserveForOrder(order_id=ORDER))  # a late start got there first
+    await end_order(EndOrder(order_id=ORDER, state="failed", only_from="acknowledged", reason="never started"))
+    (order,) = await _rows(seeded_db, "SELECT state, step, msisdn FROM ordering.product_order")
+    assert (order["state"], order["step"], order["msisdn"]) == ("in_progress", "RESERVED", held.msisdn)
+    (skipped,) = await _rows(seeded_db, "SELECT count(*) AS n FROM audit.domain_event "
+                                        "WHERE event_type = 'order.end.skipped'")
+    assert skipped["n"] == 1
