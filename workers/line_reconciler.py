@@ -81,7 +81,8 @@ class LineReconciler:
         # Remember only what still disagrees, per line and direction: a line that blocks again later, or
         # comes back, is signalled at once.
         never = datetime.min.replace(tzinfo=now.tzinfo)
-        self._signalled = {key: at for key, at in self._signalled.items() if key in {(r["id"], r["state"]) for r in rows}}
+        disagreeing = {(r["id"], r["state"]) for r in rows}
+        self._signalled = {key: at for key, at in self._signalled.items() if key in disagreeing}
         due = [r for r in rows if now - self._signalled.get((r["id"], r["state"]), never) >= RESIGNAL_AFTER]
         for row in due:
             signal = "data_exhausted" if row["state"] == "blocked" else "data_restored"
