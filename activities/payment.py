@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -80,11 +81,15 @@ def _refund_result(row: Row) -> RefundResult:
                         gateway_reference=row["gateway_reference"])
 
 
+def _refunded_of(payment_id: Any) -> Select:
+    """What has been refunded of a payment (approved refunds only): a column or a literal id."""
+    return select(func.coalesce(func.sum(refund_t.c.amount_minor), 0)).where(
+        refund_t.c.payment_id == payment_id, refund_t.c.status == RefundStatus.APPROVED.value)
+
+
 async def payment_by_key(conn: AsyncConnection, key: str) -> Row | None:
     """The final (approved/declined) payment recorded under an idempotency key, with what was refunded of it."""
-    refunded = (select(func.coalesce(func.sum(refund_t.c.amount_minor), 0))
-                .where(refund_t.c.payment_id == payment_t.c.id, refund_t.c.status == RefundStatus.APPROVED.value)
-                .scalar_subquery().label("refunded_minor"))
+    refunded = _refunded_of(payment_t.c.id).scalar_subquery().label("refunded_minor")
     row = (await conn.execute(select(payment_t, refunded).where(
         payment_t.c.idempotency_key == key, payment_t.c.status != PaymentStatus.ERROR.value))).mappings().one_or_none()
     return dict(row) if row else None
@@ -92,8 +97,7 @@ async def payment_by_key(conn: AsyncConnection, key: str) -> Row | None:
 
 async def refunded_minor(conn: AsyncConnection, payment_id: str) -> int:
     """What has been refunded of a payment so far (approved refunds only)."""
-    return (await conn.execute(select(func.coalesce(func.sum(refund_t.c.amount_minor), 0)).where(
-        refund_t.c.payment_id == payment_id, refund_t.c.status == RefundStatus.APPROVED.value))).scalar_one()
+    return (await conn.execute(_refunded_of(payment_id))).scalar_one()
 
 
 async def charge_method(conn: AsyncConnection, customer_id: str, method_id: str | None) -> Row | None:
@@ -232,13 +236,14 @@ async def _refund(payment_id: str, amount_minor: int | None, key: str, reason: s
             paid = await load_payment(uow.conn, payment_id, for_update=True)
             if await _refund_by_key(uow.conn, key) is not None:
                 raise _AlreadyRecorded
+            already = await refunded_minor(uow.conn, payment_id)
             if amount_minor is None:
-                amount_minor = paid["amount_minor"] - await refunded_minor(uow.conn, payment_id)
+                amount_minor = paid["amount_minor"] - already
                 if amount_minor <= 0:
                     raise _NothingLeft
             raise_if(check_refund(payment_id=payment_id, payment_status=paid["status"],
                                   payment_currency=paid["currency"], paid_minor=paid["amount_minor"],
-                                  refunded_minor=await refunded_minor(uow.conn, payment_id),
+                                  refunded_minor=already,
                                   amount_minor=amount_minor, currency=currency or paid["currency"]))
             try:
                 attempt = get_gateway().refund(paid["gateway_reference"] or "", amount_minor, key)
