@@ -9,16 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.scopes import Surface
-from core.settings import Settings
+from core.settings import TOKEN_FIELDS, Settings
 
 # surface -> settings env name (the line written into tokens.env)
-TOKEN_ENV_NAMES = {
-    "cli": "BSS_API_TOKEN_CLI",
-    "portal-self-serve": "BSS_API_TOKEN_SELF_SERVE",
-    "portal-csr": "BSS_API_TOKEN_CSR",
-    "agent": "BSS_API_TOKEN_AGENT",
-    "system": "BSS_API_TOKEN_SYSTEM",
-}
+TOKEN_ENV_NAMES = {surface: f"BSS_API_TOKEN_{field.upper()}" for surface, field in TOKEN_FIELDS.items()}
 
 
 def _digest(token: str) -> bytes:
@@ -59,11 +53,6 @@ class TokenRegistry:
             if hmac.compare_digest(digest, presented):
                 found = credential
         return found
-
-    def surface_of(self, token: str | None) -> str | None:
-        """Return the surface of `token`, or None when it is unknown."""
-        credential = self.credential_of(token)
-        return credential.surface.value if credential else None
 
 
 def ensure_dev_tokens(path: Path) -> dict[str, str]:

@@ -24,9 +24,9 @@ def test_dev_tokens_are_generated_once_and_resolve_to_their_surface(tmp_path):
         "cli": first["cli"], "self_serve": first["portal-self-serve"], "csr": first["portal-csr"],
         "agent": first["agent"], "system": first["system"]}.items()})
     registry = TokenRegistry.from_settings(settings)
-    assert registry.surface_of(first["portal-csr"]) == "portal-csr"
-    assert registry.surface_of(first["cli"][:-1]) is None
-    assert registry.surface_of(None) is None
+    assert registry.credential_of(first["portal-csr"]).surface == "portal-csr"
+    assert registry.credential_of(first["cli"][:-1]) is None
+    assert registry.credential_of(None) is None
 
 
 def test_embedded_urls_point_at_the_socket_in_home(tmp_path):
