@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.errors import Violation
+from core.scopes import SURFACE_SCOPES, Scope
 from domain.catalog import (
     ALLOWANCE_UNITS, CURRENCY, PERIOD_DAYS, Allowance, AllowanceType, LifecycleStatus, OfferingKind, OfferingView,
     PriceMigrationView, PriceType, PriceVersion, VasExpiry,
@@ -31,7 +32,8 @@ from domain.catalog import (
 from policies.base import violation
 
 SELLABLE_NOW = "order.create.offering_sellable_now"
-ADMIN_SURFACES = frozenset({"cli", "system"})
+# The surfaces holding the catalog:admin scope: the activities' own check agrees with the routes' by construction.
+ADMIN_SURFACES = frozenset(surface.value for surface, held in SURFACE_SCOPES.items() if Scope.CATALOG_ADMIN in held)
 MIN_NOTICE_DAYS = 30
 OFFERING_ID = re.compile(r"(?=.{3,40}$)[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")  # PLAN_XL, VAS_DATA_1GB
 KIND_PRICE_TYPE = {OfferingKind.PLAN: PriceType.RECURRING, OfferingKind.VAS: PriceType.ONE_TIME}
