@@ -11,10 +11,10 @@ import asyncio
 
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import TimeSkipper, TimeSkippingConfig
+from temporalio.testing import TimeSkipper
 
 from core.errors import ExternalServiceError
-from core.temporal import connect
+from core.temporal import connect, scenario_skipper
 
 
 class TemporalGateway:
@@ -29,7 +29,7 @@ class TemporalGateway:
     def _wrap(self, client: Client) -> Client:
         if not self._time_skipping:
             return client
-        self._skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False, disable_propagation=True))
+        self._skipper = scenario_skipper(client)
         return self._skipper.client
 
     async def client(self) -> Client:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
 from core.settings import Settings, get_settings
 from core.temporal_tracing import BssTracingInterceptor
+
+if TYPE_CHECKING:
+    from temporalio.testing import TimeSkipper
 
 
 def client_interceptors() -> list[Interceptor]:
@@ -28,3 +33,12 @@ async def connect(settings: Settings | None = None) -> Client:
     cfg["namespace"] = settings.temporal_namespace
     return await Client.connect(**cfg, data_converter=pydantic_data_converter,
                                 interceptors=client_interceptors())
+
+
+def scenario_skipper(client: Client) -> TimeSkipper:
+    """How a time-skipping stack starts its workflows: no auto-skip (an idle one must not race to its next
+    timer) and no propagation to children; `bss clock advance` moves them with `fast_forward` (DESIGN.md §6)."""
+    # Imported here: the CLI's `bss workflow` and `db reset` connect through this module and never skip time.
+    from temporalio.testing import TimeSkipper, TimeSkippingConfig
+
+    return TimeSkipper(client, config=TimeSkippingConfig(enabled=False, disable_propagation=True))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
 from core import clock
 from core.settings import Settings, get_settings
+from core.temporal import scenario_skipper
 from domain.scenario_time import ScenarioClock
 from domain.ticket_sla_flow import TicketSlaStart
 from workflows import queues
@@ -32,7 +32,7 @@ async def start_singletons(client: Client, settings: Settings | None = None) -> 
         # As the API starts its workflows on such a stack (apis/temporal_gateway.py): no auto-skip,
         # `bss clock advance` moves the loop, and it keeps the offset in force now (DESIGN.md §6;
         # the worker follows the stack clock before it gets here).
-        client = TimeSkipper(client, config=TimeSkippingConfig(enabled=False, disable_propagation=True)).client
+        client = scenario_skipper(client).client
         scenario = ScenarioClock(offset=clock.offset())
     sla = await client.start_workflow(
         TicketSlaWorkflow.run, TicketSlaStart(scenario_clock=scenario), id=TICKET_SLA_WORKFLOW_ID,
