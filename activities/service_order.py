@@ -7,6 +7,7 @@ returns it, so Temporal may retry any of these activities freely.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -212,13 +213,7 @@ async def create_reverse_tasks(req: CreateReverseTasks) -> list[PlannedTask]:
     """Create the tasks undoing an order's completed activation tasks, once per order × type, in the order asked."""
     with activity_edge():
         keys = [order_task_key(req.order_id, t) for t in req.task_types]
-        try:
-            async with unit_of_work() as uow:
-                await _create_reverse_tasks(uow, req, keys)
-        except _Unchanged:
-            pass
-        async with get_engine().connect() as conn:
-            return await _tasks_by_key(conn, keys)
+        return await _plan_once(keys, lambda uow: _create_reverse_tasks(uow, req, keys))
 
 
 async def _create_reverse_tasks(uow: UnitOfWork, req: CreateReverseTasks, keys: list[str]) -> None:
@@ -227,22 +222,44 @@ async def _create_reverse_tasks(uow: UnitOfWork, req: CreateReverseTasks, keys: 
         raise NotFound("service_order", req.order_id)
     services = {r.spec_name: r.id for r in await uow.conn.execute(
         select(service.c.id, service.c.spec_name).where(service.c.service_order_id == so["id"]))}
+    await _insert_missing_tasks(
+        uow, keys, req.task_types,
+        lambda t: {"product_order_id": req.order_id, "service_order_id": so["id"],
+                   "service_id": services.get(TASK_SERVICE[t].value)},
+        lambda _key: {"service_order_id": so["id"], "product_order_id": req.order_id, "reverses": "activation"})
+
+
+async def _plan_once(keys: list[str], create: Callable[[UnitOfWork], Awaitable[None]]) -> list[PlannedTask]:
+    """Run `create` in one transaction (nothing new is no error), then return the tasks of `keys` as stored."""
+    try:
+        async with unit_of_work() as uow:
+            await create(uow)
+    except _Unchanged:
+        pass
+    async with get_engine().connect() as conn:
+        return await _tasks_by_key(conn, keys)
+
+
+async def _insert_missing_tasks(uow: UnitOfWork, keys: list[str], task_types: list[TaskType],
+                                columns: Callable[[TaskType], Row], payload: Callable[[str], Row]) -> None:
+    """Insert the pending task of each key not stored yet (its owner `columns`), recording it planned.
+
+    Raises `_Unchanged` when every key was there already, so a retry writes nothing.
+    """
     existing = set((await uow.conn.execute(select(task.c.task_key).where(task.c.task_key.in_(keys)))).scalars())
     now = clock.now()
-    for key, task_type in zip(keys, req.task_types, strict=True):
+    for key, task_type in zip(keys, task_types, strict=True):
         if key in existing:
             continue
         task_id = await uow.next_id(IdKind.PROVISIONING_TASK)
         inserted = (await uow.conn.execute(pg_insert(task).values(
-            id=task_id, task_key=key, product_order_id=req.order_id, service_order_id=so["id"],
-            service_id=services.get(TASK_SERVICE[task_type].value), task_type=task_type.value,
-            state=TaskState.PENDING.value, max_attempts=DEFAULT_MAX_ATTEMPTS, created_at=now, updated_at=now)
+            id=task_id, task_key=key, task_type=task_type.value, state=TaskState.PENDING.value,
+            max_attempts=DEFAULT_MAX_ATTEMPTS, created_at=now, updated_at=now, **columns(task_type))
             .on_conflict_do_nothing(index_elements=[task.c.task_key])  # a concurrent call made it first
             .returning(task.c.id))).scalar_one_or_none()
         if inserted is not None:
             uow.record("provisioning.task.planned", "provisioning_task", task_id,
-                       {"task_type": task_type.value, "service_order_id": so["id"],
-                        "product_order_id": req.order_id, "reverses": "activation"})
+                       {"task_type": task_type.value, **payload(key)})
     if not uow.events:
         raise _Unchanged
 
@@ -290,13 +307,8 @@ async def create_line_tasks(req: CreateLineTasks) -> LineTaskPlan:
     """Create tasks for a live line (termination, block, unblock), once per line × occasion × type."""
     with activity_edge():
         keys = [line_task_key(req.subscription_id, req.key_suffix, t) for t in req.task_types]
-        try:
-            async with unit_of_work() as uow:
-                await _create_line_tasks(uow, req, keys)
-        except _Unchanged:
-            pass
-        async with get_engine().connect() as conn:
-            return LineTaskPlan(subscription_id=req.subscription_id, tasks=await _tasks_by_key(conn, keys))
+        tasks = await _plan_once(keys, lambda uow: _create_line_tasks(uow, req, keys))
+        return LineTaskPlan(subscription_id=req.subscription_id, tasks=tasks)
 
 
 async def _create_line_tasks(uow: UnitOfWork, req: CreateLineTasks, keys: list[str]) -> None:
@@ -307,22 +319,11 @@ async def _create_line_tasks(uow: UnitOfWork, req: CreateLineTasks, keys: list[s
     services = {r.spec_name: r for r in await uow.conn.execute(
         select(service.c.id, service.c.spec_name, service.c.service_order_id)
         .where(service.c.subscription_id == req.subscription_id))}
-    known = await uow.conn.execute(select(task.c.task_key).where(task.c.task_key.in_(keys)))
-    existing = set(known.scalars())
-    now = clock.now()
-    for key, task_type in zip(keys, req.task_types, strict=True):
-        if key in existing:
-            continue
+
+    def columns(task_type: TaskType) -> Row:
         svc = services.get(TASK_SERVICE[task_type].value)
-        task_id = await uow.next_id(IdKind.PROVISIONING_TASK)
-        inserted = (await uow.conn.execute(pg_insert(task).values(
-            id=task_id, task_key=key, subscription_id=req.subscription_id, task_type=task_type.value,
-            service_id=svc.id if svc else None, service_order_id=svc.service_order_id if svc else None,
-            state=TaskState.PENDING.value, max_attempts=DEFAULT_MAX_ATTEMPTS, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=[task.c.task_key])  # a concurrent call made it first
-            .returning(task.c.id))).scalar_one_or_none()
-        if inserted is not None:
-            uow.record("provisioning.task.planned", "provisioning_task", task_id,
-                       {"task_type": task_type.value, "subscription_id": req.subscription_id, "key": key})
-    if not uow.events:
-        raise _Unchanged
+        return {"subscription_id": req.subscription_id, "service_id": svc.id if svc else None,
+                "service_order_id": svc.service_order_id if svc else None}
+
+    await _insert_missing_tasks(uow, keys, req.task_types, columns,
+                                lambda key: {"subscription_id": req.subscription_id, "key": key})
