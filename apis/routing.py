@@ -66,14 +66,15 @@ class GuardedRoute(APIRoute):
         """FastAPI's handler, behind the scope check and the customer binding."""
         handler = super().get_route_handler()
         access = access_of(self)
+        customer_bound = access.scope not in UNBOUND_SCOPES  # decided once per route, not per call
 
         async def guarded(request: Request) -> Response:
             ctx = context.current()
             if access.scope is None or access.scope not in ctx.scopes:
                 raise denied(access.scope)
-            if ctx.on_behalf_of is not None and access.scope not in UNBOUND_SCOPES:
+            if ctx.on_behalf_of is not None and customer_bound:
                 await _bind(request, access, ctx.on_behalf_of)
-            elif ctx.on_behalf_of is None and access.scope not in UNBOUND_SCOPES and ctx.channel in ALWAYS_BOUND:
+            elif ctx.on_behalf_of is None and customer_bound and ctx.channel in ALWAYS_BOUND:
                 raise Forbidden("auth.on_behalf_of.required",
                                 f"the '{ctx.channel}' surface must name the customer it acts for (X-BSS-On-Behalf-Of)",
                                 {"scope": access.scope.value, "surface": ctx.channel})
