@@ -1,10 +1,15 @@
 """Provisioning task writes: run a task on the network, fail it, resolve it, and the simulator knobs.
 
 A run is two short transactions around the network call, so no row lock is held while an element
-thinks: mark `running` (attempts counted), call the simulator, record the answer. A failed attempt
-leaves the task `running` with `last_error` and raises a retryable `ExternalServiceError`; only the
-workflow decides that retries are exhausted (`mark_task_failed`). A stuck element is a result, not
-an error: the task is `stuck` and the workflow waits for an operator.
+thinks: mark `running` (attempts counted), call the simulator, record the answer. The task row is
+the element's attempts budget: only attempts that reached the point of calling the element count,
+so an attempt Temporal retries because the database was down costs nothing. A failed attempt
+leaves the task `running` with `last_error` and raises a retryable `ExternalServiceError`, unless
+it used the task's last attempt: then it raises a non-retryable one
+(`provisioning.task.attempts_exhausted`) and the workflow marks the task failed
+(`mark_task_failed`). Anything else (an outage) stays retryable, for as long as the workflow's
+window allows. A stuck element is a result, not an error: the task is `stuck` and the workflow
+waits for an operator.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from policies.base import raise_if
 from simulators import network
 
 Row = dict[str, Any]
+ATTEMPTS_EXHAUSTED = "provisioning.task.attempts_exhausted"
 MAX_DURATION_MS = 2**31 - 1  # the column is an INTEGER; a task resolved weeks later still fits
 
 
@@ -98,7 +104,7 @@ def _heartbeat() -> None:
 
 @activity.defn(name="run_provisioning_task")
 async def run_provisioning_task(req: RunTask) -> TaskOutcome:
-    """Run one attempt of a task on the network: completed, stuck (returned) or failed (retryable error)."""
+    """Run one attempt of a task on the network: completed, stuck (returned) or failed (raised; final on the last attempt)."""
     with activity_edge():
         try:
             row, settings = await _start(req.task_id)
@@ -116,19 +122,19 @@ async def run_provisioning_task(req: RunTask) -> TaskOutcome:
 
 async def _start(task_id: str) -> tuple[Row, network.ElementSettings]:
     """Mark the task running for this attempt and read its element's settings; a completed task raises."""
-    # Temporal's attempt counts retries of this run; the row also counts earlier runs (operator retry).
-    attempt = activity.info().attempt if activity.in_activity() else 0
+    # The row counts the attempts that got this far, not Temporal's: a retry after an outage (an
+    # attempt that never reached the database) must not use up the element's budget.
     async with unit_of_work() as uow:
-        started = await _start_fast(uow, task_id, attempt)
+        started = await _start_fast(uow, task_id)
         if started is None:
-            started = await _start_locked(uow, task_id, attempt)
+            started = await _start_locked(uow, task_id)
         row, event, settings = started
         uow.record("provisioning.task.started", "provisioning_task", task_id,
                    {"task_type": row["task_type"], "attempt": row["attempts"], "event": event})
         return row, settings
 
 
-async def _start_fast(uow: UnitOfWork, task_id: str, attempt: int) -> tuple[Row, str, network.ElementSettings] | None:
+async def _start_fast(uow: UnitOfWork, task_id: str) -> tuple[Row, str, network.ElementSettings] | None:
     """A pending or running task (every attempt but an operator's retry) in one statement, or None.
 
     The CTE locks the row and keeps its state before the write (start or attempt?); the element's
@@ -142,7 +148,7 @@ async def _start_fast(uow: UnitOfWork, task_id: str, attempt: int) -> tuple[Row,
         update(task).where(task.c.id == before.c.id,
                            before.c.state.in_([TaskState.PENDING.value, TaskState.RUNNING.value]))
         .values(state=case((before.c.state == TaskState.PENDING.value, running.value), else_=before.c.state),
-                attempts=func.greatest(task.c.attempts + 1, attempt),
+                attempts=task.c.attempts + 1,
                 started_at=func.coalesce(task.c.started_at, now), updated_at=now)
         .returning(task, before.c.state.label("state_before"), latency.label("stored_latency_ms"),
                    rules.label("fault_rules")))).mappings().first()
@@ -155,7 +161,7 @@ async def _start_fast(uow: UnitOfWork, task_id: str, attempt: int) -> tuple[Row,
     return found, "start" if before_state == TaskState.PENDING else "attempt", settings
 
 
-async def _start_locked(uow: UnitOfWork, task_id: str, attempt: int) -> tuple[Row, str, network.ElementSettings]:
+async def _start_locked(uow: UnitOfWork, task_id: str) -> tuple[Row, str, network.ElementSettings]:
     """Any other task: completed (raises `_Unchanged`), or failed/stuck and retried by an operator."""
     row = await load_task(uow.conn, task_id, lock=True)
     state = TaskState(row["state"])
@@ -166,7 +172,7 @@ async def _start_locked(uow: UnitOfWork, task_id: str, attempt: int) -> tuple[Ro
     raise_if(rules.check_retry(task_id, state, row["attempts"], row["max_attempts"]))
     event, new_state = "retry", TASK_MACHINE.next(state, RETRY_EDGE[state])
     now = clock.now()
-    values = {"state": new_state.value, "attempts": max(row["attempts"] + 1, attempt),
+    values = {"state": new_state.value, "attempts": row["attempts"] + 1,
               "started_at": row["started_at"] or now}
     await _save(uow, task_id, **values)
     # The element's latency and fault rules as they stand now, on this connection (no second checkout).
@@ -208,15 +214,27 @@ async def _finish(started: Row, answer: network.NetworkResult, elapsed_ms: int) 
                    "fault": answer.fault.value if answer.fault else None}
         uow.record(f"provisioning.task.{event}", "provisioning_task", task_id, payload | extra)
     if answer.answer is network.Answer.FAILED:
-        raise ExternalServiceError("provisioning.network_error", answer.message,
-                                   {"task_id": task_id, "attempt": row["attempts"],
-                                    "element": answer.element.value})
+        raise _attempt_failed(dict(row), answer)
     return outcome(dict(row))
+
+
+def _attempt_failed(row: Row, answer: network.NetworkResult) -> ExternalServiceError:
+    """The error of a failed attempt: retryable while the task has attempts left, final once it has none."""
+    context = {"task_id": row["id"], "attempt": row["attempts"], "max_attempts": row["max_attempts"],
+               "element": answer.element.value}
+    if row["attempts"] < row["max_attempts"]:
+        return ExternalServiceError("provisioning.network_error", answer.message, context)
+    error = ExternalServiceError(ATTEMPTS_EXHAUSTED, f"{answer.message} (attempt {row['attempts']} of "
+                                                     f"{row['max_attempts']})", context)
+    # The element refused every attempt the task allows: a business failure, so Temporal must not
+    # retry it (its policy only bounds outages, by time).
+    error.retryable = False
+    return error
 
 
 @activity.defn(name="mark_task_failed")
 async def mark_task_failed(req: MarkTaskFailed) -> TaskOutcome | None:
-    """Mark a task failed for good once the workflow's retries are exhausted (idempotent).
+    """Mark a task failed for good once its attempts are spent or the workflow's window closed (idempotent).
 
     Returns the task's outcome when a late attempt completed it after all (the workflow then goes on
     as if the attempt had answered), else None.

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.errors import BssError, PolicyViolation
+from core.outage import is_outage
 
 log = logging.getLogger("bss.api")
 
@@ -83,5 +84,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):
+            # The database is restarting or away: a retry will do, nothing here is broken.
+            log.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
+            response = tmf_error(503, "database.unavailable", "Service unavailable",
+                                 "the database cannot be reached right now; try again")
+            response.headers["Retry-After"] = "2"
+            return response
         log.exception("unhandled error", exc_info=exc)
         return tmf_error(500, "internal.unexpected", "Internal error", "an unexpected error occurred")

@@ -24,7 +24,8 @@ OnNotify = Callable[[str], None]
 class ChannelListener:
     """LISTEN on one channel with its own connection; `on_attach` loads the state, `on_notify` applies a change."""
 
-    RETRY_S = 0.1
+    RETRY_S = 0.1  # the first wait after a failed attach; it doubles up to MAX_RETRY_S while the database is away
+    MAX_RETRY_S = 2.0
 
     def __init__(self, dsn: str, channel: str, on_notify: OnNotify, on_attach: OnAttach | None = None,
                  on_detach: Callable[[], None] | None = None) -> None:
@@ -57,14 +58,17 @@ class ChannelListener:
         await self._close()
 
     async def _attach(self) -> None:
-        # A stack process may start before PostgreSQL or the migrations: retry until both are there.
+        # A stack process may start before PostgreSQL or the migrations, and PostgreSQL may restart
+        # under it: retry until both are there. InterfaceError is a connection closed mid-attach.
+        wait = self.RETRY_S
         while True:
             try:
                 await self.connect()
                 return
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.debug("%s: waiting for the database: %s", self._channel, exc)
-                await asyncio.sleep(self.RETRY_S)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, self.MAX_RETRY_S)
 
     async def _listen(self) -> None:
         self._lost.clear()
@@ -99,5 +103,5 @@ class ChannelListener:
             conn, self._conn = self._conn, None
             try:
                 await conn.close(timeout=2)
-            except (TimeoutError, OSError, asyncpg.PostgresError):
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 conn.terminate()

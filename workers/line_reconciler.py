@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 
 from core import clock
 from core.db import raw_connection
+from core.outage import is_outage
 
 log = logging.getLogger("bss.worker.reconciler")
 
@@ -30,6 +31,8 @@ log = logging.getLogger("bss.worker.reconciler")
 GRACE = timedelta(seconds=2)
 INTERVAL = timedelta(seconds=1)
 RESIGNAL_AFTER = timedelta(minutes=1)
+# After failed sweeps (an outage) the interval doubles up to this, and is back to INTERVAL after a good one.
+MAX_BACKOFF = timedelta(seconds=10)
 
 DISAGREEING = """
 WITH last_pcrf AS (
@@ -66,12 +69,19 @@ class LineReconciler:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
+        wait = self.interval.total_seconds()
         while True:
             try:
                 await self.sweep()
-            except Exception:  # the database or Temporal away: the next sweep tries again
-                log.warning("line reconciliation failed", exc_info=True)
-            await asyncio.sleep(self.interval.total_seconds())
+                wait = self.interval.total_seconds()
+            except Exception as exc:  # the database or Temporal away: a later sweep tries again
+                if is_outage(exc):
+                    # One line per try, no trace: sweeping resumes by itself once the database is back.
+                    log.warning("line reconciliation waits for the database: %s: %s", exc.__class__.__name__, exc)
+                else:
+                    log.warning("line reconciliation failed", exc_info=True)
+                wait = min(wait * 2, MAX_BACKOFF.total_seconds())
+            await asyncio.sleep(wait)
 
     async def sweep(self) -> list[str]:
         """Signal every line whose network state disagrees with the database; return their ids."""

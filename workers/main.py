@@ -64,14 +64,24 @@ async def run(queue_names: list[str]) -> None:
     ready.parent.mkdir(parents=True, exist_ok=True)
     ready.write_text(str(os.getpid()))
     log.info("worker ready on %s", ", ".join(queue_names))
-    await stop.wait()
+    stopping = asyncio.create_task(stop.wait())
+    # A worker whose run ended on its own (the SDK gave up polling) must not leave a process that
+    # looks ready and serves nothing: stop everything and exit non-zero, so `bss status` shows it
+    # down and `bss up` starts a fresh one. A Temporal restart does not end a run (it reconnects).
+    await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    ended = [t for t in tasks if t.done()]
+    stopping.cancel()
     if reconciler is not None:
         await reconciler.stop()
-    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*(w.shutdown() for w in workers if not w.is_shutdown))
     await asyncio.gather(*tasks, return_exceptions=True)
     if follower is not None:
         await follower.stop()
     await dispose_engines()
+    if ended and not stop.is_set():
+        ready.unlink(missing_ok=True)
+        causes = [t.exception() for t in ended if not t.cancelled() and t.exception() is not None]
+        raise RuntimeError(f"a worker stopped serving its queues: {causes or 'it returned'}")
 
 
 def main() -> None:

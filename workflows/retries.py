@@ -11,9 +11,13 @@ INTERNAL = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_int
 # The payment gateway: a few tries for `error` answers; declines are results, not errors.
 PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
                       maximum_attempts=4)
-# A network element: the task's attempts budget.
+# A network task: its element's attempts budget is counted in the task row by the activity, which
+# raises a non-retryable error once it is spent; anything else (our database or the worker down) is
+# an outage, retried until it ends, bounded only by OUTAGE_WINDOW.
 NETWORK = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
-                      maximum_interval=timedelta(seconds=5), maximum_attempts=3)
+                      maximum_interval=timedelta(seconds=5))
+# How long a step with an outside budget waits out an outage (schedule-to-close) before it fails.
+OUTAGE_WINDOW = timedelta(minutes=10)
 # Undo steps must eventually succeed: money goes back, numbers go back, whatever it takes.
 UNDO = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # A periodic sweep: a few quick tries, then give up this turn; the next turn sweeps again.

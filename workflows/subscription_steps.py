@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from policies import subscription as rules
     from workflows import queues
-    from workflows.retries import INTERNAL, NETWORK, STEP
+    from workflows.retries import INTERNAL, NETWORK, OUTAGE_WINDOW, STEP
     from workflows.search_attributes import CUSTOMER_ID, NEXT_RENEWAL_AT, PLAN_CODE, SUBSCRIPTION_ID
 
 
@@ -199,9 +199,11 @@ class NetworkLane:
             try:
                 outcome = await workflow.execute_activity(
                     run_provisioning_task, RunTask(task_id=task.task_id), task_queue=queues.PROVISIONING,
-                    start_to_close_timeout=STEP, heartbeat_timeout=timedelta(seconds=5), retry_policy=NETWORK)
+                    start_to_close_timeout=STEP, schedule_to_close_timeout=OUTAGE_WINDOW,
+                    heartbeat_timeout=timedelta(seconds=5), retry_policy=NETWORK)
             except ActivityError as err:
-                # Failed for good: the task says so for operators; the line's database state stands.
+                # Failed for good (the element used the task's attempts, or an outage outlasted the
+                # window): the task says so for operators; the line's database state stands.
                 await workflow.execute_activity(
                     mark_task_failed, MarkTaskFailed(task_id=task.task_id, error=str(refusal(err).message)),
                     task_queue=queues.PROVISIONING, start_to_close_timeout=STEP, retry_policy=INTERNAL)

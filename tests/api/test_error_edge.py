@@ -62,6 +62,10 @@ def _app_raising() -> FastAPI:
     async def boom() -> dict:
         raise RuntimeError("bug")
 
+    @app.get("/outage")
+    async def outage() -> dict:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
     return app
 
 
@@ -84,3 +88,11 @@ async def test_not_found_and_unexpected_errors_keep_the_tmf_shape():
     assert missing.status_code == 404 and missing.json()["code"] == "customer.not_found"
     assert boom.status_code == 500 and boom.json()["code"] == "internal.unexpected"
     assert "bug" not in boom.text, "internal details must not leak"
+
+
+async def test_a_database_outage_is_503_to_retry_not_a_500():
+    async with serve(_app_raising()) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/outage")
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    assert response.json()["code"] == "database.unavailable"
+    assert "5432" not in response.text, "internal details must not leak"

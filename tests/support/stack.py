@@ -1,21 +1,31 @@
 """A real stack started by `bss up` in a private BSS_HOME on free ports (end-to-end tests).
 
 The stack runs as separate processes started by the `bss` console script — exactly what
-`make up` does — and `bss down` always runs at the end.
+`make up` does — and `bss down` always runs at the end. Faults are injected on the real
+processes: `Stack.kill` SIGKILLs a component with everything it spawned (PostgreSQL's
+backends too, as a crash or an OOM kill would), `Stack.bring_back` is `bss up` (it restarts only
+what is missing), and `outage` holds a component down for a while between the two.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
+
+from cli.stack.procs import read_record, tree, wait_all
 
 BSS = Path(sys.executable).with_name("bss")
 PORT_VARS = ("BSS_API_PORT", "BSS_SELF_SERVE_PORT", "BSS_CSR_PORT", "BSS_TEMPORAL_PORT", "BSS_TEMPORAL_UI_PORT")
@@ -85,6 +95,56 @@ class Stack:
     def dsn(self) -> str:
         """asyncpg DSN of the stack's database."""
         return f"postgresql://postgres@/bss?host={self.home / 'pg'}"
+
+    def pid(self, component: str) -> int | None:
+        """The pid `bss up` recorded for `component` (postgres, temporal, api, worker, …), if any."""
+        record = read_record(self.home / "run", component)
+        return record.pid if record else None
+
+    def kill(self, component: str) -> int:
+        """SIGKILL `component` and every process it spawned, wait until all are gone; return its pid.
+
+        For PostgreSQL that is a crash: no shutdown checkpoint, open transactions lost, crash
+        recovery on the next start, clients see their connections drop (or refused) at once.
+        """
+        pid = self.pid(component)
+        assert pid is not None, f"{component} is not running"
+        victims = tree(psutil.Process(pid))  # the children first read, before the parent dies
+        for proc in victims:
+            try:
+                proc.send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:
+                pass
+        assert not wait_all(victims, 10.0), f"{component} survived SIGKILL"
+        return pid
+
+    def bring_back(self) -> dict[str, int]:
+        """`bss up`: restart what is missing and wait until the whole stack is healthy; return the pids."""
+        result = self.bss("up", "--timeout", "150")
+        assert result.returncode == 0, f"bss up failed:\n{result.stdout}\n{result.stderr}"
+        return {name: row["pid"] for name, row in self.status()[1].items()}
+
+
+@asynccontextmanager
+async def outage(stack: Stack, component: str, seconds: float) -> AsyncIterator[int]:
+    """Kill `component` on entry (yielding its old pid); on exit, once `seconds` have passed since, bring it back.
+
+    The body runs while the component is down (e.g. to check what the rest of the stack does
+    meanwhile); it may take longer than `seconds`, then the outage lasts as long as the body.
+    The sleep is the outage itself, not a wait for some state: what follows polls as usual.
+    """
+    began = time.monotonic()
+    pid = await asyncio.to_thread(stack.kill, component)
+    try:
+        yield pid
+    finally:
+        await asyncio.sleep(max(0.0, seconds - (time.monotonic() - began)))
+        await asyncio.to_thread(stack.bring_back)
+
+
+def postgres_outage(stack: Stack, seconds: float) -> AbstractAsyncContextManager[int]:
+    """PostgreSQL killed hard (postmaster and backends) and restarted by `bss up` after `seconds`."""
+    return outage(stack, "postgres", seconds)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from activities.provisioning import (
 from activities.service_order import (
     cancel_service_order, complete_service_order, create_line_tasks, create_service_order,
 )
+from core import db as core_db
 from core.errors import ExternalServiceError, InvalidTransition, NotFound, PolicyViolation
 from domain.audit import domain_event
 from domain.provisioning import FaultMode, TaskType, task
@@ -105,9 +106,13 @@ async def test_fail_first_attempt_fails_attempt_one_and_succeeds_on_two(seeded_d
 async def test_fail_always_fails_every_attempt_then_the_workflow_marks_it_failed(seeded_db):
     task_id = await _task_of(TaskType.PCRF_POLICY_PUSH)
     await _fault(TaskType.PCRF_POLICY_PUSH, FaultMode.FAIL_ALWAYS)
+    errors = []
     for _ in range(3):
-        with pytest.raises(ExternalServiceError):
+        with pytest.raises(ExternalServiceError) as err:
             await run_provisioning_task(RunTask(task_id=task_id))
+        errors.append((err.value.code, err.value.retryable))
+    # The last attempt of the budget is final: Temporal must not try the element again.
+    assert errors == [("provisioning.network_error", True)] * 2 + [("provisioning.task.attempts_exhausted", False)]
     await mark_task_failed(MarkTaskFailed(task_id=task_id, error="gave up after 3 attempts"))
     await mark_task_failed(MarkTaskFailed(task_id=task_id, error="gave up after 3 attempts"))  # idempotent
     row = await _task_row(seeded_db, task_id)
@@ -170,16 +175,17 @@ async def test_an_attempt_temporal_gave_up_on_that_still_completes_leaves_the_ta
     assert kinds.count("provisioning.task.completed") == 1 and "provisioning.task.failed" not in kinds
 
 
-async def test_inside_an_activity_attempts_follow_temporal_and_slow_heartbeats(seeded_db, monkeypatch):
+async def test_inside_an_activity_attempts_count_runs_not_temporal_retries_and_slow_heartbeats(seeded_db,
+                                                                                              monkeypatch):
     monkeypatch.setattr(network, "HEARTBEAT_EVERY_S", 0.01)
     task_id = await _task_of(TaskType.HLR_PROVISION)
     await _fault(TaskType.HLR_PROVISION, FaultMode.SLOW, slow_ms=400)  # 600 ms → 30 ms scaled
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, attempt=2)
+    env.info = dataclasses.replace(env.info, attempt=2)  # the first attempt never reached the database
     beats: list = []
     env.on_heartbeat = lambda *details: beats.append(details)
     outcome = await env.run(run_provisioning_task, RunTask(task_id=task_id))
-    assert (outcome.status, outcome.attempts) == ("completed", 2) and outcome.duration_ms >= 30
+    assert (outcome.status, outcome.attempts) == ("completed", 1) and outcome.duration_ms >= 30
     assert len(beats) >= 2
     with pytest.raises(ApplicationError) as err:  # business refusals are final inside Temporal
         await env.run(resolve_stuck_task, ResolveTask(task_id=task_id, note="x"))
@@ -272,3 +278,32 @@ async def test_two_attempts_racing_on_one_task_start_it_once_and_count_both(seed
     assert completed == 1
     row = await _task_row(seeded_db, task_id)
     assert (row["state"], row["attempts"]) == ("completed", 2)
+
+
+async def test_attempts_lost_to_a_database_outage_do_not_spend_the_elements_budget(seeded_db):
+    """An element failing every time still gets exactly max_attempts real calls, whatever Temporal retried."""
+    task_id = await _task_of(TaskType.PCRF_POLICY_PUSH)
+    await _fault(TaskType.PCRF_POLICY_PUSH, FaultMode.FAIL_ALWAYS)
+    env = ActivityEnvironment()
+    down = core_db.make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/bss")  # nothing listens on port 1
+    outcomes: list = []
+    for attempt in range(1, 10):
+        env.info = dataclasses.replace(env.info, attempt=attempt)
+        if attempt % 2:  # every other attempt, the database is down
+            core_db.use_engine(down)
+        try:
+            await env.run(run_provisioning_task, RunTask(task_id=task_id))
+        except OSError:
+            outcomes.append("outage")  # not an ApplicationError: Temporal retries it, the window decides
+        except ApplicationError as err:
+            outcomes.append((err.type, err.non_retryable))
+        finally:
+            core_db.use_engine(seeded_db)
+        if outcomes[-1] != "outage" and outcomes[-1][1]:
+            break
+    network_error = ("provisioning.network_error", False)
+    assert outcomes == ["outage", network_error, "outage", network_error, "outage",
+                        ("provisioning.task.attempts_exhausted", True)]
+    row = await _task_row(seeded_db, task_id)
+    assert (row["state"], row["attempts"], row["max_attempts"]) == ("running", 3, 3)
+    assert "(attempt 3 of 3)" not in row["last_error"]  # the element's own words are kept on the row
