@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,24 +29,34 @@ from core.db import get_engine
 from core.errors import BssError, Conflict, ExternalServiceError, NotFound
 from domain.ids import IdKind
 from domain.payment import (
+    CHARGE_INTENT_MACHINE,
+    AbandonedCharge,
+    ChargeIntentState,
     PaymentMethodState,
     PaymentResult,
     PaymentStatus,
     RefundResult,
     RefundStatus,
+    charge_intent,
     payment_method,
 )
 from domain.payment import payment as payment_t
 from domain.payment import refund as refund_t
 from policies.base import raise_if
 from policies.payment import check_charge, check_refund
-from simulators.payment_gateway import IdempotencyMismatch, get_gateway
+from simulators.payment_gateway import ChargeAttempt, IdempotencyMismatch, get_gateway
 
 Row = dict[str, Any]
 
 
+class ExternalServiceUnavailable(BssError):
+    """The gateway kept failing under one key for as long as the caller allows: a final answer, not retried."""
+
+    status = 503
+
+
 class _AlreadyRecorded(Exception):
-    """Roll back: another call with the same key recorded the outcome first."""
+    """Roll back: another call with the same key recorded the outcome first (the row, when known)."""
 
 
 @contextmanager
@@ -128,15 +138,26 @@ def _replay(row: Row, customer_id: str, amount_minor: int, currency: str) -> Pay
 
 @activity.defn(name="payment_charge")
 async def charge(customer_id: str, amount_minor: int, currency: str, purpose: str, reference: str | None,
-                 idempotency_key: str, payment_method_id: str | None = None) -> PaymentResult:
+                 idempotency_key: str, payment_method_id: str | None = None,
+                 max_gateway_errors: int | None = None) -> PaymentResult:
     """Charge the customer's default card (or the one named) once per idempotency key."""
     with activity_edge():
         return await _charge(customer_id, amount_minor, currency, purpose, reference, idempotency_key,
-                             payment_method_id)
+                             payment_method_id, max_gateway_errors)
 
 
 async def _charge(customer_id: str, amount_minor: int, currency: str, purpose: str, reference: str | None,
-                  key: str, method_id: str | None) -> PaymentResult:
+                  key: str, method_id: str | None, max_errors: int | None = None) -> PaymentResult:
+    """Record the intent, then ask the gateway and record its answer under the intent's lock.
+
+    The intent is committed before the gateway is asked, so an approval whose recording fails (the
+    database away, the worker killed) is never lost: the retry takes the intent's lock and asks the
+    gateway again under the same key (a replay, the same charge), and whoever gives up on the charge
+    settles it from the gateway's record (`abandon_charge`). Holding the lock across the gateway call
+    makes a late attempt and a give-up take turns, so nothing is charged under a key given up on.
+    `max_errors` bounds the gateway `error` answers per key (counted here, not in Temporal's attempts,
+    so an outage of our own database spends none of it).
+    """
     async with get_engine().connect() as conn:
         if (done := await payment_by_key(conn, key)) is not None:
             return _replay(done, customer_id, amount_minor, currency)  # never call the gateway twice
@@ -146,37 +167,147 @@ async def _charge(customer_id: str, amount_minor: int, currency: str, purpose: s
                           method_state=method and method["state"], amount_minor=amount_minor,
                           currency=currency))
     assert method is not None
-    try:
-        attempt = get_gateway().charge(method["gateway_token"], amount_minor, currency, key)
-    except IdempotencyMismatch as exc:
-        raise Conflict("payment.idempotency_key_reused", str(exc), {"idempotency_key": key}) from exc
+    await _open_intent(key, customer_id, method["id"], amount_minor, currency, purpose, reference)
     try:
         async with unit_of_work() as uow:
-            payment_id = await uow.next_id(IdKind.PAYMENT)
-            # A concurrent call with the same key may have recorded first: then keep its row, not ours.
-            row = (await uow.conn.execute(pg_insert(payment_t).values(
-                id=payment_id, customer_id=customer_id, payment_method_id=method["id"],
-                amount_minor=amount_minor, currency=currency, status=attempt.status,
-                decline_code=attempt.decline_code, idempotency_key=key, purpose=purpose, reference=reference,
-                gateway_reference=attempt.reference, created_at=clock.now(),
-            ).on_conflict_do_nothing(index_elements=["idempotency_key"], index_where=text("status <> 'error'"))
-                .returning(payment_t))).mappings().one_or_none()
-            if row is None:
-                raise _AlreadyRecorded
-            uow.record(f"payment.{attempt.status}", "payment", payment_id, {
-                "customer_id": customer_id, "payment_method_id": method["id"], "amount_minor": amount_minor,
-                "currency": currency, "purpose": purpose, "reference": reference, "idempotency_key": key,
-                "decline_code": attempt.decline_code})
-    except _AlreadyRecorded:
-        async with get_engine().connect() as conn:
-            done = await payment_by_key(conn, key)
-        assert done is not None
-        return _replay(done, customer_id, amount_minor, currency)
+            intent = await _locked_intent(uow.conn, key)
+            if (done := await payment_by_key(uow.conn, key)) is not None:
+                raise _AlreadyRecorded(done)  # another attempt recorded it while this one waited for the lock
+            _check_intent(intent, customer_id, amount_minor, currency)
+            card = await _intent_card(uow.conn, intent)
+            try:
+                attempt = get_gateway().charge(card["gateway_token"], amount_minor, currency, key)
+            except IdempotencyMismatch as exc:
+                raise Conflict("payment.idempotency_key_reused", str(exc), {"idempotency_key": key}) from exc
+            row = await _record_attempt(uow, intent, attempt)
+    except _AlreadyRecorded as recorded:
+        return _replay(recorded.args[0], customer_id, amount_minor, currency)
     if attempt.status == PaymentStatus.ERROR:
+        errors = intent["gateway_errors"] + 1
+        if max_errors is not None and errors >= max_errors:
+            raise ExternalServiceUnavailable("payment.gateway.unavailable",
+                                             f"the payment gateway failed {errors} times; no charge was made",
+                                             {"payment_id": row["id"], "idempotency_key": key})
         raise ExternalServiceError("payment.gateway.processing_error",
                                    "the payment gateway failed to process the charge; try again",
-                                   {"payment_id": payment_id, "idempotency_key": key})
-    return _payment_result(dict(row))
+                                   {"payment_id": row["id"], "idempotency_key": key})
+    return _payment_result(row)
+
+
+async def _open_intent(key: str, customer_id: str, method_id: str, amount_minor: int, currency: str,
+                       purpose: str, reference: str | None) -> None:
+    """Write the intent down (committed) unless the key has one already."""
+    async with unit_of_work() as uow:
+        created = await _insert_intent(uow.conn, key, customer_id, method_id, amount_minor, currency, purpose,
+                                       reference, ChargeIntentState.OPEN)
+        uow.record("payment.charge_intent.opened", "charge_intent", key, {
+            "customer_id": customer_id, "amount_minor": amount_minor, "currency": currency, "purpose": purpose,
+            "reference": reference, "created": created})
+
+
+async def _insert_intent(conn: AsyncConnection, key: str, customer_id: str, method_id: str | None, amount_minor: int,
+                         currency: str, purpose: str, reference: str | None, state: ChargeIntentState) -> bool:
+    """Insert the intent of a key unless it has one; True when this call created it."""
+    created = (await conn.execute(pg_insert(charge_intent).values(
+        idempotency_key=key, customer_id=customer_id, payment_method_id=method_id, amount_minor=amount_minor,
+        currency=currency, purpose=purpose, reference=reference, state=state.value, created_at=clock.now(),
+        updated_at=clock.now(),
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(charge_intent.c.idempotency_key))
+    ).scalar_one_or_none()
+    return created is not None
+
+
+async def _locked_intent(conn: AsyncConnection, key: str) -> Row:
+    """The intent of a key, locked until the transaction ends."""
+    row = (await conn.execute(select(charge_intent).where(charge_intent.c.idempotency_key == key)
+                              .with_for_update())).mappings().one()
+    return dict(row)
+
+
+def _check_intent(intent: Row, customer_id: str, amount_minor: int, currency: str) -> None:
+    """Refuse a charge under a key given up on, or under a key opened for another charge."""
+    key = intent["idempotency_key"]
+    if intent["state"] == ChargeIntentState.ABANDONED:
+        raise Conflict("payment.charge.key_abandoned",
+                       f"the charge under {key} was given up on, with nothing taken; retry with a new request",
+                       {"idempotency_key": key})
+    if (intent["customer_id"], intent["amount_minor"], intent["currency"]) != (customer_id, amount_minor, currency):
+        raise Conflict("payment.idempotency_key_reused",
+                       f"idempotency key {key} was used for a different charge", {"idempotency_key": key})
+
+
+async def _intent_card(conn: AsyncConnection, intent: Row) -> Row:
+    """The card the intent was opened for: a retry charges it again, even if the default changed since."""
+    return dict((await conn.execute(select(payment_method).where(
+        payment_method.c.id == intent["payment_method_id"]))).mappings().one())
+
+
+async def _record_attempt(uow, intent: Row, attempt: ChargeAttempt) -> Row:
+    """Write the gateway's answer as a payment row; an approval or decline settles the intent."""
+    key = intent["idempotency_key"]
+    payment_id = await uow.next_id(IdKind.PAYMENT)
+    row = (await uow.conn.execute(insert(payment_t).values(
+        id=payment_id, customer_id=intent["customer_id"], payment_method_id=intent["payment_method_id"],
+        amount_minor=intent["amount_minor"], currency=intent["currency"], status=attempt.status,
+        decline_code=attempt.decline_code, idempotency_key=key, purpose=intent["purpose"],
+        reference=intent["reference"], gateway_reference=attempt.reference, created_at=clock.now(),
+    ).returning(payment_t))).mappings().one()
+    if attempt.status == PaymentStatus.ERROR:
+        change = {"gateway_errors": charge_intent.c.gateway_errors + 1}
+    else:
+        change = {"state": CHARGE_INTENT_MACHINE.next(ChargeIntentState(intent["state"]), "settle").value}
+    await uow.conn.execute(update(charge_intent).where(charge_intent.c.idempotency_key == key)
+                           .values(**change, updated_at=clock.now()))
+    uow.record(f"payment.{attempt.status}", "payment", payment_id, {
+        "customer_id": intent["customer_id"], "payment_method_id": intent["payment_method_id"],
+        "amount_minor": intent["amount_minor"], "currency": intent["currency"], "purpose": intent["purpose"],
+        "reference": intent["reference"], "idempotency_key": key, "decline_code": attempt.decline_code})
+    return dict(row)
+
+
+@activity.defn(name="payment_abandon_charge")
+async def abandon_charge(customer_id: str, amount_minor: int, currency: str, purpose: str, reference: str | None,
+                         idempotency_key: str, refund_key: str, reason: str) -> AbandonedCharge:
+    """Give up on a charge: nothing taken stays so for good; an approval (recorded or not) is refunded."""
+    with activity_edge():
+        return await _abandon(customer_id, amount_minor, currency, purpose, reference, idempotency_key,
+                              refund_key, reason)
+
+
+async def _abandon(customer_id: str, amount_minor: int, currency: str, purpose: str, reference: str | None,
+                   key: str, refund_key: str, reason: str) -> AbandonedCharge:
+    async with unit_of_work() as uow:
+        # A key nobody opened is closed here, so an attempt still on its way cannot open it after us.
+        if await _insert_intent(uow.conn, key, customer_id, None, amount_minor, currency, purpose, reference,
+                                ChargeIntentState.ABANDONED):
+            uow.record("payment.charge_intent.abandoned", "charge_intent", key,
+                       {"customer_id": customer_id, "reason": reason, "gateway": "never asked"})
+        intent = await _locked_intent(uow.conn, key)
+        outcome = intent["state"]
+        if intent["state"] == ChargeIntentState.OPEN:
+            seen = get_gateway().lookup(key)  # the gateway's record: the lock keeps any attempt out meanwhile
+            if seen is None:
+                outcome = CHARGE_INTENT_MACHINE.next(ChargeIntentState.OPEN, "abandon").value
+                await uow.conn.execute(update(charge_intent).where(charge_intent.c.idempotency_key == key)
+                                       .values(state=outcome, updated_at=clock.now()))
+                uow.record("payment.charge_intent.abandoned", "charge_intent", key,
+                           {"customer_id": customer_id, "reason": reason, "gateway": "no charge"})
+            else:
+                await _record_attempt(uow, intent, seen)
+        elif not uow.events:
+            uow.record("payment.charge_intent.checked", "charge_intent", key, {"state": outcome, "reason": reason})
+    if outcome == ChargeIntentState.ABANDONED:
+        return AbandonedCharge(idempotency_key=key, outcome="not_charged")
+    async with get_engine().connect() as conn:
+        done = await payment_by_key(conn, key)
+    assert done is not None  # a settled intent has its approval or decline recorded
+    if done["status"] != PaymentStatus.APPROVED:
+        return AbandonedCharge(idempotency_key=key, outcome="declined", payment_id=done["id"])
+    try:
+        refunded = await _refund(done["id"], None, refund_key, reason, None)
+    except _NothingLeft:
+        return AbandonedCharge(idempotency_key=key, outcome="already_refunded", payment_id=done["id"])
+    return AbandonedCharge(idempotency_key=key, outcome="refunded", payment_id=done["id"], refund=refunded)
 
 
 async def load_payment(conn: AsyncConnection, payment_id: str, for_update: bool = False) -> Row:
@@ -207,16 +338,6 @@ async def refund(payment_id: str, amount_minor: int, idempotency_key: str,
     """Refund part or all of an approved payment once per idempotency key."""
     with activity_edge():
         return await _refund(payment_id, amount_minor, idempotency_key, reason, None)
-
-
-@activity.defn(name="payment_refund_rest")
-async def refund_rest(payment_id: str, idempotency_key: str, reason: str | None = None) -> RefundResult | None:
-    """Refund whatever is left of an approved payment once per key (None when nothing is left)."""
-    with activity_edge():
-        try:
-            return await _refund(payment_id, None, idempotency_key, reason, None)
-        except _NothingLeft:
-            return None
 
 
 class _NothingLeft(Exception):

@@ -67,6 +67,20 @@ PAYMENT_METHOD_MACHINE: StateMachine[PaymentMethodState] = StateMachine("payment
 })
 
 
+class ChargeIntentState(StrEnum):
+    """Where a charge under one idempotency key stands, as the BSS knows it (written before the gateway is asked)."""
+
+    OPEN = "open"            # the gateway may have been asked; its answer is not recorded yet
+    SETTLED = "settled"      # an approval or decline is recorded in `payment.payment`
+    ABANDONED = "abandoned"  # given up while the gateway had taken nothing: no charge may be made under the key
+
+
+CHARGE_INTENT_MACHINE: StateMachine[ChargeIntentState] = StateMachine("charge_intent", {
+    (ChargeIntentState.OPEN, "settle"): ChargeIntentState.SETTLED,
+    (ChargeIntentState.OPEN, "abandon"): ChargeIntentState.ABANDONED,
+})
+
+
 class PaymentResult(BaseModel):
     """What a charge attempt came to (declines are results, not errors)."""
 
@@ -96,6 +110,15 @@ class RefundResult(BaseModel):
     idempotency_key: str
     decline_code: str | None = None
     gateway_reference: str | None = None
+
+
+class AbandonedCharge(BaseModel):
+    """What giving up on a charge came to: nothing taken, a decline, or an approval given back."""
+
+    idempotency_key: str
+    outcome: str  # not_charged | declined | refunded | already_refunded
+    payment_id: str | None = None
+    refund: RefundResult | None = None
 
 
 def luhn_ok(number: str) -> bool:
@@ -175,6 +198,27 @@ payment = Table(
     # `error` attempts are kept for the record but do not occupy the key, so a retry may succeed.
     Index("uq_payment_idempotency_key", "idempotency_key", unique=True,
           postgresql_where=text("status <> 'error'")),
+    schema="payment",
+)
+
+# Written (committed) before the gateway is asked, and locked while it is asked: whoever gives up on a
+# charge finds the key here and settles it with the gateway's own record (`activities.payment`).
+charge_intent = Table(
+    "charge_intent", metadata,
+    Column("idempotency_key", Text, primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("payment_method_id", Text),  # none when abandoned before a card was chosen
+    Column("amount_minor", Integer, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("reference", Text),
+    Column("state", Text, nullable=False),
+    Column("gateway_errors", SmallInteger, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("state IN ('open', 'settled', 'abandoned')", name="state_valid"),
+    Index("ix_charge_intent_open", "created_at", postgresql_where=text("state = 'open'")),
     schema="payment",
 )
 

@@ -19,11 +19,13 @@ processor's own secret, not a BSS secret; a real PSP adapter replaces this modul
 
 Charges and refunds. `charge` is idempotent on the caller's key: the same key with the same
 request returns the same attempt, a different request under a used key raises
-`IdempotencyMismatch`, and the charge reference is derived from the key, so even a second process
-answers a replay with the same reference. The ledger (charges made, amounts refunded, request
-counts) lives in this process's memory: the simulator is the outside world, and the BSS side is
-idempotent on its own through unique keys in `payment.payment` / `payment.refund`.
-`processing_error` attempts are not remembered under the key: a retry is a new attempt.
+`IdempotencyMismatch`, and the charge reference is derived from the key. `lookup` answers "what
+happened to key K" without charging: the BSS asks it when it gives up on a charge whose outcome it
+could not record, and then either records the approval and refunds it, or knows nothing was taken.
+The ledger (charges, refunds) is the outside world's memory, so it outlives our processes: a
+SQLite file under the stack's home, shared by the API and the worker the way one processor serves
+both (in memory when no path is given, as in unit tests). `processing_error` attempts are not
+remembered under the key: a retry is a new attempt. Request counters are per process (tests).
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ import base64
 import hashlib
 import hmac
 import secrets
+import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from core import clock
+from core.settings import get_settings
 from core.telemetry import external_call, mark_error
 from domain.payment import card_expired, luhn_ok, normalise_card_number
 from simulators.cards import DECLINE_CODES, Behaviour, behaviour_of, brand_of
@@ -103,24 +110,80 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class PaymentGateway:
-    """A deterministic card processor: tokenise, charge, refund."""
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS charge (idempotency_key TEXT PRIMARY KEY, token TEXT NOT NULL, status TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, reference TEXT, decline_code TEXT);
+CREATE TABLE IF NOT EXISTS refund (idempotency_key TEXT PRIMARY KEY, status TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, charge_reference TEXT NOT NULL, reference TEXT, decline_code TEXT);
+"""
 
-    def __init__(self, key: bytes = SIMULATOR_KEY) -> None:
+
+class _Ledger:
+    """The processor's books: one SQLite database, each operation one immediate (exclusive-write) transaction."""
+
+    def __init__(self, path: Path | None) -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None, timeout=10,
+                                   check_same_thread=False)
+        if path is not None:
+            # WAL + NORMAL: a commit costs no fsync, yet the books survive a crash of any of our processes.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; other processes sharing the file wait for it."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def charge(self, db: sqlite3.Connection, key: str) -> tuple[str, ChargeAttempt] | None:
+        """The (token, attempt) remembered under a charge key."""
+        row = db.execute("SELECT token, status, amount_minor, currency, reference, decline_code FROM charge "
+                         "WHERE idempotency_key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        token, status, amount, currency, reference, code = row
+        return token, ChargeAttempt(status, amount, currency, key, reference, code)
+
+    def refund(self, db: sqlite3.Connection, key: str) -> RefundAttempt | None:
+        """The attempt remembered under a refund key."""
+        row = db.execute("SELECT status, amount_minor, charge_reference, reference, decline_code FROM refund "
+                         "WHERE idempotency_key = ?", (key,)).fetchone()
+        return None if row is None else RefundAttempt(row[0], row[1], key, row[2], row[3], row[4])
+
+    def refunded(self, db: sqlite3.Connection, charge_reference: str) -> int:
+        """Minor units refunded of a charge so far."""
+        return db.execute("SELECT coalesce(sum(amount_minor), 0) FROM refund WHERE charge_reference = ? "
+                          "AND status = 'approved'", (charge_reference,)).fetchone()[0]
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM charge")
+            db.execute("DELETE FROM refund")
+
+
+class PaymentGateway:
+    """A deterministic card processor: tokenise, charge, look a charge up, refund."""
+
+    def __init__(self, key: bytes = SIMULATOR_KEY, ledger: Path | None = None) -> None:
         self._key = key
-        self._lock = threading.Lock()
-        self._charges: dict[str, tuple[str, ChargeAttempt]] = {}   # key -> (token, attempt)
-        self._refunds: dict[str, RefundAttempt] = {}
-        self._refunded: Counter[str] = Counter()                    # charge reference -> minor units
+        self._lock = threading.Lock()  # one request at a time in this process; the file serialises processes
+        self._ledger = _Ledger(ledger)
         self.charge_requests: Counter[str] = Counter()              # idempotency key -> requests seen
         self.refund_requests: Counter[str] = Counter()
 
     def reset(self) -> None:
         """Forget every charge and refund (tests)."""
         with self._lock:
-            self._charges.clear()
-            self._refunds.clear()
-            self._refunded.clear()
+            self._ledger.clear()
             self.charge_requests.clear()
             self.refund_requests.clear()
 
@@ -184,18 +247,27 @@ class PaymentGateway:
     def _charge(self, token: str, amount_minor: int, currency: str, idempotency_key: str) -> ChargeAttempt:
         if amount_minor <= 0:
             raise GatewayError("invalid_amount", "amount must be positive")
-        with self._lock:
+        with self._lock, self._ledger.transaction() as db:
             self.charge_requests[idempotency_key] += 1
-            if idempotency_key in self._charges:
-                seen_token, attempt = self._charges[idempotency_key]
+            if (seen := self._ledger.charge(db, idempotency_key)) is not None:
+                seen_token, attempt = seen
                 if (seen_token, attempt.amount_minor, attempt.currency) != (token, amount_minor, currency):
                     raise IdempotencyMismatch("idempotency_mismatch",
                                               "this idempotency key was used for a different charge")
                 return attempt
             attempt = self._decide(token, amount_minor, currency, idempotency_key)
             if attempt.status != "error":
-                self._charges[idempotency_key] = (token, attempt)
+                db.execute("INSERT INTO charge VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (idempotency_key, token, attempt.status, attempt.amount_minor, attempt.currency,
+                            attempt.reference, attempt.decline_code))
             return attempt
+
+    def lookup(self, idempotency_key: str) -> ChargeAttempt | None:
+        """What happened to the charge under a key: its approval or decline, or None if none was made."""
+        with external_call(PEER, "lookup", refusals=(GatewayError,), **{"payment.idempotency_key": idempotency_key}):
+            with self._lock, self._ledger.transaction() as db:
+                seen = self._ledger.charge(db, idempotency_key)
+            return None if seen is None else seen[1]
 
     def _decide(self, token: str, amount_minor: int, currency: str, key: str) -> ChargeAttempt:
         card = self._card(token)
@@ -223,28 +295,28 @@ class PaymentGateway:
     def _refund(self, gateway_reference: str, amount_minor: int, idempotency_key: str) -> RefundAttempt:
         if amount_minor <= 0:
             raise GatewayError("invalid_amount", "amount must be positive")
-        with self._lock:
+        with self._lock, self._ledger.transaction() as db:
             self.refund_requests[idempotency_key] += 1
-            if idempotency_key in self._refunds:
-                seen = self._refunds[idempotency_key]
+            if (seen := self._ledger.refund(db, idempotency_key)) is not None:
                 if (seen.charge_reference, seen.amount_minor) != (gateway_reference, amount_minor):
                     raise IdempotencyMismatch("idempotency_mismatch",
                                               "this idempotency key was used for a different refund")
                 return seen
-            attempt = self._decide_refund(gateway_reference, amount_minor, idempotency_key)
-            self._refunds[idempotency_key] = attempt
-            if attempt.status == "approved":
-                self._refunded[gateway_reference] += amount_minor
+            attempt = self._decide_refund(gateway_reference, amount_minor, idempotency_key,
+                                          self._ledger.refunded(db, gateway_reference))
+            db.execute("INSERT INTO refund VALUES (?, ?, ?, ?, ?, ?)",
+                       (idempotency_key, attempt.status, attempt.amount_minor, attempt.charge_reference,
+                        attempt.reference, attempt.decline_code))
             return attempt
 
-    def _decide_refund(self, reference: str, amount_minor: int, key: str) -> RefundAttempt:
+    def _decide_refund(self, reference: str, amount_minor: int, key: str, refunded: int) -> RefundAttempt:
         fields = self._open("ch", reference[len(CHARGE_PREFIX):]) if reference.startswith(CHARGE_PREFIX) else None
         code = None
         if fields is None or len(fields) != 4:
             code = "unknown_charge"
         elif fields[0] != "approved":
             code = "charge_not_refundable"
-        elif self._refunded[reference] + amount_minor > int(fields[1]):
+        elif refunded + amount_minor > int(fields[1]):
             code = "amount_exceeds_charge"
         if code:
             return RefundAttempt("declined", amount_minor, key, reference, decline_code=code)
@@ -252,9 +324,12 @@ class PaymentGateway:
                              reference=REFUND_PREFIX + self._derived("re", key))
 
 
-_gateway = PaymentGateway()
+_gateway: PaymentGateway | None = None
 
 
 def get_gateway() -> PaymentGateway:
-    """The process-wide simulated gateway."""
+    """The process-wide simulated gateway, its books in the stack's home (shared by the API and the worker)."""
+    global _gateway
+    if _gateway is None:
+        _gateway = PaymentGateway(ledger=get_settings().home / "payment-gateway.sqlite")
     return _gateway

@@ -36,7 +36,7 @@ REGISTRY: dict[str, QueueSpec] = {
         order_stages.reserve_for_order, order_stages.start_provisioning, order_stages.activate_order,
     ]),
     queues.SUBSCRIPTIONS: QueueSpec(workflows=[SubscriptionWorkflow], activities=SUBSCRIPTION_ACTIVITIES),
-    queues.PAYMENTS: QueueSpec(workflows=[], activities=[payment.charge, payment.refund, payment.refund_rest]),
+    queues.PAYMENTS: QueueSpec(workflows=[], activities=[payment.charge, payment.abandon_charge, payment.refund]),
     queues.PROVISIONING: QueueSpec(workflows=[], activities=[
         provisioning.run_provisioning_task, provisioning.mark_task_failed, provisioning.resolve_stuck_task,
         service_order.create_reverse_tasks,

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import release_reservations
     from activities.order_stages import activate_order, reserve_for_order, start_provisioning
     from activities.ordering import end_order, record_order_step
-    from activities.payment import charge, refund_rest
+    from activities.payment import abandon_charge, charge
     from activities.provisioning import mark_task_failed, resolve_stuck_task, run_provisioning_task
     from activities.service_order import cancel_service_order, create_reverse_tasks
     from domain.ordering import OrderStep
@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveTask, RunTask, TaskDecision,
     )
     from workflows import queues
-    from workflows.retries import INTERNAL, NETWORK, PAYMENT, STEP, UNDO
+    from workflows.retries import INTERNAL, NETWORK, OUTAGE_WINDOW, PAYMENT, PAYMENT_ERRORS, STEP, UNDO
     from workflows.search_attributes import CUSTOMER_ID, ORDER_STATUS, SUBSCRIPTION_ID, UNDO_FAILED
     from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
@@ -152,25 +152,30 @@ class OrderWorkflow:
         return line.subscription_id
 
     async def _charge(self, order: PlaceOrder) -> PaymentResult:
-        """Charge the card on file once per order; a decline stops the order, an approval registers the refund."""
-        oid = order.order_id
+        """Charge the card on file once per order; a decline stops the order."""
+        oid, key = order.order_id, f"{order.order_id}:charge"
+        # Registered before the charge: if the charge step gives up (an outage longer than the window), the
+        # gateway may still have approved it, and the undo finds that by the key and refunds it.
+        self._on_undo("refund", lambda: self._give_back(order, key))
         payment = await workflow.execute_activity(
-            charge, args=[order.customer_id, order.price_minor, order.currency, "activation", oid, f"{oid}:charge"],
-            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=PAYMENT)
+            charge, args=[order.customer_id, order.price_minor, order.currency, "activation", oid, key, None,
+                          PAYMENT_ERRORS],
+            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, schedule_to_close_timeout=OUTAGE_WINDOW,
+            retry_policy=PAYMENT)
         if not payment.approved:
             raise OrderStopped("failed", f"payment.declined: {payment.decline_code or payment.status}")
-        self._on_undo("refund", lambda: self._refund(payment.payment_id))
         return payment
 
-    async def _refund(self, payment_id: str) -> None:
-        """Give back what is left of the charge: a CSR may have refunded part of it already."""
+    async def _give_back(self, order: PlaceOrder, key: str) -> None:
+        """Settle the charge for good: nothing taken stays so; what was taken (less a CSR's refunds) goes back."""
         done = await workflow.execute_activity(
-            refund_rest, args=[payment_id, f"{self._order.order_id}:refund", "order did not complete"],
+            abandon_charge, args=[order.customer_id, order.price_minor, order.currency, "activation", order.order_id,
+                                  key, f"{order.order_id}:refund", "order did not complete"],
             task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=UNDO)
-        if done is not None and done.status != RefundStatus.APPROVED:
+        if done.refund is not None and done.refund.status != RefundStatus.APPROVED:
             # The gateway's decline is final for this key: retrying cannot bring the money back.
-            raise ApplicationError(f"the gateway declined the refund of {done.amount_minor} ({done.decline_code})",
-                                   type="payment.refund.declined", non_retryable=True)
+            raise ApplicationError(f"the gateway declined the refund of {done.refund.amount_minor} "
+                                   f"({done.refund.decline_code})", type="payment.refund.declined", non_retryable=True)
 
     async def _start_line_workflow(self, order: PlaceOrder, subscription_id: str, line: LineView) -> None:
         """Hand the line to its own long-running workflow; it outlives this order, hence ABANDON."""
@@ -202,7 +207,8 @@ class OrderWorkflow:
             try:
                 outcome = await workflow.execute_activity(
                     run_provisioning_task, RunTask(task_id=task.task_id), task_queue=queues.PROVISIONING,
-                    start_to_close_timeout=STEP, heartbeat_timeout=timedelta(seconds=5), retry_policy=NETWORK)
+                    start_to_close_timeout=STEP, heartbeat_timeout=timedelta(seconds=5),
+                schedule_to_close_timeout=OUTAGE_WINDOW, retry_policy=NETWORK)
             except ActivityError as err:
                 self._abort_provisioning = True  # do not leave sibling tasks waiting for an operator
                 given_up = await self._remote(mark_task_failed, MarkTaskFailed(task_id=task.task_id,
@@ -252,7 +258,8 @@ class OrderWorkflow:
         try:
             outcome = await workflow.execute_activity(
                 run_provisioning_task, RunTask(task_id=task.task_id), task_queue=queues.PROVISIONING,
-                start_to_close_timeout=STEP, heartbeat_timeout=timedelta(seconds=5), retry_policy=NETWORK)
+                start_to_close_timeout=STEP, heartbeat_timeout=timedelta(seconds=5),
+                schedule_to_close_timeout=OUTAGE_WINDOW, retry_policy=NETWORK)
         except ActivityError as err:
             given_up = await self._remote(mark_task_failed, MarkTaskFailed(task_id=task.task_id, error=_reason(err)),
                                           task_queue=queues.PROVISIONING)

@@ -8,9 +8,11 @@ STEP = timedelta(seconds=30)
 # Our own database steps: retry until they succeed (a DB blip must not fail an order, and "charged
 # but still blocked" must not be a state a line can stay in).
 INTERNAL = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10))
-# The payment gateway: a few tries for `error` answers; declines are results, not errors.
-PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
-                      maximum_attempts=4)
+# The payment gateway: declines are results, not errors. Its `error` answers are counted per key by the
+# charge itself (PAYMENT_ERRORS, then a non-retryable `payment.gateway.unavailable`); anything else is an
+# outage of ours, retried until it ends, bounded only by OUTAGE_WINDOW.
+PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
+PAYMENT_ERRORS = 4
 # A network task: its element's attempts budget is counted in the task row by the activity, which
 # raises a non-retryable error once it is spent; anything else (our database or the worker down) is
 # an outage, retried until it ends, bounded only by OUTAGE_WINDOW.

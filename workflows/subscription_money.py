@@ -18,26 +18,36 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import issue_bill
-    from activities.payment import charge, refund
+    from activities.payment import abandon_charge, charge, refund
     from activities.subscription import block_line
     from activities.subscription_renewal import apply_renewal, renewal_terms
     from activities.subscription_vas import grant_vas, vas_offer
     from domain.billing import BillKind, BillLine, IssueBill, RateType
-    from domain.payment import PaymentResult
+    from domain.payment import AbandonedCharge, PaymentResult
     from domain.subscription_flow import (
         Acting, ApplyRenewal, BlockLine, GrantVas, LineView, PurchaseVas, RecentRequest, RenewalTerms, Renewed,
         RenewNow, VasPurchased, VasTimer, renew_request_key, renewal_key, vas_key,
     )
     from domain.subscription_ops import BlockReason, RenewalKind
     from workflows import queues
-    from workflows.retries import PAYMENT, STEP, UNDO
+    from workflows.retries import OUTAGE_WINDOW, PAYMENT, PAYMENT_ERRORS, STEP, UNDO
     from workflows.subscription_steps import internal, refusal, step
 
-# A scheduled renewal waits out a short gateway outage (an outage is not the customer's decline), about 20
-# minutes over 8 attempts; then the period is unpaid, as for a decline (an explicit renew lifts the block).
+# A scheduled renewal waits out a short gateway outage (an outage is not the customer's decline): 8 gateway
+# errors, about 20 minutes apart at most; then the period is unpaid, as for a decline (an explicit renew lifts
+# the block). An outage of our own spends none of those (the charge counts gateway errors per key).
 RENEWAL_PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=10), backoff_coefficient=2.0,
-                              maximum_interval=timedelta(minutes=10), maximum_attempts=8)
+                              maximum_interval=timedelta(minutes=10))
+RENEWAL_ERRORS = 8
+RENEWAL_WINDOW = timedelta(hours=2)
 DAY = timedelta(days=1)
+
+
+def _refused_before_the_gateway(err: BaseException) -> bool:
+    """A charge refused by a rule before the gateway could be asked (no card, a key already spent): nothing to settle."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return (isinstance(cause, ApplicationError) and cause.non_retryable
+            and (cause.type or "").startswith(("payment.charge.", "payment.idempotency_key")))
 
 
 @dataclass
@@ -87,11 +97,14 @@ class Money:
             terms = await internal(renewal_terms, self.id, line.period_end)
             key = renewal_key(self.id, terms.period_number)
             payment = await self._charge(terms.customer_id, terms.price_minor, terms.currency, "renewal", key,
-                                         RENEWAL_PAYMENT)
+                                         RENEWAL_PAYMENT, RENEWAL_ERRORS, RENEWAL_WINDOW)
             cause = "renewal.approved" if payment.approved else "renewal.declined"
             return ScheduledCharge(line.period_end, terms, payment, cause)
         except (ActivityError, ApplicationError) as err:  # no card, a refusal, or attempts spent on errors
             workflow.logger.warning("renewal of %s not paid: %s", self.id, err)
+            if terms is not None and not _refused_before_the_gateway(err):
+                await self._give_up(terms.customer_id, terms.price_minor, terms.currency, "renewal",
+                                    renewal_key(self.id, terms.period_number), "the renewal charge was given up")
             return ScheduledCharge(line.period_end, terms, None, "renewal.payment_failed")
 
     async def settle_renewal(self, line: LineView, charged: ScheduledCharge, now: datetime) -> ScheduledOutcome:
@@ -198,10 +211,19 @@ class Money:
     # --- the card and the bill -------------------------------------------------------------------------
 
     async def _charge(self, customer_id: str, amount_minor: int, currency: str, purpose: str, key: str,
-                      policy: RetryPolicy = PAYMENT) -> PaymentResult:
+                      policy: RetryPolicy = PAYMENT, errors: int = PAYMENT_ERRORS,
+                      window: timedelta = OUTAGE_WINDOW) -> PaymentResult:
         return await workflow.execute_activity(
-            charge, args=[customer_id, amount_minor, currency, purpose, self.id, key], task_queue=queues.PAYMENTS,
-            start_to_close_timeout=STEP, retry_policy=policy)
+            charge, args=[customer_id, amount_minor, currency, purpose, self.id, key, None, errors],
+            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, schedule_to_close_timeout=window,
+            retry_policy=policy)
+
+    async def _give_up(self, customer_id: str, amount_minor: int, currency: str, purpose: str, key: str,
+                       reason: str) -> AbandonedCharge:
+        """Settle a charge the step gave up on: an approval it could not record goes back to the card."""
+        return await workflow.execute_activity(
+            abandon_charge, args=[customer_id, amount_minor, currency, purpose, self.id, key, f"{key}:refund", reason],
+            task_queue=queues.PAYMENTS, start_to_close_timeout=STEP, retry_policy=UNDO)
 
     async def _pay(self, customer_id: str, amount_minor: int, currency: str, purpose: str, key: str,
                    declined: str) -> PaymentResult:
@@ -209,7 +231,14 @@ class Money:
         try:
             payment = await self._charge(customer_id, amount_minor, currency, purpose, key)
         except ActivityError as err:
-            raise refusal(err, declined) from err
+            if _refused_before_the_gateway(err):
+                raise refusal(err, declined) from err
+            # Whatever the gateway did under the key is settled before the caller hears "no".
+            settled = await self._give_up(customer_id, amount_minor, currency, purpose, key,
+                                          "the purchase was not completed")
+            raise ApplicationError(f"{declined}: the card payment could not be completed "
+                                   f"({settled.outcome.replace('_', ' ')}); nothing stays charged",
+                                   type=declined, non_retryable=True) from err
         if not payment.approved:
             raise ApplicationError(f"{declined}: the card was declined ({payment.decline_code or payment.status})",
                                    {"payment_id": payment.payment_id}, type=declined, non_retryable=True)

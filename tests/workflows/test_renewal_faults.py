@@ -21,7 +21,7 @@ from tests.workflows.subscription_helpers import (
     start_line,
     subscription_queue,  # noqa: F401 - the `sub_queue` fixture
 )
-from workflows.subscription_money import RENEWAL_PAYMENT
+from workflows.subscription_money import RENEWAL_ERRORS
 
 OPS = "/bss-api/v1/subscription"
 
@@ -41,13 +41,17 @@ async def test_a_card_that_always_errors_is_tried_a_bounded_number_of_times_then
     row = await line(seeded_db, sub)
     assert (row["state"], row["blocked_reason"], row["period_number"]) == ("blocked", "renewal_declined", 1)
     errors = await charges(seeded_db, sub, status="error")
-    assert len(errors) == RENEWAL_PAYMENT.maximum_attempts, errors  # one error row per attempt, no more
+    assert len(errors) == RENEWAL_ERRORS, errors  # one error row per attempt, no more
     assert await charges(seeded_db, sub) == []  # nothing approved, nothing to refund
+    # Given up on for good: the gateway took nothing under the key, and no late attempt may take anything now.
+    (intent,) = await rows(seeded_db, "SELECT state, gateway_errors FROM payment.charge_intent WHERE reference = :s",
+                           s=sub)
+    assert (intent["state"], intent["gateway_errors"]) == ("abandoned", RENEWAL_ERRORS)
     (blocked,) = await rows(seeded_db, "SELECT payload FROM audit.domain_event WHERE aggregate_id = :s "
                                        "AND event_type = 'subscription.blocked'", s=sub)
     assert blocked["payload"]["cause"] == "renewal.payment_failed"
     await fast_forward(temporal_env, handle, days=2)  # the workflow no longer retries the unpaid period
-    assert len(await charges(seeded_db, sub, status="error")) == RENEWAL_PAYMENT.maximum_attempts
+    assert len(await charges(seeded_db, sub, status="error")) == RENEWAL_ERRORS
     assert await charge_attempts(handle) == 0
 
 

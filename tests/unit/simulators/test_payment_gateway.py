@@ -123,3 +123,30 @@ def test_brands_come_from_the_number_prefix():
     assert [brand_of(n) for n in ("4111111111111111", "5555555555554444", "2223003122003222",
                                   "378282246310005", "6011111111111117", "3530111333300000", "9999")] == [
         "Visa", "Mastercard", "Mastercard", "Amex", "Discover", "JCB", "Card"]
+
+
+def test_lookup_answers_what_happened_to_a_key_without_charging(gateway):
+    token = gateway.tokenize(PAN, 12, 2030).token
+    assert gateway.lookup("order-1:charge") is None  # never asked: nothing taken
+    charged = gateway.charge(token, 2500, "SGD", "order-1:charge")
+    assert gateway.lookup("order-1:charge") == charged
+    assert gateway.charge_requests["order-1:charge"] == 1  # a lookup is not a charge
+    error = gateway.tokenize("4000000000000119", 12, 2030).token
+    assert gateway.charge(error, 100, "SGD", "k-err").status == "error"
+    assert gateway.lookup("k-err") is None  # a processing error took nothing
+
+
+def test_the_ledger_outlives_the_process_that_wrote_it(tmp_path):
+    first = PaymentGateway(ledger=tmp_path / "gateway.sqlite")
+    token = first.tokenize(PAN, 12, 2030).token
+    charged = first.charge(token, 2500, "SGD", "order-2:charge")
+    refunded = first.refund(charged.reference, 1000, "order-2:refund")
+    # Another process (the API beside the worker, or the worker after a crash) opens the same books.
+    second = PaymentGateway(ledger=tmp_path / "gateway.sqlite")
+    assert second.lookup("order-2:charge") == charged
+    assert second.charge(token, 2500, "SGD", "order-2:charge") == charged  # a replay, not a second charge
+    with pytest.raises(IdempotencyMismatch):
+        second.charge(token, 999, "SGD", "order-2:charge")
+    assert second.refund(charged.reference, 1000, "order-2:refund") == refunded
+    assert second.refund(charged.reference, 1600, "order-2:refund-2").decline_code == "amount_exceeds_charge"
+    assert second.refund(charged.reference, 1500, "order-2:refund-3").status == "approved"
