@@ -14,7 +14,6 @@ most once a minute by a sweeper, so a lane held by a stuck task is not flooded.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -23,7 +22,7 @@ from temporalio.service import RPCError
 
 from core import clock
 from core.db import raw_connection
-from core.outage import is_outage
+from workers.sweeper import Sweeper
 
 log = logging.getLogger("bss.worker.reconciler")
 
@@ -48,40 +47,16 @@ WHERE s.updated_at < $1
 """
 
 
-class LineReconciler:
+class LineReconciler(Sweeper):
     """The background sweep of one worker process (`start`, `stop`)."""
 
+    name = "line reconciliation"
+
     def __init__(self, client: Client, interval: timedelta = INTERVAL, grace: timedelta = GRACE) -> None:
+        super().__init__(interval, MAX_BACKOFF)
         self.client = client
-        self.interval = interval
         self.grace = grace
         self._signalled: dict[tuple[str, str], datetime] = {}
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        """Sweep every `interval` until `stop`."""
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        """End the sweep."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        wait = self.interval.total_seconds()
-        while True:
-            try:
-                await self.sweep()
-                wait = self.interval.total_seconds()
-            except Exception as exc:  # the database or Temporal away: a later sweep tries again
-                if is_outage(exc):
-                    # One line per try, no trace: sweeping resumes by itself once the database is back.
-                    log.warning("line reconciliation waits for the database: %s: %s", exc.__class__.__name__, exc)
-                else:
-                    log.warning("line reconciliation failed", exc_info=True)
-                wait = min(wait * 2, MAX_BACKOFF.total_seconds())
-            await asyncio.sleep(wait)
 
     async def sweep(self) -> list[str]:
         """Signal every line whose network state disagrees with the database; return their ids."""

@@ -12,11 +12,13 @@ from core.db import dispose_engines
 from core.settings import get_settings
 from core.telemetry import instrument_sqlalchemy, setup_tracing, shutdown_tracing
 from core.temporal import connect
+from workers.charge_reconciler import ChargeReconciler
 from workers.factory import build_workers
 from workers.line_reconciler import LineReconciler
 from workers.registry import REGISTRY
 from workers.singletons import QUEUE as SINGLETONS_QUEUE
 from workers.singletons import start_singletons
+from workers.sweeper import Sweeper
 
 log = logging.getLogger("bss.worker")
 
@@ -52,14 +54,16 @@ async def run(queue_names: list[str]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(w.run()) for w in workers]
-    reconciler = None
+    sweepers: list[Sweeper] = []
     if SINGLETONS_QUEUE in queue_names:
         # Every start, idempotently: a stack whose SLA loop ended (or never began) gets it back here.
         started = await start_singletons(client, settings)
         log.info("singleton workflows running: %s", ", ".join(h.id for h in started))
-        # Lines whose block/unblock signal was lost get it again (one sweeper per system worker).
-        reconciler = LineReconciler(client)
-        reconciler.start()
+        # Lines whose block/unblock signal was lost get it again, and charges nobody came back for are
+        # settled (one sweeper each per system worker).
+        sweepers = [LineReconciler(client), ChargeReconciler()]
+        for sweeper in sweepers:
+            sweeper.start()
     ready = settings.run_dir / "worker.ready"
     ready.parent.mkdir(parents=True, exist_ok=True)
     ready.write_text(str(os.getpid()))
@@ -71,8 +75,8 @@ async def run(queue_names: list[str]) -> None:
     await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
     ended = [t for t in tasks if t.done()]
     stopping.cancel()
-    if reconciler is not None:
-        await reconciler.stop()
+    for sweeper in sweepers:
+        await sweeper.stop()
     await asyncio.gather(*(w.shutdown() for w in workers if not w.is_shutdown))
     await asyncio.gather(*tasks, return_exceptions=True)
     if follower is not None:

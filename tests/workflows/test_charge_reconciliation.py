@@ -27,8 +27,10 @@ from tests.workflows.subscription_helpers import (
     start_line,
     subscription_queue,  # noqa: F401 - the `sub_queue` fixture
 )
+from workers.charge_reconciler import ChargeReconciler
 
 OPS = "/bss-api/v1/subscription"
+PAYMENTS = "/tmf-api/paymentManagement/v4/payment"
 
 _FAULT = [
     "CREATE TABLE public.unrecordable (pattern text PRIMARY KEY)",
@@ -161,3 +163,39 @@ async def _refunded(db: AsyncEngine, key: str) -> bool:
     found = await rows(db, "SELECT 1 FROM payment.refund r JOIN payment.payment p ON p.id = r.payment_id "
                            "WHERE p.idempotency_key = :k AND r.status = 'approved'", k=key)
     return bool(found)
+
+
+async def _forgotten_intent(db: AsyncEngine, customer: str, key: str, age_hours: float, charge: bool) -> None:
+    """An intent its caller left open `age_hours` ago, with or without a charge the gateway kept."""
+    (card,) = await rows(db, "SELECT id, gateway_token FROM payment.payment_method WHERE customer_id = :c", c=customer)
+    async with db.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO payment.charge_intent (idempotency_key, customer_id, payment_method_id, amount_minor, "
+            "currency, purpose, reference, state, created_at, updated_at) VALUES ($1, $2, $3, 700, 'SGD', 'manual', "
+            "NULL, 'open', now() - make_interval(secs => $4), now() - make_interval(secs => $4))",
+            (key, customer, card["id"], age_hours * 3600))
+    if charge:
+        assert get_gateway().charge(card["gateway_token"], 700, "SGD", key).status == "approved"
+
+
+async def test_the_sweep_settles_charges_nobody_came_back_for(seeded_api, seeded_db):
+    customer = await ready_customer(seeded_api)
+    await _forgotten_intent(seeded_db, customer, "manual-lost-approved", 4, charge=True)
+    await _forgotten_intent(seeded_db, customer, "manual-lost-untaken", 4, charge=False)
+    await _forgotten_intent(seeded_db, customer, "manual-in-flight", 0.1, charge=True)  # its caller may still come
+
+    swept = await ChargeReconciler().sweep()
+
+    assert sorted(swept) == ["manual-lost-approved", "manual-lost-untaken"]
+    assert (await _intent(seeded_db, "manual-lost-approved"))["state"] == "settled"
+    assert await _refunded(seeded_db, "manual-lost-approved")
+    assert (await _intent(seeded_db, "manual-lost-untaken"))["state"] == "abandoned"
+    assert (await _intent(seeded_db, "manual-in-flight"))["state"] == "open"
+    # A late attempt under the closed key is refused; the open one still completes normally.
+    late = await seeded_api.post(PAYMENTS, headers={"Idempotency-Key": "manual-lost-untaken"}, json={
+        "account": {"id": customer, "@referredType": "Customer"}, "paymentMethod": {"@referredType": "bankCard"},
+        "totalAmount": {"unit": "SGD", "value": 7.00}})
+    assert late.status_code == 409 and late.json()["code"] == "payment.charge.key_abandoned", late.text
+    assert await ChargeReconciler().sweep() == []  # nothing left to settle
+    paid = await rows(seeded_db, "SELECT status FROM payment.payment WHERE idempotency_key LIKE 'manual-%'")
+    assert [p["status"] for p in paid] == ["approved"]
