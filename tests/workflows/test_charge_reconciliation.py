@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from simulators.payment_gateway import get_gateway
 from tests.support.factories import ready_customer
 from tests.support.polling import until
+from tests.workflows.history_manifest import HISTORIES, record
 from tests.workflows.order_helpers import money_for, place_order, resources_of, rows, wait_order, wait_step
 from tests.workflows.subscription_helpers import (
     GB,
@@ -28,9 +29,11 @@ from tests.workflows.subscription_helpers import (
     subscription_queue,  # noqa: F401 - the `sub_queue` fixture
 )
 from workers.charge_reconciler import ChargeReconciler
+from workflows.order import order_workflow_id
 
 OPS = "/bss-api/v1/subscription"
 PAYMENTS = "/tmf-api/paymentManagement/v4/payment"
+SUBSCRIPTION_HISTORIES = HISTORIES / "subscription"
 
 _FAULT = [
     "CREATE TABLE public.unrecordable (pattern text PRIMARY KEY)",
@@ -73,7 +76,7 @@ async def _intent(db: AsyncEngine, key: str) -> dict:
 
 
 async def test_an_order_whose_approval_cannot_be_recorded_is_refunded_from_the_gateways_record(
-        seeded_api, seeded_db):
+        seeded_api, seeded_db, temporal_env):
     await _refuse_recording(seeded_db, "%:charge")
     customer = await ready_customer(seeded_api)
     order = await place_order(seeded_api, customer)
@@ -97,6 +100,8 @@ async def test_an_order_whose_approval_cannot_be_recorded_is_refunded_from_the_g
     resources = await resources_of(seeded_db, order["id"])
     assert (resources["msisdn"], resources["esim"], resources["still_reserved"]) == ("available", "available", 0)
     assert await rows(seeded_db, "SELECT 1 FROM subscription.subscription WHERE customer_id = :c", c=customer) == []
+    handle = temporal_env.client.get_workflow_handle(order_workflow_id(order["id"]))
+    record(await handle.fetch_history(), "order_failed_charge_given_up")  # with BSS_RECORD_HISTORIES=1
 
 
 async def test_a_vas_whose_approval_cannot_be_recorded_is_refunded_and_grants_nothing(
@@ -130,6 +135,7 @@ async def test_a_vas_whose_approval_cannot_be_recorded_is_refunded_and_grants_no
     assert again.status_code == 422 and again.json()["code"] == "subscription.vas_purchase.payment_declined"
     assert await balances(seeded_db, sub) == before
     assert await charges(seeded_db, sub) == [(key, 300)]
+    record(await handle.fetch_history(), "subscription_vas_charge_given_up", SUBSCRIPTION_HISTORIES)
 
 
 async def test_a_charge_recorded_inside_its_window_is_granted_once_and_never_refunded(
