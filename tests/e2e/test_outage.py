@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -17,6 +18,7 @@ from tests.workflows.order_helpers import place_order, set_fault, wait_order
 
 ORDERS = 5
 OUTAGE_S = 20
+TEMPORAL_OUTAGE_S = 10  # enough to drop every poll and completion; 60 s was checked by hand (same outcome)
 
 
 @pytest.fixture(scope="module")
@@ -28,41 +30,101 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
 
 
-async def _esim_running(db: asyncpg.Connection, order_ids: list[str]) -> bool:
-    """True once every order is inside provisioning, its SM-DP+ task out on the element."""
-    running = await db.fetchval("SELECT count(*) FROM provisioning.task WHERE product_order_id = ANY($1) "
-                                "AND task_type = 'ESIM_PROFILE_PREPARE' AND state = 'running'", order_ids)
-    return running == len(order_ids)
+SLOW = {"ESIM_PROFILE_PREPARE": 5000, "HLR_DEPROVISION": 5000}  # ms added to each answer of these elements
+CHARGING = 2  # of the ORDERS, how many are caught inside the charge by the PostgreSQL outage
+OPS = "/bss-api/v1/subscription"
 
 
-async def _orders_mid_provisioning(stack: Stack, api: httpx.AsyncClient) -> list[str]:
-    """Place an order for each of ORDERS new customers; return once each has its SM-DP+ task out.
+@dataclass
+class InFlight:
+    """What is mid-way when the outage begins: orders provisioning, and a line being deprovisioned."""
 
-    The SM-DP+ answers in ~2 s, so every order is surely mid-provisioning when the outage begins,
-    and answers arrive while it lasts.
+    orders: list[str]
+    line: str
+
+
+async def _in_flight(db: asyncpg.Connection, work: InFlight) -> bool:
+    """True once every order has its SM-DP+ task out and the line its HLR deprovisioning."""
+    running = await db.fetchval(
+        "SELECT count(*) FROM provisioning.task WHERE state = 'running' AND ((product_order_id = ANY($1) "
+        "AND task_type = 'ESIM_PROFILE_PREPARE') OR (subscription_id = $2 AND product_order_id IS NULL "
+        "AND task_type = 'HLR_DEPROVISION'))", work.orders, work.line)
+    return running == len(work.orders) + 1
+
+
+async def _start_work(stack: Stack, api: httpx.AsyncClient, orders: int = ORDERS) -> InFlight:
+    """Terminate a line and place `orders` orders for new customers; return once all are on the network.
+
+    The SM-DP+ and the HLR's deprovisioning answer ~5 s late, so every order is surely
+    mid-provisioning and the line mid-deprovisioning when the outage begins (a few seconds later
+    at most), and answers arrive while it lasts.
     """
-    customers = [await ready_customer(api) for _ in range(ORDERS)]
-    await set_fault(api, "ESIM_PROFILE_PREPARE", "slow", slowMs=2000)
+    first = await wait_order(api, (await place_order(api, await ready_customer(api)))["id"])
+    assert first["state"] == "completed", first.get("note")
+    line = first["productOrderItem"][0]["product"]["id"]
+    customers = [await ready_customer(api) for _ in range(orders)]
+    for task_type, slow_ms in SLOW.items():
+        await set_fault(api, task_type, "slow", slowMs=slow_ms)
+    ended = await api.post(f"{OPS}/{line}/terminate", json={"reason": "moving abroad"})
+    assert ended.status_code == 200, ended.text
+    placed = [o["id"] for o in await asyncio.gather(*(place_order(api, c) for c in customers))]
+    work = InFlight(placed, line)
+    db = await asyncpg.connect(stack.dsn)
+    try:
+        await until(lambda: _in_flight(db, work), "the orders and the line never reached the network", timeout=60)
+    finally:
+        await db.close()
+    return work
+
+
+async def _charges_held(stack: Stack, api: httpx.AsyncClient, count: int) -> tuple[list[str], asyncpg.Connection]:
+    """Place `count` orders and hold each inside its charge: the gateway asked, the payment row not yet written.
+
+    A table lock (SHARE: the charge may read payment rows, not insert one) stops each charge at its
+    INSERT, the worst place for an outage: approved outside, recorded nowhere. Returns the orders
+    and the lock's holder, whose session dies with PostgreSQL.
+    """
+    customers = [await ready_customer(api) for _ in range(count)]
+    holder = await asyncpg.connect(stack.dsn)
+    await holder.execute("BEGIN; LOCK TABLE payment.payment IN SHARE MODE")
     orders = [o["id"] for o in await asyncio.gather(*(place_order(api, c) for c in customers))]
     db = await asyncpg.connect(stack.dsn)
     try:
-        await until(lambda: _esim_running(db, orders), "the orders never reached the SM-DP+", timeout=60)
+        await until(lambda: _charges_waiting(db, holder.get_server_pid(), count), "the charges never reached their INSERT",
+                    timeout=30)
     finally:
         await db.close()
-    return orders
+    return orders, holder
 
 
-async def _all_completed_once(stack: Stack, api: httpx.AsyncClient, orders: list[str]) -> None:
-    await set_fault(api, "ESIM_PROFILE_PREPARE", "slow", enabled=False, slowMs=2000)
-    done = [await wait_order(api, order_id, timeout=90) for order_id in orders]
+async def _charges_waiting(db: asyncpg.Connection, holder_pid: int, count: int) -> bool:
+    waiting = await db.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query ILIKE 'INSERT INTO payment.payment%' AND $1 = ANY(pg_blocking_pids(pid))", holder_pid)
+    return waiting == count
+
+
+async def _all_done_once(stack: Stack, api: httpx.AsyncClient, work: InFlight) -> None:
+    """Every order completed and charged once; the line's deprovisioning done on every element."""
+    for task_type, slow_ms in SLOW.items():
+        await set_fault(api, task_type, "slow", enabled=False, slowMs=slow_ms)
+    done = [await wait_order(api, order_id, timeout=90) for order_id in work.orders]
     log = (stack.home / "logs" / "worker.log").read_text()[-4000:]
-    assert [o["state"] for o in done] == ["completed"] * ORDERS, ([(o["id"], o.get("note")) for o in done], log)
+    assert [o["state"] for o in done] == ["completed"] * len(work.orders), ([(o["id"], o.get("note")) for o in done], log)
     db = await asyncpg.connect(stack.dsn)
     try:
         for order in done:
             await _assert_completed_once(db, order)
+        await until(lambda: _deprovisioned(db, work.line), "the line's deprovisioning did not finish", timeout=60)
     finally:
         await db.close()
+
+
+async def _deprovisioned(db: asyncpg.Connection, line: str) -> bool:
+    tasks = await db.fetch("SELECT task_type, state FROM provisioning.task WHERE subscription_id = $1 "
+                           "AND product_order_id IS NULL", line)
+    return sorted((t["task_type"], t["state"]) for t in tasks) == [
+        ("ESIM_PROFILE_DISABLE", "completed"), ("HLR_DEPROVISION", "completed"), ("PCRF_POLICY_REMOVE", "completed")]
 
 
 def _pids(stack: Stack, *names: str) -> dict[str, int | None]:
@@ -74,38 +136,43 @@ async def _health_is(api: httpx.AsyncClient, status: int) -> bool:
 
 
 async def test_orders_in_flight_complete_after_postgres_is_killed_for_20_s(stack: Stack) -> None:
-    """Kill PostgreSQL (postmaster and backends) while 5 orders provision; restart it 20 s later.
+    """Kill PostgreSQL (postmaster and backends) under 5 orders and a line termination; restart it 20 s later.
 
-    Every order completes, charged once and never refunded, with its number, profile, line and
-    network tasks as after a quiet run; the API and the worker ride the outage out in the same
-    processes (none is restarted by the `bss up` that brings PostgreSQL back).
+    Three orders are provisioning, two are inside their charge (approved by the gateway, not yet
+    recorded), the line is being deprovisioned. Every order completes, charged once and never refunded, with its number, profile, line and
+    network tasks as after a quiet run, and the terminated line is deprovisioned on every element;
+    the API and the worker ride the outage out in the same processes (none is restarted by the
+    `bss up` that brings PostgreSQL back).
     """
     async with _api(stack) as api:
-        orders = await _orders_mid_provisioning(stack, api)
+        work = await _start_work(stack, api, orders=ORDERS - CHARGING)
+        charging, holder = await _charges_held(stack, api, CHARGING)
+        work.orders += charging
         before = _pids(stack, "api", "worker", "temporal")
         async with postgres_outage(stack, OUTAGE_S) as killed:
+            holder.terminate()  # its session is gone with the server
             # The API stays up and says what is wrong.
             await until(lambda: _health_is(api, 503), "the API did not report the database down", timeout=10)
         assert stack.pid("postgres") != killed
         assert _pids(stack, *before) == before, "a process died in the outage"
-        await _all_completed_once(stack, api, orders)
+        await _all_done_once(stack, api, work)
 
 
-async def test_orders_in_flight_complete_after_temporal_is_killed_for_20_s(stack: Stack) -> None:
-    """Kill the Temporal dev server while 5 orders provision; restart it 20 s later (its SQLite file persists).
+async def test_orders_in_flight_complete_after_temporal_is_killed_for_10_s(stack: Stack) -> None:
+    """Kill the Temporal dev server while 5 orders provision and a line is terminated; restart it 10 s later.
 
-    The worker and the API reconnect on their own; the orders resume where the server's history
-    left them and complete, charged once.
+    Its SQLite file keeps every history: the worker and the API reconnect on their own, the orders
+    resume where they were and complete, charged once, and the line is deprovisioned.
     """
     async with _api(stack) as api:
-        orders = await _orders_mid_provisioning(stack, api)
+        work = await _start_work(stack, api)
         before = _pids(stack, "api", "worker", "postgres")
-        async with outage(stack, "temporal", OUTAGE_S):
+        async with outage(stack, "temporal", TEMPORAL_OUTAGE_S):
             # What needs only the database still answers.
-            order = await api.get(f"{ORDERS_PATH}/{orders[0]}")
+            order = await api.get(f"{ORDERS_PATH}/{work.orders[0]}")
             assert order.status_code == 200, order.text
         assert _pids(stack, *before) == before, "a process died in the outage"
-        await _all_completed_once(stack, api, orders)
+        await _all_done_once(stack, api, work)
 
 
 def _api(stack: Stack) -> httpx.AsyncClient:
