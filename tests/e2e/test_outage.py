@@ -151,8 +151,10 @@ async def test_orders_in_flight_complete_after_postgres_is_killed_for_20_s(stack
         before = _pids(stack, "api", "worker", "temporal")
         async with postgres_outage(stack, OUTAGE_S) as killed:
             holder.terminate()  # its session is gone with the server
-            # The API stays up and says what is wrong.
+            # The API stays up and says what is wrong: a 503 to retry, not a 500.
             await until(lambda: _health_is(api, 503), "the API did not report the database down", timeout=10)
+            read = await api.get(f"{ORDERS_PATH}/{work.orders[0]}")
+            assert (read.status_code, read.json()["code"]) == (503, "database.unavailable"), read.text
         assert stack.pid("postgres") != killed
         assert _pids(stack, *before) == before, "a process died in the outage"
         await _all_done_once(stack, api, work)
