@@ -21,6 +21,8 @@ from cli.output import api_errors, console, emit, fail, print_json
 from operations.registry import Operation
 
 Renderer = Callable[[Any], Any]
+# Which command runs each operation (`customer.create` → `customer create`), for the parity tests.
+COMMANDS: dict[str, str] = {}
 
 
 def _flag(name: str, info: FieldInfo) -> list[str]:
@@ -119,6 +121,26 @@ def register_group(app: typer.Typer, name: str, help_text: str, ops: list[tuple[
     """Add a command group whose commands are `ops` (command name, operation, renderer)."""
     group = typer.Typer(name=name, help=help_text, no_args_is_help=True)
     app.add_typer(group)
+    add_commands(group, name, ops)
+    return group
+
+
+def add_commands(group: typer.Typer, group_name: str, ops: list[tuple[str, Operation, Renderer | None]]) -> None:
+    """Add generated commands for `ops` to an existing group (one that also has hand-written commands)."""
     for command_name, op, render in ops:
         group.command(command_name)(command(op, render))
-    return group
+        COMMANDS[op.name] = f"{group_name} {command_name}"
+
+
+def covers(op: Operation, command_path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a hand-written command (one that needs more than the generator gives) as running `op`.
+
+    Such a command builds the operation's input and calls `invoke(op, values, as_json)`; this records
+    it for the parity tests: `@group.command("add-card")` over `@covers(ops.add_card, "payment add-card")`.
+    """
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        COMMANDS[op.name] = command_path
+        return fn
+
+    return mark
