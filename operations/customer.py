@@ -24,7 +24,7 @@ class CreateCustomer(BaseModel):
     phone: str | None = Field(default=None, description="Mobile number.")
 
 
-@operation("customer.create", scope=Scope.CUSTOMER_WRITE,
+@operation("customer.create", scope=Scope.SIGNUP,
            routes=[f"POST {INDIVIDUAL}", f"POST {CUSTOMER}"])
 def create(client: Client, args: CreateCustomer) -> Any:
     """Create an individual and a pending customer engaged with them."""

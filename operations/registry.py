@@ -56,6 +56,11 @@ class Operation:
         return self.name.split(".", 1)[0]
 
     @property
+    def tool_name(self) -> str:
+        """The name the agent's model calls it by (function names allow no dots): `customer__attest_kyc`."""
+        return self.name.replace(".", "__")
+
+    @property
     def verb(self) -> str:
         """The part of the name after the dot (`attest_kyc`)."""
         return self.name.split(".", 1)[1]
