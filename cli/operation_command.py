@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 from cli.output import api_errors, console, emit, fail, print_json
 from operations.registry import Operation
 
-Renderer = Callable[[Any], Any]
+Renderer = Callable[..., Any]  # (result) or (result, input values)
 # Which command runs each operation (`customer.create` → `customer create`), for the parity tests.
 COMMANDS: dict[str, str] = {}
 
@@ -79,7 +79,7 @@ def command(op: Operation, render: Renderer | None = None) -> Callable[..., None
         if render is None or as_json:
             print_json(data)
         else:
-            emit(data, False, render)
+            emit(data, False, lambda result: _render(render, result, values))
 
     params = [_parameter(op, name, info) for name, info in _ordered(op)]
     params.append(inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
@@ -92,6 +92,13 @@ def command(op: Operation, render: Renderer | None = None) -> Callable[..., None
     run.__doc__ = op.description + (f"\n\n{op.help}" if op.help else "")
     run.__name__ = op.verb
     return run
+
+
+def _render(render: Renderer, data: Any, values: dict[str, Any]) -> Any:
+    """`render(data)`, or `render(data, values)` for a renderer that also reads the input (a title, an empty list)."""
+    positional = [p for p in inspect.signature(render).parameters.values()
+                  if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return render(data, values) if len(positional) > 1 else render(data)
 
 
 def _ordered(op: Operation) -> list[tuple[str, FieldInfo]]:
@@ -110,7 +117,9 @@ def invoke(op: Operation, values: dict[str, Any], as_json: bool) -> Any:
     try:
         args = op.input.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        lines = [f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()]
+        # A field's error names its option; a whole-model rule (one of two options) speaks for itself.
+        lines = [f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" if e["loc"]
+                 else str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
         fail("\n".join(lines), code=2, title="invalid input")
     with api_errors(as_json), BssClient() as client:
         return op.run(client, args)
