@@ -95,7 +95,7 @@ def command(op: Operation, render: Renderer | None = None) -> Callable[..., None
 
 
 def _render(render: Renderer, data: Any, values: dict[str, Any]) -> Any:
-    """`render(data)`, or `render(data, values)` for a renderer that also reads the input (a title, an empty list)."""
+    """`render(data)`, or `render(data, values)` for a renderer that also reads the input (say, for a title)."""
     positional = [p for p in inspect.signature(render).parameters.values()
                   if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return render(data, values) if len(positional) > 1 else render(data)

@@ -49,7 +49,7 @@ class BssClient:
         self._http.close()
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
-        """Send a request; return the decoded JSON body (None for 204) or raise `ApiError`."""
+        """Send a request; return the decoded JSON (a `text/*` body as text, None for 204) or raise `ApiError`."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = self._http.request(method, path, json=json, params=clean)
@@ -59,7 +59,12 @@ class BssClient:
                                             " is the stack up? try `bss up`"}) from exc
         if response.status_code == 204:
             return None
-        body = response.json() if response.content else None
+        if not response.content:
+            body = None
+        elif response.headers.get("content-type", "").startswith("text/"):
+            body = response.text  # a rendered document (a bill's text), not a TMF resource
+        else:
+            body = response.json()
         if response.status_code >= 400:
             raise ApiError(response.status_code, body if isinstance(body, dict) else {"message": str(body)})
         return body
