@@ -14,3 +14,8 @@ PaymentId = Annotated[str, Field(pattern=r"^PAY-\d+$", description="Payment id (
 RefundId = Annotated[str, Field(pattern=r"^REF-\d+$", description="Refund id (REF-…).")]
 BillId = Annotated[str, Field(pattern=r"^BILL-\d+$", description="Bill id (BILL-…).")]
 UsageId = Annotated[str, Field(pattern=r"^USG-\d+$", description="Usage record id (USG-…).")]
+CaseId = Annotated[str, Field(pattern=r"^CASE-\d+$", description="Case id (CASE-…).")]
+TicketId = Annotated[str, Field(pattern=r"^TT-\d+$", description="Ticket id (TT-…).")]
+# The customer id pattern for an optional filter (`str | None = Field(pattern=CUSTOMER_ID)`): an
+# Annotated id inside `| None` would reach the CLI generator as a type it cannot parse.
+CUSTOMER_ID = r"^CUST-\d+$"
