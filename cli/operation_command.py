@@ -108,6 +108,14 @@ def _ordered(op: Operation) -> list[tuple[str, FieldInfo]]:
         (name, info) for name, info in fields.items() if name not in op.arguments]
 
 
+def _spelling(op: Operation, loc: tuple[Any, ...]) -> str:
+    """The option an error is about, spelled as on the command line (its `flag`, else `--field-name`)."""
+    info = op.input.model_fields.get(str(loc[0]))
+    if len(loc) == 1 and info is not None and loc[0] not in op.arguments:
+        return _flag(str(loc[0]), info)[0]
+    return f"--{'.'.join(map(str, loc)).replace('_', '-')}"
+
+
 def invoke(op: Operation, values: dict[str, Any], as_json: bool) -> Any:
     """Validate `values` against the operation's input and make its call, refusals shown as panels."""
     from pydantic import ValidationError
@@ -117,8 +125,8 @@ def invoke(op: Operation, values: dict[str, Any], as_json: bool) -> Any:
     try:
         args = op.input.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        # A field's error names its option; a whole-model rule (one of two options) speaks for itself.
-        lines = [f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" if e["loc"]
+        # A field's error names its option as typed; a whole-model rule (one of two options) speaks for itself.
+        lines = [f"{_spelling(op, e['loc'])}: {e['msg']}" if e["loc"]
                  else str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
         fail("\n".join(lines), code=2, title="invalid input")
     with api_errors(as_json), BssClient() as client:
