@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import json
+import uuid
+
+from sqlalchemy import text
 
 from cli.render.payment import history_table, method_card, methods_table
-from tests.api.test_payment_method import add_card, counts, make_customer, make_live_line
+from tests.api import test_payment_method as rows
+from tests.api.test_payment_method import add_card, counts, make_live_line
 from tests.support.snapshots import assert_snapshot
 
 PAN = "4242424242424242"
+
+
+async def make_customer(db, status: str = "active") -> str:
+    """A customer row (as `rows.make_customer` inserts it) whose id has the API's shape, CUST-digits.
+
+    The operations' input models refuse any other shape before calling the API, so the `CUST-T…` ids
+    of the API tests would never reach it.
+    """
+    inserted, customer_id = await rows.make_customer(db, status), f"CUST-{uuid.uuid4().int % 10**12:012d}"
+    async with db.begin() as conn:
+        await conn.execute(text("UPDATE crm.customer SET id = :new WHERE id = :old"),
+                           {"new": customer_id, "old": inserted})
+    return customer_id
 
 
 async def test_add_card_prints_a_card_and_never_the_number(api, db, bss):
