@@ -1,0 +1,90 @@
+"""Order operations (TMF622): place, list, show (the order or its tree) and cancel product orders."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from core.scopes import Scope
+from operations.fields import CUSTOMER_ID, CustomerId, OrderId
+from operations.registry import Client, operation
+
+ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
+CANCEL = "/tmf-api/productOrderingManagement/v4/cancelProductOrder"
+TREE = "/bss-api/v1/order"
+FINAL = ("completed", "failed", "cancelled")
+
+
+class CreateOrder(BaseModel):
+    """A plan to order for a customer."""
+
+    customer_id: CustomerId = Field(json_schema_extra={"flag": "--customer"})
+    offering: str = Field(min_length=1, description="Plan offering id, e.g. PLAN_M.")
+    msisdn: str | None = Field(default=None, pattern=r"^\d{6,15}$", description="A chosen available number.")
+    request_id: str | None = Field(default=None, min_length=1, max_length=100,
+                                   description="Your id; a retry with it returns the same order.")
+
+
+@operation("order.create", scope=Scope.ORDER_WRITE, routes=[f"POST {ORDERS}"])
+def create(client: Client, args: CreateOrder) -> Any:
+    """Order a plan for a customer: reserve, charge, provision, activate."""
+    item: dict[str, Any] = {"id": "1", "action": "add", "quantity": 1,
+                            "productOffering": {"id": args.offering, "@referredType": "ProductOffering"}}
+    if args.msisdn:
+        item["product"] = {"productCharacteristic": [{"name": "msisdn", "value": args.msisdn}]}
+    body: dict[str, Any] = {"relatedParty": [{"id": args.customer_id, "role": "customer", "@referredType": "Customer"}],
+                            "productOrderItem": [item]}
+    if args.request_id:
+        body["externalId"] = args.request_id
+    return client.request("POST", ORDERS, json=body)
+
+
+class ShowOrder(BaseModel):
+    """Which order."""
+
+    order_id: OrderId
+
+
+@operation("order.show", scope=Scope.ORDER_READ, routes=[f"GET {ORDERS}/{{order_id}}"], arguments=("order_id",))
+def show(client: Client, args: ShowOrder) -> Any:
+    """Show an order: state, step, line, failure or cancellation reason."""
+    return client.request("GET", f"{ORDERS}/{args.order_id}")
+
+
+@operation("order.tree", scope=Scope.ORDER_READ, routes=[f"GET {TREE}/{{order_id}}/tree"], arguments=("order_id",))
+def tree(client: Client, args: ShowOrder) -> Any:
+    """Show the order tree: order → service order → CFS → RFS → provisioning tasks."""
+    return client.request("GET", f"{TREE}/{args.order_id}/tree")
+
+
+class ListOrders(BaseModel):
+    """Filters of the order list."""
+
+    customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Only this customer's orders.",
+                                           json_schema_extra={"flag": "--customer"})
+    state: Literal["acknowledged", "inProgress", "completed", "failed", "cancelled"] | None = Field(
+        default=None, description="acknowledged|inProgress|completed|failed|cancelled")
+    limit: int = Field(default=20, ge=1, le=1000, description="At most this many orders.")
+
+
+@operation("order.list", scope=Scope.ORDER_READ, routes=[f"GET {ORDERS}"], result="list")
+def list_(client: Client, args: ListOrders) -> Any:
+    """List recent orders."""
+    return client.request("GET", ORDERS, params={"relatedParty.id": args.customer_id, "state": args.state,
+                                                 "limit": args.limit})
+
+
+class CancelOrder(BaseModel):
+    """Which order, and why."""
+
+    order_id: OrderId
+    reason: str = Field(default="cancelled by operator", min_length=1, max_length=500, description="Why.")
+
+
+@operation("order.cancel", scope=Scope.ORDER_WRITE, routes=[f"POST {CANCEL}"], destructive=True,
+           arguments=("order_id",), confirm="Cancel {order_id}?", declined="not cancelled")
+def cancel(client: Client, args: CancelOrder) -> Any:
+    """Cancel an order before provisioning starts; reservations and charge are undone."""
+    return client.request("POST", CANCEL, json={"productOrder": {"id": args.order_id, "@referredType": "ProductOrder"},
+                                                "cancellationReason": args.reason})
