@@ -1,0 +1,69 @@
+"""Bill operations (TMF678): a customer's or a line's bills, one bill with its lines, its text document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from core.scopes import Scope
+from operations.fields import CUSTOMER_ID, BillId
+from operations.registry import Client, operation
+
+BILLS = "/tmf-api/customerBillManagement/v4/customerBill"
+RATES = "/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate"
+DOCUMENT = "/billing-api/v1/bill"
+MAX = 1000
+
+
+class ListBills(BaseModel):
+    """Whose bills: a customer's, or one line's."""
+
+    customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Bills of this customer "
+                                    "(CUST-…).", json_schema_extra={"flag": "--customer"})
+    # A filter: an id of another shape (say, a test's SUB-T…) lists nothing rather than being refused.
+    subscription_id: str | None = Field(default=None, pattern=r"^SUB-[0-9A-Z]+$", description="Bills of this "
+                                        "line (SUB-…).", json_schema_extra={"flag": "--subscription"})
+
+    @model_validator(mode="after")
+    def _named(self) -> ListBills:
+        if not self.customer_id and not self.subscription_id:
+            raise ValueError("name the bills to list: --customer CUST-… or --subscription SUB-…")
+        return self
+
+
+@operation("bill.list", scope=Scope.BILL_READ, routes=[f"GET {BILLS}", f"GET {RATES}"], result="list")
+def list_(client: Client, args: ListBills) -> Any:
+    """List bills of a customer or of one line, newest first."""
+    params = {"relatedParty.id": args.customer_id, "limit": MAX}
+    if not args.subscription_id:
+        return client.request("GET", BILLS, params=params)
+    # A bill names its line through its rates (TMF678 bills have no product); ids are OR-ed by a comma.
+    rates = client.request("GET", RATES, params={"product.id": args.subscription_id, "limit": MAX})
+    bill_ids = sorted({rate["bill"]["id"] for rate in rates})
+    return client.request("GET", BILLS, params={**params, "id": ",".join(bill_ids)}) if bill_ids else []
+
+
+class WhichBill(BaseModel):
+    """Which bill."""
+
+    bill_id: BillId
+
+
+@operation("bill.show", scope=Scope.BILL_READ, routes=[f"GET {BILLS}/{{bill_id}}", f"GET {RATES}"],
+           arguments=("bill_id",))
+def show(client: Client, args: WhichBill) -> Any:
+    """Show a bill with its lines, total and the payment that settled it."""
+    return {"customerBill": client.request("GET", f"{BILLS}/{args.bill_id}"),
+            "appliedCustomerBillingRate": client.request("GET", RATES, params={"bill.id": args.bill_id,
+                                                                               "limit": MAX})}
+
+
+@operation("bill.document", scope=Scope.BILL_READ, routes=[f"GET {DOCUMENT}/{{bill_id}}/document"],
+           arguments=("bill_id",))
+def document(client: Client, args: WhichBill) -> Any:
+    """Show a bill's document: the plain-text bill its `billDocument` links (lines, total, how it was paid).
+
+    The API answers text/plain, so the result is that text (with --json, as one JSON string).
+    """
+    return client.request("GET", f"{DOCUMENT}/{args.bill_id}/document")
