@@ -1,0 +1,143 @@
+"""Inventory operations: the MSISDN and eSIM pools (list, show, summary), adding numbers, moving a unit by hand."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from core.api_client import ApiError
+from core.scopes import Scope
+from operations.registry import Client, operation
+
+RESOURCE = "/tmf-api/resourceInventoryManagement/v4/resource"
+RANGE = "/inventory-api/v1/msisdn/range"
+SUMMARY = "/inventory-api/v1/summary"
+MsisdnState = Literal["available", "reserved", "assigned", "quarantine", "ported_out"]
+EsimState = Literal["available", "reserved", "downloaded", "activated", "suspended", "recycled"]
+Number = Field(pattern=r"^[0-9]{8,15}$", description="The number (MSISDN).")
+Limit = Field(default=50, ge=1, le=1000, description="At most this many rows.")
+
+
+class ListNumbers(BaseModel):
+    """Which numbers."""
+
+    state: MsisdnState | None = Field(default=None,
+                                      description="available | reserved | assigned | quarantine | ported_out.")
+    limit: int = Limit
+
+
+@operation("inventory.msisdn_list", scope=Scope.INVENTORY_READ, routes=[f"GET {RESOURCE}"], result="list")
+def msisdn_list(client: Client, args: ListNumbers) -> Any:
+    """List numbers in number order, with the pool's availability."""
+    return client.request("GET", RESOURCE, params={"@type": "MSISDN", "state": args.state, "limit": args.limit})
+
+
+class ListProfiles(BaseModel):
+    """Which eSIM profiles."""
+
+    state: EsimState | None = Field(
+        default=None, description="available | reserved | downloaded | activated | suspended | recycled.")
+    limit: int = Limit
+
+
+@operation("inventory.esim_list", scope=Scope.INVENTORY_READ, routes=[f"GET {RESOURCE}"], result="list")
+def esim_list(client: Client, args: ListProfiles) -> Any:
+    """List eSIM profiles in ICCID order, with the pool's availability."""
+    return client.request("GET", RESOURCE, params={"@type": "ESimProfile", "state": args.state,
+                                                   "limit": args.limit})
+
+
+def _of_type(client: Client, ident: str, expected: str) -> Any:
+    found = client.request("GET", f"{RESOURCE}/{ident}")
+    if found.get("@type") != expected:
+        raise ApiError(404, {"code": "resource.not_found", "status": "404", "reason": "Not found",
+                             "message": f"{ident} is a {found.get('@type')}, not a {expected}"})
+    return found
+
+
+class ShowNumber(BaseModel):
+    """Which number."""
+
+    number: str = Field(min_length=1, description="The number (MSISDN).")
+
+
+@operation("inventory.msisdn_show", scope=Scope.INVENTORY_READ, routes=[f"GET {RESOURCE}/{{resource_id}}"],
+           arguments=("number",))
+def msisdn_show(client: Client, args: ShowNumber) -> Any:
+    """Show one number: state, holder, quarantine end, range."""
+    return _of_type(client, args.number, "MSISDN")
+
+
+class ShowProfile(BaseModel):
+    """Which eSIM profile."""
+
+    iccid: str = Field(min_length=1, description="The profile's ICCID.")
+
+
+@operation("inventory.esim_show", scope=Scope.INVENTORY_READ, routes=[f"GET {RESOURCE}/{{resource_id}}"],
+           arguments=("iccid",))
+def esim_show(client: Client, args: ShowProfile) -> Any:
+    """Show one eSIM profile (ICCID, IMSI and activation code masked on the card; --json has them in full)."""
+    return _of_type(client, args.iccid, "ESimProfile")
+
+
+class NoInput(BaseModel):
+    """This operation takes no input."""
+
+
+@operation("inventory.summary", scope=Scope.INVENTORY_READ, routes=[f"GET {SUMMARY}"])
+def summary(client: Client, args: NoInput) -> Any:
+    """Count each pool (numbers, eSIM profiles) by state, with its low watermark and whether it is low now."""
+    return client.request("GET", SUMMARY)
+
+
+class AddRange(BaseModel):
+    """A block of numbers, first to last inclusive."""
+
+    first: str = Field(pattern=r"^[0-9]{8,15}$", description="First number of the block.")
+    last: str = Field(pattern=r"^[0-9]{8,15}$", description="Last number of the block (inclusive).")
+
+
+@operation("inventory.add_range", scope=Scope.INVENTORY_WRITE, routes=[f"POST {RANGE}"], destructive=True,
+           arguments=("first", "last"), confirm="Add {first} – {last} to the pool?", declined="nothing added")
+def add_range(client: Client, args: AddRange) -> Any:
+    """Add every number from FIRST to LAST to the pool (a repeat adds nothing; existing numbers are skipped)."""
+    return client.request("POST", RANGE, json={"first": args.first, "last": args.last})
+
+
+class AddNumber(BaseModel):
+    """One number to add to the pool."""
+
+    number: str = Number
+    description: str | None = Field(default=None, max_length=500, description="Why or where it comes from.")
+
+
+@operation("inventory.msisdn_add", scope=Scope.INVENTORY_WRITE, routes=[f"POST {RESOURCE}"],
+           arguments=("number",))
+def msisdn_add(client: Client, args: AddNumber) -> Any:
+    """Add one number to the pool, available (the API's pool additions take numbers, not eSIM profiles)."""
+    body = {"name": args.number, "@type": "MSISDN",
+            **({"description": args.description} if args.description else {})}
+    return client.request("POST", RESOURCE, json=body)
+
+
+class Move(BaseModel):
+    """A unit and the state an operator moves it to."""
+
+    resource_id: str = Field(pattern=r"^[0-9]{8,22}$", description="The number (MSISDN) or the profile's ICCID.")
+    state: Literal["available", "quarantine", "ported_out", "suspended", "activated", "recycled"] = Field(
+        description="Number: quarantine (from assigned), available (recycle from quarantine), ported_out."
+                    " Profile: suspended, activated (resume), recycled.")
+    note: str | None = Field(default=None, min_length=1, max_length=500, description="Why (kept in the audit).")
+
+
+@operation("inventory.move", scope=Scope.INVENTORY_WRITE, routes=[f"PATCH {RESOURCE}/{{resource_id}}"],
+           destructive=True, arguments=("resource_id", "state"), confirm="Move {resource_id} to {state}?",
+           declined="not moved")
+def move(client: Client, args: Move) -> Any:
+    """Move a number or an eSIM profile by hand along its lifecycle (the order flow's own moves are refused)."""
+    body: dict[str, Any] = {"resourceCharacteristic": [{"name": "state", "value": args.state}]}
+    if args.note:
+        body["note"] = [{"text": args.note}]
+    return client.request("PATCH", f"{RESOURCE}/{args.resource_id}", json=body)
