@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from cli.commands.workflow import STUCK_QUERY
+from apis.ops_workflow import STUCK_QUERY
 from simulators.payment_gateway import get_gateway
 from tests.support.factories import ready_customer
 from tests.workflows.history_manifest import record
