@@ -170,8 +170,12 @@ def logs(
                                                          "all when omitted.")] = None,
     lines: Annotated[int, typer.Option("-n", "--lines", help="How many lines of each log to show.")] = 40,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines: {component, line} per log line.")] = False,
 ) -> None:
     """Show the last lines of a component's log (or of every log), optionally following them."""
+    import json
+    import sys
+
     from rich.markup import escape
 
     from cli.stack.components import NAMES
@@ -186,6 +190,10 @@ def logs(
     width = max(map(len, names))
 
     def show(name: str, line: str) -> None:
+        if as_json:  # JSON lines, so `--follow --json` streams too
+            sys.stdout.write(json.dumps({"component": name, "line": line}) + "\n")
+            sys.stdout.flush()
+            return
         # soft_wrap: a log line stays one line, whatever the terminal width (grep-able when piped).
         prefix = f"[cyan]{name:<{width}}[/] | " if len(names) > 1 else ""
         console.print(prefix + escape(line), soft_wrap=True)

@@ -1,4 +1,4 @@
-"""Workflow renderers: the list of Temporal executions, one execution's card, and its event history."""
+"""Workflow renderers: the list of Temporal executions, stuck orders, one execution's card, its history, a ping."""
 
 from __future__ import annotations
 
@@ -33,13 +33,28 @@ def workflows_table(rows: list[dict[str, Any]], title: str = "workflows") -> Ren
     return Group(t, f"[dim]{len(rows)} workflow{'s' if len(rows) != 1 else ''}[/]")
 
 
+def stuck_view(rows: list[dict[str, Any]]) -> RenderableType:
+    """Orders waiting for an operator, then each one's Web UI link."""
+    links = [f"  {r['workflowId']}  [link={r['webUi']}]{r['webUi']}[/link]" for r in rows]
+    return Group(workflows_table(rows, "orders waiting for an operator"), *links)
+
+
+def _activity(a: dict[str, Any]) -> tuple[str, str]:
+    """A pending activity: its state, attempt of how many, and the last failure (red)."""
+    attempts = f"attempt {a['attempt']}" + (f"/{a['maximumAttempts']}" if a.get("maximumAttempts") else "")
+    failure = f" [red]{escape(a['lastFailure'])}[/]" if a.get("lastFailure") else ""
+    return f"• {a['activityType']}", f"{a['state'].lower()}, {attempts}{failure}"
+
+
 def workflow_card(d: dict[str, Any]) -> RenderableType:
-    """One execution: type, status, times, queue, search attributes and its Web UI link."""
+    """One execution: type, status, times, queue, search attributes, pending activities and its Web UI link."""
     attributes = [(k, escape(str(v))) for k, v in sorted(d.get("searchAttributes", {}).items())]
     body = fields(("type", d["type"]), ("status", _status(d["status"])),
                   ("started", (d.get("started") or "—").replace("T", " ")[:19]),
                   ("closed", (d.get("closed") or "—").replace("T", " ")[:19]), ("queue", d.get("taskQueue")),
-                  *attributes, ("Web UI", d.get("webUi")))
+                  *attributes, *map(_activity, d.get("pendingActivities") or []),
+                  *((f"→ {c['type']}", c["workflowId"]) for c in d.get("pendingChildren") or []),
+                  ("Web UI", d.get("webUi")))
     return card(f"workflow {d['workflowId']}", body)
 
 
@@ -57,3 +72,14 @@ def history_table(events: list[dict[str, Any]], workflow_id: str) -> RenderableT
         t.add_row(str(e["eventId"]), e["time"][11:23], f"[red]{e['type']}[/]" if failed else e["type"],
                   f"[red]{detail}[/]" if failed else detail)
     return t
+
+
+def history_view(d: dict[str, Any]) -> RenderableType:
+    """The history answer of the API: its events as `history_table` shows them, then the Web UI link."""
+    return Group(history_table(d["events"], d["workflowId"]), f"[dim]Web UI: {d['webUi']}[/]")
+
+
+def ping_card(d: dict[str, Any]) -> RenderableType:
+    """A ping that went API → Temporal → worker → database: its ids and the trace that carried it."""
+    return card(f"pong {d['pingId']}", fields(("workflow", d["workflowId"]), ("audit event", d["eventId"]),
+                                              ("trace", d.get("traceId") or "—")))
