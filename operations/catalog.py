@@ -227,18 +227,17 @@ def _price_body(offering: dict, price: str, start: str | None, end: str | None, 
 
 
 class UpdatePrice(Dated):
-    """What changes on a price version: its name or its window (the amount never changes)."""
+    """What changes on a price version: its name or the end of its window (amount and start never change)."""
 
     price_id: str = Field(min_length=1, description="Price version id, e.g. POP_PLAN_M_1.")
     name: str | None = Field(default=None, min_length=1, description="New name of the version.")
-    valid_from: str | None = _when("Move the start (ISO date or instant; not once it has started).")
-    valid_to: str | None = _when("Close it at this ISO date or instant.")
+    valid_to: str | None = _when("Close it at this ISO date or instant (not in the past).")
     open_ended: bool = Field(default=False, description="Remove the end of its window.")
 
     @model_validator(mode="after")
     def _something(self) -> UpdatePrice:
-        if not (self.name or self.valid_from or self.valid_to or self.open_ended):
-            raise ValueError("say what changes: --name, --valid-from, --valid-to or --open-ended")
+        if not (self.name or self.valid_to or self.open_ended):
+            raise ValueError("say what changes: --name, --valid-to or --open-ended")
         if self.valid_to and self.open_ended:
             raise ValueError("--valid-to and --open-ended contradict each other")
         return self
@@ -247,8 +246,8 @@ class UpdatePrice(Dated):
 @operation("catalog.update_price", scope=Scope.CATALOG_ADMIN, routes=[f"PATCH {PRICE}/{{price_id}}"],
            arguments=("price_id",))
 def update_price(client: Client, args: UpdatePrice) -> Any:
-    """Rename a price version or move its window's ends; a new amount needs a new version (set-price)."""
-    window: dict[str, Any] = _window(args.valid_from, args.valid_to)
+    """Rename a price version, or close or re-open its end; a new amount or start needs a new version."""
+    window: dict[str, Any] = _window(None, args.valid_to)
     if args.open_ended:
         window["endDateTime"] = None
     body = {k: v for k, v in {"name": args.name, "validFor": window or None}.items() if v is not None}
