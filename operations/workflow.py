@@ -21,7 +21,8 @@ class ListWorkflows(BaseModel):
     type: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
                              description="Workflow type, e.g. OrderWorkflow.")
     status: Literal["running", "completed", "failed", "canceled", "terminated", "continued_as_new",
-                    "timed_out"] | None = Field(default=None, description="Execution status.")
+                    "timed_out"] | None = Field(
+        default=None, description="running|completed|failed|canceled|terminated|continued_as_new|timed_out")
     customer_id: str | None = Field(default=None, pattern=r"^CUST-\d+$", json_schema_extra={"flag": "--customer"},
                                     description="Only workflows of this customer (CUST-…).")
     order_id: str | None = Field(default=None, pattern=r"^ORD-\d+$", json_schema_extra={"flag": "--order"},

@@ -60,6 +60,10 @@ async def test_workflow_refusals_are_readable(api, bss):
     assert malformed.exit_code == 2 and "invalid input" in malformed.output  # refused before any call
     status = await bss("workflow", "list", "--status", "sleeping")
     assert status.exit_code == 2 and "--status" in status.output
+    not_a_trace = await bss("trace", "get", "not-hex")
+    assert not_a_trace.exit_code == 2 and "--trace-id" in not_a_trace.output
+    no_order = await bss("trace", "for-order", "ORD-404404", "--json")
+    assert no_order.exit_code == 2 and json.loads(no_order.stdout)["code"] == "order.not_found"
 
 
 async def test_workflow_commands_with_temporal_out_of_reach_refuse_readably(api):
