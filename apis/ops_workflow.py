@@ -103,10 +103,12 @@ def _temporal_errors(what: str, workflow_id: str = "") -> Iterator[None]:
         if exc.status == RPCStatusCode.NOT_FOUND and workflow_id:
             raise NotFound("workflow", workflow_id) from exc
         if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-            raise MalformedRequest("request.malformed", f"Temporal cannot run this query: {exc.message}",
-                                   {"field": "query"}) from exc
+            raise MalformedRequest("request.malformed", f"Temporal refused {what}: {exc.message}",
+                                   {"field": "workflowId" if workflow_id else "query"}) from exc
         raise ExternalServiceError("temporal.unavailable", f"Temporal did not answer {what}: {exc.message}") from exc
-    except RuntimeError as exc:  # a lazily connected client that cannot connect says so this way
+    except RuntimeError as exc:
+        if "client connect" not in str(exc):  # how a lazily connected client says it cannot connect
+            raise
         raise ExternalServiceError("temporal.unavailable", f"Temporal is not reachable: {exc}") from exc
 
 
