@@ -60,7 +60,9 @@ async def test_a_declined_card_answers_a_declined_payment(api, db, bss):
     await add_card(api, customer, DECLINE)
     result = await bss("payment", "charge", customer, "--amount", "9", "--yes")
     assert result.exit_code == 0, result.output
-    assert "declined" in result.output and "card_declined" in result.output
+    assert "declined" in result.output and "net collected SGD 0.00" in result.output
+    declined = await _charge(bss, customer, "--amount", "9")
+    assert (declined["status"], declined["statusReason"]) == ("declined", "card_declined")
 
 
 async def test_refund_returns_money_at_most_what_was_paid(api, db, bss):
