@@ -137,7 +137,7 @@ def register_group(app: typer.Typer, name: str, help_text: str, ops: list[tuple[
                    ) -> typer.Typer:
     """Add a command group whose commands are `ops` (command name, operation, renderer)."""
     group = typer.Typer(name=name, help=help_text, no_args_is_help=True)
-    app.add_typer(group)
+    app.add_typer(group, name=name)
     add_commands(group, name, ops)
     return group
 
