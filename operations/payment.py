@@ -115,7 +115,8 @@ class Charge(Amount):
     customer_id: CustomerId
     method_id: str | None = Field(default=None, pattern=r"^PM-\d+$", description="The card to charge "
                                   "(PM-…); default: the customer's default card.", json_schema_extra={"flag": "--card"})
-    description: str | None = Field(default=None, max_length=200, description="What the charge is for.")
+    reference: str | None = Field(default=None, pattern=r"^(ORD|SUB|BILL)-[0-9A-Z]+$", description="What it pays "
+                                  "for: an order, line or bill id.", json_schema_extra={"flag": "--for"})
     idempotency_key: IdempotencyKey = None
 
 
@@ -128,7 +129,7 @@ def charge(client: Client, args: Charge) -> Any:
             "paymentMethod": {"id": args.method_id} if args.method_id else {},
             "totalAmount": {"unit": args.currency, "value": args.amount},
             **({"correlatorId": args.idempotency_key} if args.idempotency_key else {}),
-            **({"description": args.description} if args.description else {})}
+            **({"paymentItem": [{"item": {"id": args.reference}}]} if args.reference else {})}
     return client.request("POST", PAYMENTS, json=body)
 
 

@@ -20,11 +20,12 @@ async def _charge(bss, customer: str, *args: str) -> dict:
 async def test_charge_takes_money_from_the_default_or_the_named_card(api, db, bss):
     customer = await make_customer(db)
     default, other = await add_card(api, customer), await add_card(api, customer, "5555555555554444")
-    result = await bss("payment", "charge", customer, "--amount", "12.50", "--description", "late fee", "--yes")
+    result = await bss("payment", "charge", customer, "--amount", "12.50", "--yes")
     assert result.exit_code == 0, result.output
     assert "PAY-" in result.output and "SGD 12.50" in result.output and "approved" in result.output
     assert "Visa •4242" in result.output and f"Payments of {customer}" in result.output
-    paid = await _charge(bss, customer, "--amount", "3", "--card", other["id"])
+    paid = await _charge(bss, customer, "--amount", "3", "--card", other["id"], "--for", "BILL-000042")
+    assert paid["paymentItem"][0]["item"] == {"id": "BILL-000042", "@referredType": "CustomerBill"}
     assert (paid["status"], paid["name"], paid["totalAmount"]) == ("approved", "manual", {"unit": "SGD", "value": 3.0})
     assert paid["paymentMethod"]["id"] == other["id"] != default["id"]
     listed = (await api.get(PAYMENTS, params={"account.id": customer})).json()
