@@ -80,8 +80,8 @@ class MoveCase(BaseModel):
     """The state a case moves to."""
 
     case_id: CaseId
-    state: Literal["open", "in_progress", "pending_customer", "resolved"] = Field(
-        description="in_progress | pending_customer | resolved (or back to open).")
+    state: Literal["in_progress", "pending_customer", "resolved"] = Field(
+        description="in_progress | pending_customer | resolved.")
 
 
 @operation("case.transition", scope=Scope.CASE_MANAGE, routes=[f"PATCH {CASE}/{{case_id}}"],

@@ -88,7 +88,8 @@ class MoveTicket(BaseModel):
     """The status a ticket moves to."""
 
     ticket_id: TicketId
-    status: Status = Field(description="acknowledged | in_progress | pending | resolved | closed | cancelled.")
+    status: Literal["acknowledged", "in_progress", "pending", "resolved", "closed", "cancelled"] = Field(
+        description="acknowledged | in_progress | pending | resolved | closed | cancelled.")
     notes: str | None = Field(default=None, max_length=4000, description="Why; required when resolving.")
 
 
