@@ -105,7 +105,7 @@ IdempotencyKey = Annotated[str | None, Field(min_length=1, max_length=120, descr
 class Amount(BaseModel):
     """An amount of money."""
 
-    amount: float = Field(gt=0, le=100_000, multiple_of=0.01, description="Amount in major units, e.g. 12.50.")
+    amount: float = Field(gt=0, multiple_of=0.01, description="Amount in major units, e.g. 12.50.")
     currency: str = Field(default="SGD", pattern=r"^[A-Z]{3}$", description="ISO currency code.")
 
 
