@@ -22,7 +22,7 @@ from core import clock, context
 from core.context import RequestContext
 from core.errors import Conflict, NotFound
 from domain import inventory as inv
-from domain.inventory import EsimState, MsisdnState, Pool, RangeResult
+from domain.inventory import BatchResult, EsimLoad, EsimState, MsisdnState, Pool, RangeResult
 from policies.base import raise_if
 from policies.inventory import (
     check_esim_transition,
@@ -156,6 +156,21 @@ async def add_msisdn_range(first: str, last: str) -> RangeResult:
             return RangeResult(range_id=range_id, first=first, last=last, size=size, added=0, skipped=size,
                                repeated=True)
         return RangeResult(range_id=range_id, first=first, last=last, size=size, added=added, skipped=size - added)
+
+
+async def add_esim_batch(profiles: list[EsimLoad]) -> BatchResult:
+    """Add a vendor's batch of eSIM profiles, available; profiles already in the pool are skipped."""
+    now = clock.now()
+    async with unit_of_work() as uow:
+        # No conflict target: a profile whose ICCID, IMSI or matching id is known already is skipped whole.
+        added = (await uow.conn.execute(pg_insert(inv.esim_profile).values([
+            {**p.model_dump(), "state": EsimState.AVAILABLE.value, "created_at": now, "updated_at": now}
+            for p in profiles]).on_conflict_do_nothing().returning(inv.esim_profile.c.iccid))).scalars().all()
+        uow.record("inventory.esim.batch_added", "esim_batch", f"{profiles[0].iccid}+{len(profiles) - 1}",
+                   {"size": len(profiles), "added": len(added), "first": profiles[0].iccid,
+                    "last": profiles[-1].iccid})
+        await after_return(uow, Pool.ESIM)
+    return BatchResult(size=len(profiles), added=len(added), skipped=len(profiles) - len(added))
 
 
 async def add_msisdn(number: str) -> Row:

@@ -26,7 +26,15 @@ from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
 from core.scopes import Scope
 from domain import inventory as inv
-from domain.inventory import ESIM_MACHINE, MSISDN_MACHINE, EsimState, MsisdnState, Pool, activation_code
+from domain.inventory import (
+    ESIM_MACHINE,
+    MSISDN_MACHINE,
+    EsimLoad,
+    EsimState,
+    MsisdnState,
+    Pool,
+    activation_code,
+)
 from policies.base import raise_if
 from policies.inventory import check_esim_transition, check_msisdn_transition, check_range, event_for_target
 
@@ -102,6 +110,24 @@ class RangeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     first: str = Field(min_length=1, max_length=20)
     last: str = Field(min_length=1, max_length=20)
+
+
+class EsimProfileIn(BaseModel):
+    """One profile of an eSIM batch, as the SM-DP+ vendor's file lists it."""
+
+    model_config = ConfigDict(extra="forbid")
+    iccid: str = Field(pattern=r"^89[0-9]{17,18}$")
+    imsi: str = Field(pattern=r"^[0-9]{15}$")
+    matchingId: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    kiRef: str = Field(min_length=1, max_length=120)
+    smdpAddress: str | None = Field(default=None, min_length=3, max_length=255)
+
+
+class EsimBatchCreate(BaseModel):
+    """Body of POST /inventory-api/v1/esim/batch: up to 10,000 profiles, added in one transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+    profiles: list[EsimProfileIn] = Field(min_length=1, max_length=10_000)
 
 
 def _char(name: str, value: Any) -> dict[str, Any]:
@@ -271,6 +297,15 @@ async def add_range(body: RangeCreate) -> JSONResponse:
     return tmf_response({"rangeId": result.range_id, "first": result.first, "last": result.last, "size": result.size,
                          "added": result.added, "skipped": result.skipped, "repeated": result.repeated},
                         status=200 if result.repeated else 201)
+
+
+@ops.post("/esim/batch", scope=Scope.INVENTORY_WRITE, status_code=201)
+async def add_esim_batch(body: EsimBatchCreate) -> JSONResponse:
+    """Add a vendor's batch of eSIM profiles to the pool, available (profiles already known are skipped)."""
+    result = await pool_ops.add_esim_batch([EsimLoad(
+        iccid=p.iccid, imsi=p.imsi, matching_id=p.matchingId, ki_ref=p.kiRef,
+        **({"smdp_address": p.smdpAddress} if p.smdpAddress else {})) for p in body.profiles])
+    return tmf_response({"size": result.size, "added": result.added, "skipped": result.skipped}, status=201)
 
 
 @ops.get("/summary", scope=Scope.INVENTORY_READ)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -210,6 +210,27 @@ class ReleaseResult(BaseModel):
     def released(self) -> int:
         """How many resources changed state."""
         return len(self.msisdns) + len(self.iccids) + len(self.recycled_iccids)
+
+
+SMDP_HOST = "smdp.bss-cli.local"  # our SM-DP+ (the simulator's): where profiles are downloaded from
+
+
+class EsimLoad(BaseModel):
+    """One profile of a batch from the SM-DP+ vendor: where the HSM keeps its key, never the key."""
+
+    iccid: str = Field(pattern=r"^89[0-9]{17,18}$")
+    imsi: str = Field(pattern=r"^[0-9]{15}$")
+    matching_id: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    ki_ref: str = Field(min_length=1, max_length=120)
+    smdp_address: str = Field(default=SMDP_HOST, min_length=3, max_length=255)
+
+
+class BatchResult(BaseModel):
+    """What one eSIM batch load did: profiles added, profiles already in the pool (by ICCID, IMSI or matching id)."""
+
+    size: int
+    added: int
+    skipped: int
 
 
 class RangeResult(BaseModel):

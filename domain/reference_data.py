@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from domain.catalog import ALLOWANCE_UNITS, UNLIMITED, AllowanceType, OfferingKind, PriceType, VasExpiry
 from domain.crm import AgentRole, TicketPriority, TicketType
+from domain.inventory import SMDP_HOST
 from domain.provisioning import TASK_ELEMENT, FaultMode, NetworkElement, TaskType, fault_rule_id
 
 CURRENCY = "SGD"  # prices are tax-inclusive
@@ -184,7 +185,6 @@ MSISDN_RANGE_ID = f"MR-{MSISDN_FIRST}-{MSISDN_FIRST + MSISDN_COUNT - 1}"
 ESIM_COUNT = 1000
 ICCID_PREFIX = "8910101"   # 89 telecom, 10 country, 1 issuer, then 11 serial digits + a Luhn check digit
 IMSI_PREFIX = "525010000"  # MCC 525 (Singapore), MNC 01, then 6 subscriber digits
-SMDP_HOST = "smdp.bss-cli.local"
 
 
 def msisdns() -> list[str]:

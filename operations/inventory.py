@@ -13,6 +13,7 @@ from operations.registry import Client, operation
 RESOURCE = "/tmf-api/resourceInventoryManagement/v4/resource"
 RANGE = "/inventory-api/v1/msisdn/range"
 SUMMARY = "/inventory-api/v1/summary"
+ESIM_BATCH = "/inventory-api/v1/esim/batch"
 MsisdnState = Literal["available", "reserved", "assigned", "quarantine", "ported_out"]
 EsimState = Literal["available", "reserved", "downloaded", "activated", "suspended", "recycled"]
 Number = Field(pattern=r"^[0-9]{8,15}$", description="The number (MSISDN).")
@@ -141,3 +142,29 @@ def move(client: Client, args: Move) -> Any:
     if args.note:
         body["note"] = [{"text": args.note}]
     return client.request("PATCH", f"{RESOURCE}/{args.resource_id}", json=body)
+
+
+class EsimProfileLoad(BaseModel):
+    """One profile of a vendor's batch."""
+
+    iccid: str = Field(pattern=r"^89[0-9]{17,18}$", description="ICCID (89…, 19–20 digits).")
+    imsi: str = Field(pattern=r"^[0-9]{15}$", description="IMSI (15 digits).")
+    matching_id: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$",
+                             description="SM-DP+ matching id of the activation code.")
+    ki_ref: str = Field(min_length=1, max_length=120, description="Where the HSM keeps the profile's key.")
+    smdp_address: str | None = Field(default=None, description="SM-DP+ address (ours when absent).")
+
+
+class LoadProfiles(BaseModel):
+    """A vendor's batch of eSIM profiles."""
+
+    profiles: list[EsimProfileLoad] = Field(min_length=1, max_length=10_000,
+                                            description="The profiles, up to 10,000 in one batch.")
+
+
+@operation("inventory.esim_load", scope=Scope.INVENTORY_WRITE, routes=[f"POST {ESIM_BATCH}"])
+def esim_load(client: Client, args: LoadProfiles) -> Any:
+    """Add a vendor's batch of eSIM profiles to the pool (profiles already known are skipped)."""
+    return client.request("POST", ESIM_BATCH, json={"profiles": [
+        {"iccid": p.iccid, "imsi": p.imsi, "matchingId": p.matching_id, "kiRef": p.ki_ref,
+         **({"smdpAddress": p.smdp_address} if p.smdp_address else {})} for p in args.profiles]})

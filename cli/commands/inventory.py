@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         ("move", ops.move, lambda unit: (cards.msisdn_card if unit["@type"] == "MSISDN" else cards.esim_card)(unit)),
     ])
     msisdn = typer.Typer(name="msisdn", help="Phone numbers: list, show, add, add-range.", no_args_is_help=True)
-    esim = typer.Typer(name="esim", help="eSIM profiles: list, show.", no_args_is_help=True)
+    esim = typer.Typer(name="esim", help="eSIM profiles: list, show, load a vendor's batch.", no_args_is_help=True)
     group.add_typer(msisdn)
     group.add_typer(esim)
     add_commands(msisdn, "inventory msisdn", [
@@ -37,6 +37,17 @@ def register(app: typer.Typer) -> None:
         ("list", ops.esim_list, pool("esim_table", "esim")),
         ("show", ops.esim_show, cards.esim_card),
     ])
+
+    @esim.command("load")
+    @covers(ops.esim_load, "inventory esim load")
+    def esim_load(file: Annotated[typer.FileText, typer.Argument(
+                      help="CSV with a header: iccid,imsi,matching_id,ki_ref[,smdp_address].")],
+                  as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False) -> None:
+        """Add a vendor's batch of eSIM profiles to the pool (profiles already known are skipped)."""
+        import csv
+
+        profiles = [{k: v for k, v in row.items() if v} for row in csv.DictReader(file)]
+        emit(invoke(ops.esim_load, {"profiles": profiles}, as_json), as_json, cards.batch_result)
 
     @msisdn.command("add-range")
     @covers(ops.add_range, "inventory msisdn add-range")

@@ -99,3 +99,11 @@ def range_result(result: dict[str, Any]) -> RenderableType:
                                    ("size", f"{result['size']:,}"), ("added", f"{result['added']:,}"),
                                    ("already in pool", f"{result['skipped']:,}")))
     return card(f"MSISDN range {result['rangeId']}", body)
+
+
+def batch_result(result: dict[str, Any]) -> RenderableType:
+    """What an eSIM batch load did."""
+    headline = (f"[green]added {result['added']:,} eSIM profiles[/] to the pool" if result["added"]
+                else "[yellow]every profile of the batch is in the pool already: nothing to do[/]")
+    return card("eSIM batch", Group(headline, fields(("size", f"{result['size']:,}"), ("added", f"{result['added']:,}"),
+                                                     ("already in pool", f"{result['skipped']:,}"))))

@@ -218,3 +218,38 @@ async def test_summary_counts_each_pool(seeded_api):
     assert summary["msisdn"]["total"] == 1000 and summary["msisdn"]["byState"]["available"] == 998
     assert summary["msisdn"]["byState"]["assigned"] == 1 and summary["msisdn"]["low"] is False
     assert summary["esim"]["byState"]["activated"] == 1 and summary["esim"]["lowWatermark"] == 100
+
+
+ESIM_BATCH = "/inventory-api/v1/esim/batch"
+
+
+def _profile(n: int, **extra: str) -> dict:
+    return {"iccid": f"8965010000000{n:06d}", "imsi": f"52501{n:010d}", "matchingId": f"VEND-{n:06d}",
+            "kiRef": f"hsm://batch/{n}", **extra}
+
+
+async def test_an_esim_batch_adds_new_profiles_and_skips_known_ones(seeded_api, seeded_db):
+    known = iccid_of(0)  # a seeded profile: skipped whole, whatever else its row says
+    body = {"profiles": [_profile(800001), _profile(800002, smdpAddress="smdp.vendor.example"),
+                         {**_profile(800003), "iccid": known}]}
+    response = await seeded_api.post(ESIM_BATCH, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json() == {"size": 3, "added": 2, "skipped": 1}
+    shown = (await seeded_api.get(f"{RESOURCE}/8965010000000800002")).json()
+    assert shown["resourceStatus"] == "available"
+    async with seeded_db.connect() as conn:
+        smdp = (await conn.execute(text("SELECT smdp_address FROM inventory.esim_profile WHERE iccid = :i"),
+                                   {"i": "8965010000000800002"})).scalar_one()
+    assert smdp == "smdp.vendor.example"
+
+
+@pytest.mark.parametrize("profiles", [[], [{"iccid": "123", "imsi": "1", "matchingId": "x", "kiRef": "k"}],
+                                      [{"iccid": "8965010000000800009", "imsi": "525010000800009",
+                                        "matchingId": "VEND-9", "kiRef": "k", "ki": "secret"}]])
+async def test_malformed_esim_batches_are_400_and_add_nothing(seeded_api, seeded_db, profiles):
+    async with seeded_db.connect() as conn:
+        before = (await conn.execute(text("SELECT count(*) FROM inventory.esim_profile"))).scalar_one()
+    response = await seeded_api.post(ESIM_BATCH, json={"profiles": profiles})
+    assert response.status_code == 400, response.text
+    async with seeded_db.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM inventory.esim_profile"))).scalar_one() == before
