@@ -6,23 +6,14 @@ trail; this client only adds the surface's token and turns TMF `Error` bodies in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
+from core.api_error import ApiError
 from core.settings import Settings, get_settings
 
-
-class ApiError(Exception):
-    """A TMF `Error` answer (4xx/5xx) from the BSS API."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        self.status = status
-        self.body = body
-        self.code = str(body.get("code", f"http.{status}"))
-        self.message = str(body.get("message") or body.get("reason") or "request failed")
-        self.context = body.get("context") or {}
-        super().__init__(f"{self.code}: {self.message}")
+__all__ = ["ApiError", "BssClient"]
 
 
 class BssClient:
@@ -38,7 +29,7 @@ class BssClient:
         self._http = httpx.Client(base_url=base_url or settings.api_base_url, headers=headers, timeout=timeout,
                                   transport=transport)
 
-    def __enter__(self) -> BssClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
