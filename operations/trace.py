@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from core.api_client import ApiError
+from core.api_error import ApiError
 from core.scopes import Scope
 from operations.fields import OrderId, SubscriptionId
 from operations.registry import Client, operation

@@ -1,13 +1,17 @@
-"""`bss subscription`: lines (TMF637 products) with their balances (TMF654 buckets), and their eSIM activation."""
+"""`bss subscription`: lines (TMF637 products) with their balances (TMF654 buckets), their eSIM activation,
+and the line's lifecycle writes (VAS, top-up, renewal, plan change and its cancel, termination)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+Values = dict[str, Any]
 
-def _table(products: list[dict[str, Any]], values: dict[str, Any]) -> Any:
+
+def _table(products: list[dict[str, Any]], values: Values) -> Any:
     from cli.render.subscription import subscriptions_table
 
     customer, state = values.get("customer_id"), values.get("state")
@@ -22,14 +26,51 @@ def _card(data: dict[str, Any]) -> Any:
     return subscription_card(data["product"], data["bucket"], clock.now())
 
 
+def _line(headline: Callable[[dict[str, Any], Values], str]) -> Callable[[dict[str, Any], Values], Any]:
+    """A renderer: the line after a write (`line_change_card`) under `headline(result, input)`."""
+
+    def render(data: dict[str, Any], values: Values) -> Any:
+        from cli.render.subscription import line_change_card
+
+        return line_change_card(data.get("subscription", data), headline(data, values))
+
+    return render
+
+
+def _vas(d: dict[str, Any], _: Values) -> str:
+    from cli.render.style import money
+
+    return (f"[green]{d['offeringId']} bought[/]: {money(d['amountMinor'], d['currency'])}, "
+            f"until {d['expiresAt'][:16].replace('T', ' ')} UTC" + ("; [green]line unblocked[/]" if d["unblocked"] else ""))
+
+
+def _renewed(d: dict[str, Any], _: Values) -> str:
+    from cli.render.style import money
+
+    return f"[green]period #{d['periodNumber']} paid[/]: {money(d['amountMinor'], d['currency'])}"
+
+
+def _topped_up(d: dict[str, Any]) -> str:
+    return (f"[green]{d['bucket']['id']} topped up by {d['amount']['amount']:g} {d['amount']['units']}[/] "
+            f"({d['productOffering']['id']}, payment {d['payment']['id']}), "
+            f"until {d['validFor']['endDateTime'][:16].replace('T', ' ')} UTC")
+
+
 def register(app: typer.Typer) -> None:
-    """Add the `subscription` group to `app` (`subscription_ops` adds the lifecycle writes)."""
+    """Add the `subscription` group to `app`."""
     from cli.operation_command import covers, invoke, register_group
     from operations import subscription as ops
 
     group = register_group(app, "subscription", "Subscriptions (lines): eSIM, balances, lifecycle.", [
         ("show", ops.show, _card),
         ("list", ops.list_, _table),
+        ("vas", ops.vas, _line(_vas)),
+        ("top-up", ops.top_up, _topped_up),
+        ("renew", ops.renew, _line(_renewed)),
+        ("plan-change", ops.plan_change, _line(lambda d, v: f"change to {v['offering']} scheduled for the next renewal")),
+        ("cancel-plan-change", ops.cancel_plan_change, _line(lambda d, v: "scheduled plan change dropped")),
+        ("terminate", ops.terminate,
+         _line(lambda d, v: f"terminated ({v['reason']}); the number is quarantined for 90 days")),
     ])
 
     @group.command("esim", help="Show the line's eSIM activation code as a terminal QR, with masked ICCID and IMSI.")
