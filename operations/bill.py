@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from core.scopes import Scope
 from operations.fields import CUSTOMER_ID, BillId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 BILLS = "/tmf-api/customerBillManagement/v4/customerBill"
 RATES = "/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate"
@@ -16,7 +16,7 @@ DOCUMENT = "/billing-api/v1/bill"
 MAX = 1000
 
 
-class ListBills(BaseModel):
+class ListBills(Input):
     """Whose bills: a customer's, or one line's."""
 
     customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Bills of this customer "
@@ -44,7 +44,7 @@ def list_(client: Client, args: ListBills) -> Any:
     return client.request("GET", BILLS, params={**params, "id": ",".join(bill_ids)}) if bill_ids else []
 
 
-class WhichBill(BaseModel):
+class WhichBill(Input):
     """Which bill."""
 
     bill_id: BillId

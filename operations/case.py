@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.scopes import Scope
 from operations.fields import CUSTOMER_ID, CaseId, CustomerId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 CASE = "/crm-api/v1/case"
 Priority = Literal["low", "medium", "high", "critical"]
 
 
-class OpenCase(BaseModel):
+class OpenCase(Input):
     """A case to open for a customer."""
 
     customer_id: CustomerId
@@ -32,7 +32,7 @@ def open_(client: Client, args: OpenCase) -> Any:
     return client.request("POST", CASE, json={k: v for k, v in body.items() if v is not None})
 
 
-class ListCases(BaseModel):
+class ListCases(Input):
     """Filters of the case list."""
 
     customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Only this customer's cases.",
@@ -50,7 +50,7 @@ def list_(client: Client, args: ListCases) -> Any:
                                                "priority": args.priority, "limit": args.limit})
 
 
-class ShowCase(BaseModel):
+class ShowCase(Input):
     """Which case."""
 
     case_id: CaseId
@@ -62,7 +62,7 @@ def show(client: Client, args: ShowCase) -> Any:
     return client.request("GET", f"{CASE}/{args.case_id}")
 
 
-class NoteCase(BaseModel):
+class NoteCase(Input):
     """A note to add to a case."""
 
     case_id: CaseId
@@ -76,7 +76,7 @@ def note(client: Client, args: NoteCase) -> Any:
     return client.request("POST", f"{CASE}/{args.case_id}/note", json={"text": args.text})
 
 
-class MoveCase(BaseModel):
+class MoveCase(Input):
     """The state a case moves to."""
 
     case_id: CaseId
@@ -91,7 +91,7 @@ def transition(client: Client, args: MoveCase) -> Any:
     return client.request("PATCH", f"{CASE}/{args.case_id}", json={"state": args.state})
 
 
-class AssignCase(BaseModel):
+class AssignCase(Input):
     """Who works a case."""
 
     case_id: CaseId
@@ -105,7 +105,7 @@ def assign(client: Client, args: AssignCase) -> Any:
     return client.request("PATCH", f"{CASE}/{args.case_id}", json={"assignedAgent": {"id": args.agent}})
 
 
-class CloseCase(BaseModel):
+class CloseCase(Input):
     """How a case was resolved."""
 
     case_id: CaseId
@@ -122,7 +122,7 @@ def close(client: Client, args: CloseCase) -> Any:
     return client.request("POST", f"{CASE}/{args.case_id}/close", json=body)
 
 
-class CancelCase(BaseModel):
+class CancelCase(Input):
     """Which case is cancelled, and why."""
 
     case_id: CaseId

@@ -11,10 +11,10 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.scopes import Scope
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 BASE = "/tmf-api/productCatalogManagement/v4"
 OFFERING, PRICE = f"{BASE}/productOffering", f"{BASE}/productOfferingPrice"
@@ -75,7 +75,7 @@ def _when(description: str = "ISO date or instant (UTC when no zone), e.g. 2026-
     return Field(default=None, description=description)
 
 
-class Dated(BaseModel):
+class Dated(Input):
     """A model whose `valid_from`/`valid_to`/`effective_from` fields are ISO dates or instants."""
 
     @field_validator("valid_from", "valid_to", "effective_from", check_fields=False)
@@ -84,7 +84,7 @@ class Dated(BaseModel):
         return _check_instant(value)
 
 
-class ListPlans(BaseModel):
+class ListPlans(Input):
     """Which plans to compare."""
 
     include_all: bool = Field(default=False, description="Include retired and in-design plans.",
@@ -98,7 +98,7 @@ def list_(client: Client, args: ListPlans) -> Any:
                                                    "lifecycleStatus": None if args.include_all else "Active"})
 
 
-class ShowOffering(BaseModel):
+class ShowOffering(Input):
     """Which offering."""
 
     offering_id: str = OfferingField
@@ -118,7 +118,7 @@ def prices(client: Client, args: ShowOffering) -> Any:
     return client.request("GET", PRICE, params={"productOffering.id": args.offering_id})
 
 
-class NoInput(BaseModel):
+class NoInput(Input):
     """This operation takes no input."""
 
 
@@ -128,7 +128,7 @@ def vas(client: Client, args: NoInput) -> Any:
     return client.request("GET", OFFERING, params={"category.id": "VAS", "lifecycleStatus": "Active"})
 
 
-class ListMigrations(BaseModel):
+class ListMigrations(Input):
     """Which price migrations."""
 
     offering_id: str | None = Field(default=None, description="Only this offering's migrations.",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from core.durations import parse_duration
 from core.scopes import Scope
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 CLOCK = "/ops-api/v1/clock"
 
 
-class NoInput(BaseModel):
+class NoInput(Input):
     """This operation takes no input."""
 
 
@@ -23,7 +23,7 @@ def now(client: Client, args: NoInput) -> Any:
     return client.request("GET", CLOCK)
 
 
-class Advance(BaseModel):
+class Advance(Input):
     """How far to move the clock, and how long to wait for the workflows."""
 
     duration: str = Field(min_length=2, max_length=40, description="How far to move: 30d, 12h, 90m, 1d12h.")

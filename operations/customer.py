@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from core.scopes import Scope
 from operations.fields import CustomerId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 INDIVIDUAL = "/tmf-api/party/v4/individual"
 CUSTOMER = "/tmf-api/customerManagement/v4/customer"
 CRM = "/crm-api/v1/customer"
 
 
-class CreateCustomer(BaseModel):
+class CreateCustomer(Input):
     """A new individual and the pending customer engaged with them."""
 
     given: str = Field(min_length=1, description="Given (first) name.")
@@ -38,7 +38,7 @@ def create(client: Client, args: CreateCustomer) -> Any:
         "engagedParty": {"id": party["id"], "@referredType": "Individual"}})
 
 
-class ListCustomers(BaseModel):
+class ListCustomers(Input):
     """Filters of the customer list."""
 
     status: Literal["pending", "active", "suspended", "closed"] | None = Field(
@@ -53,7 +53,7 @@ def list_(client: Client, args: ListCustomers) -> Any:
     return client.request("GET", CUSTOMER, params=args.model_dump())
 
 
-class ShowCustomer(BaseModel):
+class ShowCustomer(Input):
     """Which customer."""
 
     customer_id: CustomerId
@@ -66,7 +66,7 @@ def show(client: Client, args: ShowCustomer) -> Any:
     return client.request("GET", f"{CRM}/{args.customer_id}/summary")
 
 
-class CloseCustomer(BaseModel):
+class CloseCustomer(Input):
     """Which customer, and why."""
 
     customer_id: CustomerId
@@ -82,7 +82,7 @@ def close(client: Client, args: CloseCustomer) -> Any:
     return client.request("PATCH", f"{CUSTOMER}/{args.customer_id}", json=body)
 
 
-class AttestKyc(BaseModel):
+class AttestKyc(Input):
     """An identity document to attest."""
 
     customer_id: CustomerId
@@ -101,7 +101,7 @@ def attest_kyc(client: Client, args: AttestKyc) -> Any:
     return client.request("POST", f"{CRM}/{args.customer_id}/kyc", json=body)
 
 
-class UpdateCustomer(BaseModel):
+class UpdateCustomer(Input):
     """What changes: the display name and any of the contact media; the media not named are kept."""
 
     customer_id: CustomerId
@@ -154,7 +154,7 @@ def update(client: Client, args: UpdateCustomer) -> Any:
     return client.request("PATCH", f"{CUSTOMER}/{args.customer_id}", json=body)
 
 
-class ChangeStatus(BaseModel):
+class ChangeStatus(Input):
     """Which customer, and why."""
 
     customer_id: CustomerId
@@ -177,7 +177,7 @@ def resume(client: Client, args: ChangeStatus) -> Any:
     return client.request("PATCH", f"{CUSTOMER}/{args.customer_id}", json=body)
 
 
-class UpdateIndividual(BaseModel):
+class UpdateIndividual(Input):
     """What changes about the person a customer is engaged with."""
 
     customer_id: CustomerId

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.scopes import Scope
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 PING = "/bss-api/v1/diagnostics/ping"
 
 
-class Ping(BaseModel):
+class Ping(Input):
     """What the ping carries."""
 
     note: str = Field(default="", max_length=200, description="A note recorded with the ping.")

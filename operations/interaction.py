@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core import clock
 from core.scopes import Scope
 from operations.fields import CUSTOMER_ID, CustomerId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 INTERACTION = "/tmf-api/partyInteraction/v4/partyInteraction"
 
 
-class ListInteractions(BaseModel):
+class ListInteractions(Input):
     """Filters of the contact log."""
 
     customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Only this customer's interactions.",
@@ -30,7 +30,7 @@ def list_(client: Client, args: ListInteractions) -> Any:
                                                       "limit": args.limit})
 
 
-class LogInteraction(BaseModel):
+class LogInteraction(Input):
     """A contact with a customer that happened outside the BSS."""
 
     customer_id: CustomerId

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.api_error import ApiError
 from core.scopes import Scope
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 RESOURCE = "/tmf-api/resourceInventoryManagement/v4/resource"
 RANGE = "/inventory-api/v1/msisdn/range"
@@ -20,7 +20,7 @@ Number = Field(pattern=r"^[0-9]{8,15}$", description="The number (MSISDN).")
 Limit = Field(default=50, ge=1, le=1000, description="At most this many rows.")
 
 
-class ListNumbers(BaseModel):
+class ListNumbers(Input):
     """Which numbers."""
 
     state: MsisdnState | None = Field(default=None,
@@ -34,7 +34,7 @@ def msisdn_list(client: Client, args: ListNumbers) -> Any:
     return client.request("GET", RESOURCE, params={"@type": "MSISDN", "state": args.state, "limit": args.limit})
 
 
-class ListProfiles(BaseModel):
+class ListProfiles(Input):
     """Which eSIM profiles."""
 
     state: EsimState | None = Field(
@@ -57,7 +57,7 @@ def _of_type(client: Client, ident: str, expected: str) -> Any:
     return found
 
 
-class ShowNumber(BaseModel):
+class ShowNumber(Input):
     """Which number."""
 
     number: str = Field(min_length=1, description="The number (MSISDN).")
@@ -70,7 +70,7 @@ def msisdn_show(client: Client, args: ShowNumber) -> Any:
     return _of_type(client, args.number, "MSISDN")
 
 
-class ShowProfile(BaseModel):
+class ShowProfile(Input):
     """Which eSIM profile."""
 
     iccid: str = Field(min_length=1, description="The profile's ICCID.")
@@ -83,7 +83,7 @@ def esim_show(client: Client, args: ShowProfile) -> Any:
     return _of_type(client, args.iccid, "ESimProfile")
 
 
-class NoInput(BaseModel):
+class NoInput(Input):
     """This operation takes no input."""
 
 
@@ -93,7 +93,7 @@ def summary(client: Client, args: NoInput) -> Any:
     return client.request("GET", SUMMARY)
 
 
-class AddRange(BaseModel):
+class AddRange(Input):
     """A block of numbers, first to last inclusive."""
 
     first: str = Field(pattern=r"^[0-9]{8,15}$", description="First number of the block.")
@@ -107,7 +107,7 @@ def add_range(client: Client, args: AddRange) -> Any:
     return client.request("POST", RANGE, json={"first": args.first, "last": args.last})
 
 
-class AddNumber(BaseModel):
+class AddNumber(Input):
     """One number to add to the pool."""
 
     number: str = Number
@@ -123,7 +123,7 @@ def msisdn_add(client: Client, args: AddNumber) -> Any:
     return client.request("POST", RESOURCE, json=body)
 
 
-class Move(BaseModel):
+class Move(Input):
     """A unit and the state an operator moves it to."""
 
     resource_id: str = Field(pattern=r"^[0-9]{8,22}$", description="The number (MSISDN) or the profile's ICCID.")
@@ -144,7 +144,7 @@ def move(client: Client, args: Move) -> Any:
     return client.request("PATCH", f"{RESOURCE}/{args.resource_id}", json=body)
 
 
-class EsimProfileLoad(BaseModel):
+class EsimProfileLoad(Input):
     """One profile of a vendor's batch."""
 
     iccid: str = Field(pattern=r"^89[0-9]{17,18}$", description="ICCID (89…, 19–20 digits).")
@@ -155,7 +155,7 @@ class EsimProfileLoad(BaseModel):
     smdp_address: str | None = Field(default=None, description="SM-DP+ address (ours when absent).")
 
 
-class LoadProfiles(BaseModel):
+class LoadProfiles(Input):
     """A vendor's batch of eSIM profiles."""
 
     profiles: list[EsimProfileLoad] = Field(min_length=1, max_length=10_000,

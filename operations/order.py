@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.scopes import Scope
 from operations.fields import CUSTOMER_ID, CustomerId, OrderId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 CANCEL = "/tmf-api/productOrderingManagement/v4/cancelProductOrder"
@@ -16,7 +16,7 @@ TREE = "/bss-api/v1/order"
 FINAL = ("completed", "failed", "cancelled")
 
 
-class CreateOrder(BaseModel):
+class CreateOrder(Input):
     """A plan to order for a customer."""
 
     customer_id: CustomerId = Field(json_schema_extra={"flag": "--customer"})
@@ -40,7 +40,7 @@ def create(client: Client, args: CreateOrder) -> Any:
     return client.request("POST", ORDERS, json=body)
 
 
-class ShowOrder(BaseModel):
+class ShowOrder(Input):
     """Which order."""
 
     order_id: OrderId
@@ -58,7 +58,7 @@ def tree(client: Client, args: ShowOrder) -> Any:
     return client.request("GET", f"{TREE}/{args.order_id}/tree")
 
 
-class ListOrders(BaseModel):
+class ListOrders(Input):
     """Filters of the order list."""
 
     customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Only this customer's orders.",
@@ -75,7 +75,7 @@ def list_(client: Client, args: ListOrders) -> Any:
                                                  "limit": args.limit})
 
 
-class CancelOrder(BaseModel):
+class CancelOrder(Input):
     """Which order, and why."""
 
     order_id: OrderId

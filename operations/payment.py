@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from core.scopes import Scope
 from operations.fields import CustomerId, PaymentId, PaymentMethodId, RefundId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 METHODS = "/tmf-api/paymentMethod/v4/paymentMethod"
 PAYMENTS = "/tmf-api/paymentManagement/v4/payment"
@@ -16,7 +16,7 @@ REFUNDS = "/tmf-api/paymentManagement/v4/refund"
 MAX = 1000
 
 
-class AddCard(BaseModel):
+class AddCard(Input):
     """A bank card to put on file."""
 
     customer_id: CustomerId
@@ -37,7 +37,7 @@ def add_card(client: Client, args: AddCard) -> Any:
     return client.request("POST", METHODS, json=body)
 
 
-class ListMethods(BaseModel):
+class ListMethods(Input):
     """Whose cards."""
 
     customer_id: CustomerId
@@ -53,7 +53,7 @@ def list_methods(client: Client, args: ListMethods) -> Any:
                                                   "status": None if args.include_removed else "active"})
 
 
-class WhichMethod(BaseModel):
+class WhichMethod(Input):
     """Which card on file."""
 
     method_id: PaymentMethodId
@@ -66,7 +66,7 @@ def show_method(client: Client, args: WhichMethod) -> Any:
     return client.request("GET", f"{METHODS}/{args.method_id}")
 
 
-class UpdateMethod(BaseModel):
+class UpdateMethod(Input):
     """What changes on a card on file (at least one of the two)."""
 
     method_id: PaymentMethodId
@@ -102,7 +102,7 @@ IdempotencyKey = Annotated[str | None, Field(min_length=1, max_length=120, descr
     "Names the request: repeating it with the same key answers the first result and moves no more money."))]
 
 
-class Amount(BaseModel):
+class Amount(Input):
     """An amount of money."""
 
     amount: float = Field(gt=0, multiple_of=0.01, description="Amount in major units, e.g. 12.50.")
@@ -151,7 +151,7 @@ def refund(client: Client, args: Refund) -> Any:
     return client.request("POST", REFUNDS, json=body)
 
 
-class WhichPayment(BaseModel):
+class WhichPayment(Input):
     """Which payment."""
 
     payment_id: PaymentId
@@ -164,7 +164,7 @@ def show(client: Client, args: WhichPayment) -> Any:
     return client.request("GET", f"{PAYMENTS}/{args.payment_id}")
 
 
-class WhichRefund(BaseModel):
+class WhichRefund(Input):
     """Which refund."""
 
     refund_id: RefundId
@@ -177,7 +177,7 @@ def show_refund(client: Client, args: WhichRefund) -> Any:
     return client.request("GET", f"{REFUNDS}/{args.refund_id}")
 
 
-class History(BaseModel):
+class History(Input):
     """Whose payments."""
 
     customer_id: CustomerId

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from core.scopes import Scope
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 BASE = "/provisioning-api/v1"
 TASKS, FAULTS, LATENCY = f"{BASE}/task", f"{BASE}/fault", f"{BASE}/latency"
@@ -20,7 +20,7 @@ Lower = BeforeValidator(lambda value: value.lower() if isinstance(value, str) el
 TaskType = Annotated[str, Upper, Field(pattern=r"^[A-Z_]+$")]
 
 
-class ListTasks(BaseModel):
+class ListTasks(Input):
     """Which tasks."""
 
     state: Literal["pending", "running", "completed", "failed", "stuck"] | None = Field(
@@ -38,7 +38,7 @@ def tasks(client: Client, args: ListTasks) -> Any:
                                                 "taskType": args.task_type, "limit": args.limit})
 
 
-class ShowTask(BaseModel):
+class ShowTask(Input):
     """Which task."""
 
     task_id: str = TaskId
@@ -50,7 +50,7 @@ def show(client: Client, args: ShowTask) -> Any:
     return client.request("GET", f"{TASKS}/{args.task_id}")
 
 
-class Resolve(BaseModel):
+class Resolve(Input):
     """A stuck task and what the operator did about it."""
 
     task_id: str = Field(pattern=r"^PT-\d+$", description="Stuck task id (PT-…).")
@@ -64,7 +64,7 @@ def resolve(client: Client, args: Resolve) -> Any:
     return client.request("POST", f"{TASKS}/{args.task_id}/resolve", json={"note": args.note})
 
 
-class Retry(BaseModel):
+class Retry(Input):
     """A failed or stuck task."""
 
     task_id: str = Field(pattern=r"^PT-\d+$", description="Failed or stuck task id (PT-…).")
@@ -77,7 +77,7 @@ def retry(client: Client, args: Retry) -> Any:
     return client.request("POST", f"{TASKS}/{args.task_id}/retry", json={})
 
 
-class ListFaults(BaseModel):
+class ListFaults(Input):
     """Which fault rules."""
 
     enabled: bool = Field(default=False, description="Only rules switched on.")
@@ -91,7 +91,7 @@ def fault_list(client: Client, args: ListFaults) -> Any:
                                                  "taskType": args.task_type, "limit": 1000})
 
 
-class SetFault(BaseModel):
+class SetFault(Input):
     """One fault rule (task type × mode) switched on or off."""
 
     task_type: TaskType = Field(description="Task type, e.g. HLR_PROVISION.")
@@ -114,7 +114,7 @@ def fault_set(client: Client, args: SetFault) -> Any:
     return client.request("PUT", FAULTS, json=body)
 
 
-class NoInput(BaseModel):
+class NoInput(Input):
     """This operation takes no input."""
 
 
@@ -124,7 +124,7 @@ def latency_list(client: Client, args: NoInput) -> Any:
     return client.request("GET", LATENCY)
 
 
-class SetLatency(BaseModel):
+class SetLatency(Input):
     """A simulated latency for one task type, or for every task type of one network element."""
 
     latency_ms: int = Field(ge=0, le=600_000, description="Latency in milliseconds (0: answer at once).")

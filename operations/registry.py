@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, get_type_hints
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from core.scopes import Scope
 
@@ -28,6 +28,16 @@ class Client(Protocol):
 
 
 Run = Callable[[Client, Any], Any]
+
+
+class Input(BaseModel):
+    """The base of every operation's input model.
+
+    Built on first use, not at import: `bss` makes every command from the registry at each start,
+    and building ~100 validators it will not use costs more than the rest of the start-up.
+    """
+
+    model_config = ConfigDict(defer_build=True)
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.api_error import ApiError
 from core.scopes import Scope
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 SERVICE_ORDERS = "/tmf-api/serviceOrdering/v4/serviceOrder"
 ACTIVATIONS = "/tmf-api/ServiceActivationAndConfiguration/v4/service"
 TASKS = "/provisioning-api/v1/task"
 
 
-class ShowServiceOrder(BaseModel):
+class ShowServiceOrder(Input):
     """Which service order."""
 
     service_order_id: str = Field(pattern=r"^(SO|ORD)-\d+$",
@@ -38,7 +38,7 @@ def so_show(client: Client, args: ShowServiceOrder) -> Any:
     return {"serviceOrder": so, "tasks": tasks}
 
 
-class ShowService(BaseModel):
+class ShowService(Input):
     """Which service."""
 
     service_id: str = Field(pattern=r"^SVC-\d+$", description="Service id (SVC-…).")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.scopes import Scope
 from operations.fields import CUSTOMER_ID, SubscriptionId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 PRODUCTS = "/tmf-api/productInventory/v4/product"
 BUCKETS = "/tmf-api/prepayBalanceManagement/v4/bucket"
@@ -27,7 +27,7 @@ RequestId = Field(default=None, min_length=1, max_length=100,
                   description="Idempotency key (a retry with it never charges twice); generated when omitted.")
 
 
-class Line(BaseModel):
+class Line(Input):
     """Which line."""
 
     subscription_id: SubscriptionId
@@ -41,7 +41,7 @@ def show(client: Client, args: Line) -> Any:
             "bucket": client.request("GET", BUCKETS, params={"product.id": args.subscription_id, "limit": 100})}
 
 
-class ListLines(BaseModel):
+class ListLines(Input):
     """Filters of the line list."""
 
     customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Only this customer's lines.",
@@ -66,7 +66,7 @@ def esim(client: Client, args: Line) -> Any:
     return client.request("GET", f"{LINES}/{args.subscription_id}/esim")
 
 
-class BuyVas(BaseModel):
+class BuyVas(Input):
     """A VAS to buy for a line."""
 
     subscription_id: SubscriptionId
@@ -82,7 +82,7 @@ def vas(client: Client, args: BuyVas) -> Any:
         "offeringId": args.offering, "requestId": args.request_id or f"req-{uuid.uuid4()}"})
 
 
-class TopUp(BaseModel):
+class TopUp(Input):
     """How much data to add to a line's data (or roaming data) bucket."""
 
     subscription_id: SubscriptionId
@@ -99,7 +99,7 @@ def top_up(client: Client, args: TopUp) -> Any:
         "amount": {"amount": args.amount, "units": args.units}})
 
 
-class Renew(BaseModel):
+class Renew(Input):
     """Which line to renew."""
 
     subscription_id: SubscriptionId
@@ -114,7 +114,7 @@ def renew(client: Client, args: Renew) -> Any:
                           json={"requestId": args.request_id or f"req-{uuid.uuid4()}"})
 
 
-class PlanChange(BaseModel):
+class PlanChange(Input):
     """The plan a line moves to at its next renewal."""
 
     subscription_id: SubscriptionId
@@ -135,7 +135,7 @@ def cancel_plan_change(client: Client, args: Line) -> Any:
     return client.request("POST", f"{LINES}/{args.subscription_id}/plan-change/cancel")
 
 
-class Terminate(BaseModel):
+class Terminate(Input):
     """Which line ends, and why."""
 
     subscription_id: SubscriptionId

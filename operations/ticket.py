@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.scopes import Scope
 from operations.fields import CUSTOMER_ID, CustomerId, TicketId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 TT = "/tmf-api/troubleTicket/v4/troubleTicket"
 WIRE_STATUS = {"open": "held", "in_progress": "inProgress"}
@@ -21,7 +21,7 @@ Priority = Literal["low", "medium", "high", "critical"]
 CASE_ID = r"^CASE-\d+$"
 
 
-class OpenTicket(BaseModel):
+class OpenTicket(Input):
     """A ticket to open for a customer."""
 
     customer_id: CustomerId = Field(json_schema_extra={"flag": "--customer"})
@@ -50,7 +50,7 @@ def open_(client: Client, args: OpenTicket) -> Any:
     return client.request("POST", TT, json=body)
 
 
-class ListTickets(BaseModel):
+class ListTickets(Input):
     """Filters of the ticket list."""
 
     status: Status | None = Field(default=None, description="Only tickets in this status.")
@@ -72,7 +72,7 @@ def list_(client: Client, args: ListTickets) -> Any:
         "limit": args.limit})
 
 
-class ShowTicket(BaseModel):
+class ShowTicket(Input):
     """Which ticket."""
 
     ticket_id: TicketId
@@ -84,7 +84,7 @@ def show(client: Client, args: ShowTicket) -> Any:
     return client.request("GET", f"{TT}/{args.ticket_id}")
 
 
-class MoveTicket(BaseModel):
+class MoveTicket(Input):
     """The status a ticket moves to."""
 
     ticket_id: TicketId
@@ -102,7 +102,7 @@ def transition(client: Client, args: MoveTicket) -> Any:
     return client.request("PATCH", f"{TT}/{args.ticket_id}", json=body)
 
 
-class AssignTicket(BaseModel):
+class AssignTicket(Input):
     """Who works a ticket."""
 
     ticket_id: TicketId
@@ -117,7 +117,7 @@ def assign(client: Client, args: AssignTicket) -> Any:
     return client.request("PATCH", f"{TT}/{args.ticket_id}", json=body)
 
 
-class NoteTicket(BaseModel):
+class NoteTicket(Input):
     """A note to add to a ticket."""
 
     ticket_id: TicketId

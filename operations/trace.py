@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.api_error import ApiError
 from core.scopes import Scope
 from operations.fields import OrderId, SubscriptionId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 OPS = "/ops-api/v1"
 TRACE = f"{OPS}/trace"
 
 
-class GetTrace(BaseModel):
+class GetTrace(Input):
     """Which trace."""
 
     trace_id: str = Field(pattern=r"^[0-9a-fA-F]{16,32}$", description="Trace id (32 hex characters).")
@@ -47,7 +47,7 @@ def _traces(client: Client, kind: str, ident: str, pick: str, limit: int) -> dic
     return {"title": f"traces of {kind} {ident}", "traces": traces, "rendered": rendered}
 
 
-class OrderTraces(BaseModel):
+class OrderTraces(Input):
     """Which order, and how many of its traces to render."""
 
     order_id: OrderId
@@ -62,7 +62,7 @@ def for_order(client: Client, args: OrderTraces) -> Any:
     return _traces(client, "order", args.order_id, "all" if args.all_traces else "first", 50)
 
 
-class SubscriptionTraces(BaseModel):
+class SubscriptionTraces(Input):
     """Which line, how many of its traces to list, and whether to render them all."""
 
     subscription_id: SubscriptionId

@@ -6,11 +6,11 @@ import re
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.scopes import Scope
 from operations.fields import UsageId
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 USAGE = "/tmf-api/usageManagement/v4/usage"
 UNITS = {"data": "MB", "voice": "s", "sms": "sms"}
@@ -37,7 +37,7 @@ def parse_quantity(text: str, usage_type: str) -> int:
     return int(value)
 
 
-class SimulateUsage(BaseModel):
+class SimulateUsage(Input):
     """One usage event, as the network would send it."""
 
     msisdn: str = Field(pattern=MSISDN, description="The line's number.")
@@ -66,7 +66,7 @@ def simulate(client: Client, args: SimulateUsage) -> Any:
     return client.request("POST", USAGE, json=body)
 
 
-class UsageHistory(BaseModel):
+class UsageHistory(Input):
     """Whose usage: a number's or a line's (exactly one)."""
 
     msisdn: str | None = Field(default=None, pattern=MSISDN, description="Every event sent for this number.")
@@ -88,7 +88,7 @@ def history(client: Client, args: UsageHistory) -> Any:
     return client.request("GET", USAGE, params={**params, "limit": args.limit})
 
 
-class WhichUsage(BaseModel):
+class WhichUsage(Input):
     """Which usage record."""
 
     usage_id: UsageId

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.scopes import Scope
-from operations.registry import Client, operation
+from operations.registry import Client, Input, operation
 
 WORKFLOW = "/ops-api/v1/workflow"
 WorkflowId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$",
                                   description="Workflow id, e.g. order-ORD-000042.")]
 
 
-class ListWorkflows(BaseModel):
+class ListWorkflows(Input):
     """Filters of the workflow list."""
 
     query: str | None = Field(default=None, max_length=1000, description="Temporal visibility query.")
@@ -38,7 +38,7 @@ def list_(client: Client, args: ListWorkflows) -> Any:
         "orderId": args.order_id, "limit": args.limit})
 
 
-class StuckWorkflows(BaseModel):
+class StuckWorkflows(Input):
     """No input: the stuck query is the API's."""
 
 
@@ -48,7 +48,7 @@ def stuck(client: Client, args: StuckWorkflows) -> Any:
     return client.request("GET", f"{WORKFLOW}/stuck")
 
 
-class ShowWorkflow(BaseModel):
+class ShowWorkflow(Input):
     """Which workflow."""
 
     workflow_id: WorkflowId
