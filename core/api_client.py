@@ -21,11 +21,14 @@ class BssClient:
 
     def __init__(self, surface: str = "cli", settings: Settings | None = None, base_url: str | None = None,
                  actor: str | None = None, transport: httpx.BaseTransport | None = None,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, on_behalf_of: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         settings = settings or get_settings()
-        headers = {"X-BSS-API-Token": settings.api_tokens()[surface]}
+        headers = {"X-BSS-API-Token": settings.api_tokens()[surface], **(headers or {})}
         if actor:
             headers["X-BSS-Actor"] = actor
+        if on_behalf_of:  # a customer-bound call: every id it names must be that customer's (apis/ownership.py)
+            headers["X-BSS-On-Behalf-Of"] = on_behalf_of
         self._http = httpx.Client(base_url=base_url or settings.api_base_url, headers=headers, timeout=timeout,
                                   transport=transport)
 
