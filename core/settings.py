@@ -93,6 +93,20 @@ class Settings(BaseSettings):
 
     tmf_specs_dir: Path = REPO_ROOT.parent / "shared" / "tmf" / "specs"
 
+    # The agent's model: any OpenAI-compatible chat-completions endpoint (the agent is off until both are set).
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 60.0
+    # What a million tokens cost (USD), to count a turn's cost against its budget.
+    llm_usd_per_mtok_input: float = Field(default=0.15, ge=0)
+    llm_usd_per_mtok_output: float = Field(default=0.60, ge=0)
+    # Loop guards of one agent turn (agent/guards.py): model steps, consecutive tool failures, tokens, cost.
+    agent_max_steps: int = Field(default=12, gt=0)
+    agent_max_failures: int = Field(default=3, gt=0)
+    agent_max_tokens_per_turn: int = Field(default=400_000, gt=0)
+    agent_max_cost_per_turn_usd: float = Field(default=0.50, gt=0)
+
     @model_validator(mode="after")
     def _refuse_placeholder_tokens_in_production(self) -> Settings:
         if self.env == "production":

@@ -1,0 +1,119 @@
+"""One agent turn against the real API with a scripted model: tool calls, refusals the model corrects,
+proposals and their confirm, and the session's history."""
+
+from __future__ import annotations
+
+import json
+
+from agent.events import EventKind
+from agent.scripted import ScriptedModel
+from tests.agent.conftest import turn
+from tests.api.test_product_inventory import active_line
+
+LINE = "/tmf-api/productInventory/v4/product"
+
+
+def tool_results(model: ScriptedModel) -> list[dict]:
+    """The tool messages the model was handed on its last call, decoded."""
+    return [json.loads(m.content) for m in model.received[-1] if m.type == "tool"]
+
+
+async def test_a_tool_call_returns_the_apis_json_and_streams_the_answer(seeded_api, memory_sessions):
+    _, sub = await active_line(seeded_api)
+    events = []
+    model = ScriptedModel([{"tool": "subscription.show", "args": {"subscription_id": sub}},
+                           {"say": "The line is active."}])
+    result = await turn("how is the line?", model=model, events=events)
+    kinds = [e.kind for e in events]
+    assert kinds[:2] == [EventKind.TOOL_START, EventKind.TOOL_END] and kinds[-1] == EventKind.FINAL
+    assert "".join(e.text for e in events if e.kind == EventKind.TOKEN) == "The line is active."
+    (call,) = result.tool_calls
+    api = (await seeded_api.get(f"{LINE}/{sub}")).json()
+    assert call.operation == "subscription.show" and call.error is None
+    assert call.result["product"]["id"] == sub == api["id"] and call.result["product"]["status"] == "active"
+    assert result.answer == "The line is active." and not result.stopped and result.tokens > 0 and result.cost_usd > 0
+    assert tool_results(model)[0]["product"]["id"] == sub  # the model saw the same JSON
+    history = memory_sessions.get(result.session_id).messages
+    assert [m.type for m in history] == ["human", "ai", "tool", "ai"]
+    # The next turn of the session starts from that history.
+    follow = ScriptedModel([{"say": "Still active."}])
+    again = await turn("and now?", model=follow, session_id=result.session_id)
+    assert again.session_id == result.session_id
+    assert [m.type for m in follow.received[0]] == ["system", "human", "ai", "tool", "ai", "human"]
+
+
+async def test_a_policy_refusal_comes_back_with_its_rule_code_and_the_model_corrects_it(seeded_api):
+    _, sub = await active_line(seeded_api)
+    model = ScriptedModel([
+        {"tool": "subscription.vas", "args": {"subscription_id": sub, "offering": "PLAN_L"}},
+        {"tool": "subscription.vas", "args": {"subscription_id": sub, "offering": "VAS_DATA_1GB"}},
+        {"say": "Added 1 GB."},
+    ])
+    result = await turn("add a gigabyte", model=model)
+    refused, bought = result.tool_calls
+    assert refused.error["code"].startswith("subscription.vas_purchase.") and refused.result is None
+    assert refused.error["message"] and isinstance(refused.error["context"], dict)
+    assert bought.error is None and "VAS_DATA_1GB" in json.dumps(bought.result)
+    # What the model was handed after the refusal: the structured error, not an exception.
+    seen = json.loads(next(m for m in model.received[1] if m.type == "tool").content)
+    assert seen == {"error": refused.error}
+    assert result.answer == "Added 1 GB." and not result.stopped
+
+
+async def test_arguments_the_schema_refuses_and_unknown_tools_are_errors_for_the_model(seeded_api):
+    model = ScriptedModel([
+        {"tool": "subscription.show", "args": {}},
+        {"tool": "subscription.fly", "args": {"to": "moon"}},
+        {"tool": "catalog.list", "args": {}},
+        {"say": "done"},
+    ])
+    result = await turn("go", model=model)
+    missing, unknown, listed = result.tool_calls
+    assert missing.error["code"] == "agent.args.invalid"
+    assert missing.error["context"]["errors"][0]["field"] == "subscription_id"
+    assert unknown.error["code"] == "agent.tool.unknown" and "catalog__list" in unknown.error["context"]["tools"]
+    assert listed.error is None and not result.stopped  # two failures in a row are not three
+
+
+async def test_a_destructive_call_is_proposed_and_runs_only_after_the_confirm(seeded_api, memory_sessions):
+    _, sub = await active_line(seeded_api)
+    events = []
+    model = ScriptedModel([{"tool": "subscription.terminate", "args": {"subscription_id": sub, "reason": "moving"}},
+                           {"say": "never reached"}])
+    proposed = await turn("terminate the line", model=model, events=events)
+    assert proposed.proposal is not None and proposed.proposal.operation == "subscription.terminate"
+    assert proposed.proposal.args == {"subscription_id": sub, "reason": "moving"}
+    assert "waiting for the operator's /confirm" in proposed.answer and len(model.received) == 1
+    assert [e.kind for e in events if e.kind in (EventKind.PROPOSAL, EventKind.TOOL_END)] == [EventKind.PROPOSAL]
+    assert (await seeded_api.get(f"{LINE}/{sub}")).json()["status"] == "active"  # nothing written
+    assert memory_sessions.get(proposed.session_id).pending.proposal == proposed.proposal
+
+    nothing = await turn("", model=ScriptedModel([]), session_id="SES-none", confirm=True)
+    assert nothing.answer == "there is no proposal to confirm" and not nothing.tool_calls
+
+    events.clear()
+    after = ScriptedModel([{"say": "The line is terminated."}])
+    confirmed = await turn("", model=after, session_id=proposed.session_id, confirm=True, events=events)
+    (call,) = confirmed.tool_calls
+    assert call.operation == "subscription.terminate" and call.error is None
+    assert (await seeded_api.get(f"{LINE}/{sub}")).json()["status"] != "active"
+    assert confirmed.answer == "The line is terminated." and confirmed.proposal is None
+    assert [m.type for m in after.received[0]][-3:] == ["human", "ai", "tool"]  # the call and its result
+    assert memory_sessions.get(proposed.session_id).pending is None
+    again = await turn("", model=ScriptedModel([]), session_id=proposed.session_id, confirm=True)
+    assert again.answer == "there is no proposal to confirm"  # a confirm runs it once
+
+
+async def test_a_new_message_lets_a_proposal_lapse_and_cancel_drops_it(seeded_api, memory_sessions):
+    from agent.runtime import cancel
+
+    _, sub = await active_line(seeded_api)
+    step = {"tool": "subscription.terminate", "args": {"subscription_id": sub}}
+    first = await turn("terminate", [step])
+    lapsed = await turn("no wait, show it", [{"say": "ok"}], session_id=first.session_id)
+    assert lapsed.proposal is None and memory_sessions.get(first.session_id).pending is None
+    second = await turn("terminate", [step], session_id=first.session_id)
+    assert cancel(second.session_id).operation == "subscription.terminate" and cancel(second.session_id) is None
+    confirm = await turn("", model=ScriptedModel([]), session_id=second.session_id, confirm=True)
+    assert confirm.answer == "there is no proposal to confirm"
+    assert (await seeded_api.get(f"{LINE}/{sub}")).json()["status"] == "active"
