@@ -8,14 +8,8 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add the `payment` group to `app`."""
     from cli.operation_command import register_group
-    from cli.render.payment import history_table, method_card, methods_table
+    from cli.render.payment import history_table, method_card, methods_table, payment_card, refund_card
     from operations import payment as ops
-
-    def paid(payment: dict) -> object:
-        return history_table({"payments": [payment]}, payment["account"]["id"])
-
-    def refunded(refund: dict) -> object:
-        return history_table({"refunds": [refund]}, refund["account"]["id"])
 
     register_group(app, "payment", "Cards on file, payments and refunds.", [
         ("add-card", ops.add_card, method_card),
@@ -23,9 +17,9 @@ def register(app: typer.Typer) -> None:
         ("show-method", ops.show_method, method_card),
         ("update-method", ops.update_method, method_card),
         ("remove-method", ops.remove_method, method_card),
-        ("charge", ops.charge, paid),
-        ("refund", ops.refund, refunded),
-        ("show", ops.show, paid),
-        ("show-refund", ops.show_refund, refunded),
+        ("charge", ops.charge, payment_card),
+        ("refund", ops.refund, refund_card),
+        ("show", ops.show, payment_card),
+        ("show-refund", ops.show_refund, refund_card),
         ("history", ops.history, lambda data, v: history_table(data, v["customer_id"])),
     ])

@@ -103,3 +103,30 @@ def history_table(history: dict[str, list[dict[str, Any]]], customer_id: str) ->
             taken[unit] = taken.get(unit, 0) - minor
     totals = ", ".join(money(v, unit) for unit, v in sorted(taken.items())) or money(0)
     return Group(t, Text.from_markup(f"[bold]net collected[/] {totals}"))
+
+
+def payment_card(payment: dict[str, Any]) -> RenderableType:
+    """One payment (a manual charge, or one shown by id) as a card."""
+    minor, unit = _minor(payment["totalAmount"])
+    item = (payment.get("paymentItem") or [{}])[0].get("item", {}).get("id")
+    grid = style.fields(("amount", money(minor, unit)),
+                        ("status", state(payment["status"]) + (f" [dim]{payment['statusReason']}[/]"
+                                                               if payment.get("statusReason") else "")),
+                        ("card", _short_card(payment.get("paymentMethod", {}))),
+                        ("for", "  ".join(filter(None, [payment.get("name"), item])) or "—"),
+                        ("customer", payment.get("account", {}).get("id", "—")),
+                        ("key", payment.get("correlatorId") or "—"), ("at (UTC)", _when(payment.get("paymentDate"))))
+    return card(f"Payment {payment['id']}", grid)
+
+
+def refund_card(refund: dict[str, Any]) -> RenderableType:
+    """One refund as a card: what went back, of which payment, why."""
+    minor, unit = _minor(refund["totalAmount"])
+    grid = style.fields(("amount", f"−{money(minor, unit)}"),
+                        ("status", state(refund["status"]) + (f" [dim]{refund['statusReason']}[/]"
+                                                              if refund.get("statusReason") else "")),
+                        ("of payment", refund.get("payment", {}).get("id", "—")),
+                        ("reason", refund.get("description") or "—"),
+                        ("customer", refund.get("account", {}).get("id", "—")),
+                        ("at (UTC)", _when(refund.get("refundDate"))))
+    return card(f"Refund {refund['id']}", grid)
