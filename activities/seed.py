@@ -16,6 +16,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.knowledge import load_handbook_in
 from activities.uow import UnitOfWork, unit_of_work
 from core import clock, context
 from domain import catalog as cat
@@ -99,6 +100,7 @@ async def seed_in(uow: UnitOfWork) -> list[DatasetResult]:
         if inserted:
             uow.record("reference_data.seeded", "reference_data", table.fullname,
                        {"inserted": inserted, "expected": len(rows)})
+    results.append(await load_handbook_in(uow))  # docs/HANDBOOK.md's sections, for `bss knowledge search`
     return results
 
 
