@@ -149,11 +149,37 @@ def _method_and_target(data: Any, key: str) -> Any:
     return data
 
 
-KINDS = ("cli", "api", "http", "advance", "sleep")
+class Ask(_Strict):
+    """One agent turn driven by a scripted model: what the model does is written here, the rest is real.
+
+    `script` lists the model's moves in order: `{tool: subscription.purchase_vas, args: {…}}` calls an
+    operation, `{say: "…"}` answers. With `confirm: true`, a destructive call the turn proposes is then
+    confirmed (a second turn on the same session, the script continuing). The step's document is the
+    turn's result with `tools` (the operations called, in order) and `proposed` (the operation proposed).
+    """
+
+    message: str
+    script: list[dict[str, Any]] = Field(min_length=1)
+    profile: Literal["operator", "customer"] = "operator"
+    customer: str | None = None
+    actor: str = "scenario"
+    confirm: bool = False
+
+    @model_validator(mode="after")
+    def _customer_profile_is_bound(self) -> Ask:
+        if self.profile == "customer" and not self.customer:
+            raise ValueError("the customer profile needs `customer:` (the account the agent acts for)")
+        for move in self.script:
+            if set(move) - {"tool", "args", "say"} or ("tool" in move) == ("say" in move):
+                raise ValueError("a script move is {tool: OPERATION, args: {…}} or {say: TEXT}")
+        return self
+
+
+KINDS = ("cli", "api", "http", "advance", "sleep", "ask")
 
 
 class Step(_Strict):
-    """One step: exactly one action (`cli`, `api`, `http`, `advance`, `sleep`), then checks and captures."""
+    """One step: exactly one action (`cli`, `api`, `http`, `advance`, `sleep`, `ask`), then checks and captures."""
 
     name: str | None = None
     cli: str | list[str] | None = None
@@ -161,6 +187,7 @@ class Step(_Strict):
     http: HttpCall | None = None
     advance: DurationText | None = None
     sleep: Seconds | None = None
+    ask: Ask | None = None
     exit_code: int | None = None
     status: int | None = None
     assert_: list[Assertion] = Field(default_factory=list, alias="assert")
@@ -195,6 +222,8 @@ class Step(_Strict):
             return f"{self.http.method} {self.http.url}"
         if self.advance is not None:
             return f"advance {self.advance}"
+        if self.ask is not None:
+            return f"ask: {self.ask.message[:60]}"
         return f"step {index + 1}"
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import typer.main
 
-from cli.scenario.schema import ApiCall, HttpCall, Step
+from cli.scenario.schema import ApiCall, Ask, HttpCall, Step
 
 if TYPE_CHECKING:
     import click
@@ -97,6 +97,8 @@ class Actions:
             return self.http(step.http)
         if step.advance is not None:
             return self.advance(step.advance)
+        if step.ask is not None:
+            return self.ask(step.ask)
         time.sleep(step.sleep or 0)
         return Outcome(None, 0, "")
 
@@ -131,6 +133,28 @@ class Actions:
             detail = outcome.document if isinstance(outcome.document, str) else json.dumps(outcome.document)
             raise StepError(f"`bss clock advance {duration}` failed (exit {outcome.code}): {detail}")
         return outcome
+
+    def ask(self, ask: Ask) -> Outcome:
+        """Run one agent turn (and its confirm) with the script as the model, against the real API."""
+        from dataclasses import asdict
+
+        from agent.runtime import run_turn
+        from agent.scripted import ScriptedModel
+
+        model = ScriptedModel(ask.script)
+        try:
+            result = run_turn(ask.message, profile=ask.profile, customer_id=ask.customer, actor=ask.actor, model=model)
+            proposed = result.proposal.operation if result.proposal else None
+            calls = list(result.tool_calls)
+            if ask.confirm and result.proposal is not None:
+                result = run_turn("", session_id=result.session_id, profile=ask.profile, customer_id=ask.customer,
+                                  actor=ask.actor, model=model, confirm=True)
+                calls += result.tool_calls
+        except Exception as exc:  # the agent failing to run is the step's error, not a failed check
+            raise StepError(f"the agent turn crashed: {type(exc).__name__}: {exc}") from exc
+        document = {**asdict(result), "tools": [c.operation for c in calls], "proposed": proposed,
+                    "tool_calls": [asdict(c) for c in calls]}
+        return Outcome(document, 0, result.answer)
 
     @staticmethod
     def _send(client: httpx.Client, method: str, target: str, headers: dict[str, str], body: Any,
