@@ -64,6 +64,7 @@ class Turn:
     ctx: TurnContext
     guards: guards_module.Guards
     emit: Callable[[AgentEvent], None]
+    model: Any = None                       # this turn's chat model (the graph is shared by every turn of a profile)
     tool_chars: int = 0                     # the size of the tool schemas, for the token estimate
     proposal: Pending | None = None
     stopped: str = ""
@@ -115,6 +116,10 @@ class TurnMiddleware(AgentMiddleware):
             turn.end(reason)
             return {"jump_to": "end"}
         return None
+
+    def wrap_model_call(self, request: Any, handler: Any) -> Any:
+        turn: Turn = request.runtime.context
+        return handler(request.override(model=turn.model))
 
     def wrap_tool_call(self, request: Any, handler: Any) -> ToolMessage:
         turn: Turn = request.runtime.context
@@ -180,21 +185,23 @@ def _finish_tool(turn: Turn, operation: str, args: dict[str, Any], outcome: Outc
     return _tool_message(for_model(outcome), call_id, name)
 
 
-_AGENTS: dict[tuple[str, int], tuple[Any, Any]] = {}
+_AGENTS: dict[str, Any] = {}
 _TOOL_CHARS: dict[str, int] = {}
 
 
-def _agent(prof: Profile, model: BaseChatModel) -> Any:
-    """The compiled agent graph of a profile and a model (kept for the model's lifetime in this process)."""
-    key = (prof.name, id(model))
-    cached = _AGENTS.get(key)
-    if cached is not None and cached[0] is model:
-        return cached[1]
-    tools = [structured_tool(spec) for spec in prof.specs.values()]
-    graph = create_agent(model, tools=tools, middleware=[TurnMiddleware()], context_schema=Turn)
-    if len(_AGENTS) >= 16:
-        _AGENTS.pop(next(iter(_AGENTS)))
-    _AGENTS[key] = (model, graph)
+def _agent(prof: Profile) -> Any:
+    """The compiled agent graph of a profile, built once per process (each turn brings its model in its context).
+
+    Building it costs ~90 ms (LangGraph inspects each of the operator's 95 tools), more than a whole turn's work.
+    """
+    graph = _AGENTS.get(prof.name)
+    if graph is None:
+        from agent.scripted import ScriptedModel
+
+        tools = [structured_tool(spec) for spec in prof.specs.values()]
+        # The model given here is never called: `TurnMiddleware.wrap_model_call` puts the turn's own in its place.
+        graph = create_agent(ScriptedModel([]), tools=tools, middleware=[TurnMiddleware()], context_schema=Turn)
+        _AGENTS[prof.name] = graph
     return graph
 
 
@@ -276,16 +283,15 @@ def run_turn(message: str, *, session_id: str | None = None, profile: str = "ope
     binding = Binding(client=client or _client(session, actor),
                       customer_id=session.customer_id if profile == "customer" else None)
     turn = Turn(profile=prof, binding=binding, rails=rails or load_rails(), ctx=ctx,
-                guards=guards_module.Guards.from_settings(), emit=emit, tool_chars=_tool_chars(prof))
+                guards=guards_module.Guards.from_settings(), emit=emit, model=model, tool_chars=_tool_chars(prof))
     try:
-        return _run(turn, session, message, confirm, model, hold, sessions)
+        return _run(turn, session, message, confirm, hold, sessions)
     finally:
         if own_client:
             binding.client.close()  # type: ignore[attr-defined]
 
 
-def _run(turn: Turn, session: Session, message: str, confirm: bool, model: BaseChatModel, hold: bool,
-         sessions: Any) -> TurnResult:
+def _run(turn: Turn, session: Session, message: str, confirm: bool, hold: bool, sessions: Any) -> TurnResult:
     new: list[BaseMessage] = []
     result = TurnResult(session_id=session.id, answer="")
     if confirm:
@@ -306,7 +312,7 @@ def _run(turn: Turn, session: Session, message: str, confirm: bool, model: BaseC
             return _done(turn, result, stop.answer or stop.reason, sessions, session, new)
     if turn.stopped:  # the confirmed call itself was stopped by a rail
         return _done(turn, result, "", sessions, session, new)
-    graph = _agent(turn.profile, model)
+    graph = _agent(turn.profile)
     prompt = SystemMessage(content=system_prompt(turn.profile.name, session.customer_id))
     start = [prompt, *session.messages, *new]
     final_state: dict[str, Any] | None = None
