@@ -89,7 +89,15 @@ def test_each_handbook_command_is_a_real_command_with_real_options(line: str):
     assert path and not hasattr(command, "commands"), f"{line!r} does not name a command (stopped at {path})"
     known = {opt for param in command.params for opt in (*getattr(param, "opts", ()),
                                                          *getattr(param, "secondary_opts", ()))}
-    unknown = [o for o in options if o not in known]
+    unknown = [o for o in options if o not in known | {"--help"}]
     assert not unknown, f"{line!r}: bss {' '.join(path)} has no option {unknown}"
     result = CliRunner().invoke(app, [*path, "--help"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_check_catches_an_invented_command_or_option():
+    path, command, _ = resolve("bss prov unstick PT-000008")
+    assert path == ["prov"] and hasattr(command, "commands")  # stops at the group: not a command
+    path, command, options = resolve('bss prov resolve PT-000008 --force --note="done"')
+    known = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    assert path == ["prov", "resolve"] and options == ["--force", "--note"] and "--force" not in known
