@@ -33,7 +33,7 @@ def test_step_kinds_and_shorthands():
 
 
 @pytest.mark.parametrize(("step", "message"), [
-    ({"name": "x"}, "exactly one of cli, api, http, advance, sleep (found: none)"),
+    ({"name": "x"}, "exactly one of cli, api, http, advance, sleep, ask (found: none)"),
     ({"cli": "a", "advance": "1d"}, "found: cli, advance"),
     ({"cli": "a", "status": 200}, "status applies to api and http steps"),
     ({"api": "GET /x", "exit_code": 0}, "exit_code applies to cli steps"),
@@ -141,3 +141,14 @@ def test_the_hero_scenarios_in_the_repository_are_valid():
     loaded, broken = load_all(Path(__file__).resolve().parents[3] / "scenarios", tag="hero")
     assert broken == []
     assert len(loaded) >= 12
+
+
+def test_an_ask_step_takes_a_script_of_tool_calls_and_answers():
+    step = Step.model_validate({"ask": {"message": "data stopped", "profile": "customer", "customer": "CUST-000001",
+                                        "script": [{"tool": "subscription.show", "args": {"subscription_id": "SUB-1"}},
+                                                   {"say": "done"}]}})
+    assert step.kind == "ask" and step.title(0) == "ask: data stopped"
+    with pytest.raises(ValueError, match="needs `customer:`"):
+        Step.model_validate({"ask": {"message": "x", "profile": "customer", "script": [{"say": "hi"}]}})
+    with pytest.raises(ValueError, match="a script move is"):
+        Step.model_validate({"ask": {"message": "x", "script": [{"tool": "a.b", "say": "both"}]}})
