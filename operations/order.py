@@ -26,7 +26,7 @@ class CreateOrder(Input):
                                    description="Your id; a retry with it returns the same order.")
 
 
-@operation("order.create", scope=Scope.ORDER_WRITE, routes=[f"POST {ORDERS}"])
+@operation("order.create", scope=Scope.ORDER_WRITE, charges=True, routes=[f"POST {ORDERS}"])
 def create(client: Client, args: CreateOrder) -> Any:
     """Order a plan for a customer: reserve, charge, provision, activate."""
     item: dict[str, Any] = {"id": "1", "action": "add", "quantity": 1,

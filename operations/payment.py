@@ -120,7 +120,7 @@ class Charge(Amount):
     idempotency_key: IdempotencyKey = None
 
 
-@operation("payment.charge", scope=Scope.PAYMENT_CHARGE, routes=[f"POST {PAYMENTS}"], destructive=True,
+@operation("payment.charge", scope=Scope.PAYMENT_CHARGE, routes=[f"POST {PAYMENTS}"], destructive=True, charges=True,
            arguments=("customer_id",), confirm="Charge {amount:.2f} {currency} to {customer_id}'s card?",
            declined="not charged")
 def charge(client: Client, args: Charge) -> Any:

@@ -51,6 +51,9 @@ class Operation:
     run: Run
     routes: tuple[str, ...]
     destructive: bool = False
+    # Takes money from a card. The CLI runs it as typed (the operator asked for exactly that); the agent
+    # proposes it and waits for a confirm, as for a destructive one.
+    charges: bool = False
     # Fields given positionally on the command line (ids), in order; every other field is an option.
     arguments: tuple[str, ...] = ()
     # The result's shape for the agent and the portals: "object" (one TMF resource) or "list".
@@ -64,6 +67,11 @@ class Operation:
     def domain(self) -> str:
         """The part of the name before the dot (`customer`)."""
         return self.name.split(".", 1)[0]
+
+    @property
+    def needs_confirm(self) -> bool:
+        """Whether the agent must propose it and wait for a confirm (destructive, or it takes money)."""
+        return self.destructive or self.charges
 
     @property
     def tool_name(self) -> str:
@@ -84,7 +92,7 @@ class Operation:
 REGISTRY: dict[str, Operation] = {}
 
 
-def operation(name: str, *, scope: Scope, routes: list[str], destructive: bool = False,
+def operation(name: str, *, scope: Scope, routes: list[str], destructive: bool = False, charges: bool = False,
               arguments: tuple[str, ...] = (), result: str = "object", confirm: str = "",
               declined: str = "nothing done") -> Callable[[Run], Operation]:
     """Register the decorated `def verb(client, args: Model)` as the operation `name`."""
@@ -104,7 +112,8 @@ def operation(name: str, *, scope: Scope, routes: list[str], destructive: bool =
         if unknown:
             raise ValueError(f"{name}: arguments {sorted(unknown)} are not fields of {model.__name__}")
         op = Operation(name=name, description=summary.strip(), input=model, scope=scope, run=run,
-                       routes=tuple(routes), destructive=destructive, arguments=arguments, result=result,
+                       routes=tuple(routes), destructive=destructive, charges=charges, arguments=arguments,
+                       result=result,
                        confirm=confirm, declined=declined, help=rest.strip())
         REGISTRY[name] = op
         return op

@@ -74,7 +74,7 @@ class BuyVas(Input):
     request_id: str | None = RequestId
 
 
-@operation("subscription.vas", scope=Scope.LINE_WRITE, routes=[f"POST {LINES}/{{subscription_id}}/vas"],
+@operation("subscription.vas", scope=Scope.LINE_WRITE, charges=True, routes=[f"POST {LINES}/{{subscription_id}}/vas"],
            arguments=("subscription_id",))
 def vas(client: Client, args: BuyVas) -> Any:
     """Buy a VAS for the line with the card on file."""
@@ -91,7 +91,7 @@ class TopUp(Input):
     allowance: Literal["data", "data_roaming"] = Field(default="data", description="data | data_roaming.")
 
 
-@operation("subscription.top_up", scope=Scope.LINE_WRITE, routes=[f"POST {TOPUP}"], arguments=("subscription_id",))
+@operation("subscription.top_up", scope=Scope.LINE_WRITE, charges=True, routes=[f"POST {TOPUP}"], arguments=("subscription_id",))
 def top_up(client: Client, args: TopUp) -> Any:
     """Top up a line's data or roaming data by buying the VAS that grants that amount (TMF654)."""
     return client.request("POST", TOPUP, json={
@@ -106,7 +106,7 @@ class Renew(Input):
     request_id: str | None = RequestId
 
 
-@operation("subscription.renew", scope=Scope.LINE_WRITE, routes=[f"POST {LINES}/{{subscription_id}}/renew"],
+@operation("subscription.renew", scope=Scope.LINE_WRITE, charges=True, routes=[f"POST {LINES}/{{subscription_id}}/renew"],
            arguments=("subscription_id",))
 def renew(client: Client, args: Renew) -> Any:
     """Renew the line now: charge the period, reset the bundle, lift a block."""
