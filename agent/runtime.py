@@ -13,6 +13,7 @@ as the call it is, with its result) and lets the model go on from there; `cancel
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,7 @@ class Turn:
     emit: Callable[[AgentEvent], None]
     model: Any = None                       # this turn's chat model (the graph is shared by every turn of a profile)
     tool_chars: int = 0                     # the size of the tool schemas, for the token estimate
+    trace_id: str | None = None             # the trace every API call of the turn joins (None with a given client)
     proposal: Pending | None = None
     stopped: str = ""
     stop: Stop | None = None
@@ -79,9 +81,10 @@ class Turn:
             self.emit(AgentEvent(EventKind.STOPPED, reason=reason))
 
 
-def _tool_message(payload: Any, call_id: str, name: str) -> ToolMessage:
+def _tool_message(payload: Any, call_id: str, name: str, trace_id: str | None = None) -> ToolMessage:
     text = payload if isinstance(payload, str) else json.dumps(payload, default=str, separators=(",", ":"))
-    return ToolMessage(content=text, tool_call_id=call_id, name=name)
+    extra = {"trace_id": trace_id} if trace_id else {}
+    return ToolMessage(content=text, tool_call_id=call_id, name=name, additional_kwargs=extra)
 
 
 def _chars(messages: list[BaseMessage]) -> int:
@@ -182,7 +185,7 @@ def _finish_tool(turn: Turn, operation: str, args: dict[str, Any], outcome: Outc
     turn.emit(event)
     if reason := turn.guards.after_tool(outcome.ok, operation, (outcome.error or {}).get("code", "")):
         turn.end(reason)
-    return _tool_message(for_model(outcome), call_id, name)
+    return _tool_message(for_model(outcome), call_id, name, turn.trace_id)
 
 
 _AGENTS: dict[str, Any] = {}
@@ -212,12 +215,15 @@ def _tool_chars(prof: Profile) -> int:
     return _TOOL_CHARS[prof.name]
 
 
-def _client(session: Session, actor: str) -> Client:
+def _client(session: Session, actor: str, trace_id: str) -> Client:
+    """The turn's client: the agent token, the actor or the bound customer, the session, the turn's trace."""
     from core.api_client import BssClient
 
     bound = session.customer_id if session.profile == "customer" else None
+    # W3C trace context: every API call of the turn joins one trace (`bss trace for-ask` draws it), sampled.
+    traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
     return BssClient(surface="agent", actor=actor if session.profile == "operator" else None, on_behalf_of=bound,
-                     headers={SESSION_HEADER: session.id})
+                     headers={SESSION_HEADER: session.id, "traceparent": traceparent})
 
 
 def _open_session(session_id: str | None, profile: str, customer_id: str | None, actor: str) -> Session:
@@ -280,10 +286,12 @@ def run_turn(message: str, *, session_id: str | None = None, profile: str = "ope
     ctx = TurnContext(session_id=session.id, profile=profile, customer_id=session.customer_id, actor=actor,
                       message=message, history=list(session.messages), events=events)
     own_client = client is None
-    binding = Binding(client=client or _client(session, actor),
+    trace_id = uuid.uuid4().hex if own_client else None
+    binding = Binding(client=client or _client(session, actor, trace_id or ""),
                       customer_id=session.customer_id if profile == "customer" else None)
     turn = Turn(profile=prof, binding=binding, rails=rails or load_rails(), ctx=ctx,
-                guards=guards_module.Guards.from_settings(), emit=emit, model=model, tool_chars=_tool_chars(prof))
+                guards=guards_module.Guards.from_settings(), emit=emit, model=model, tool_chars=_tool_chars(prof),
+                trace_id=trace_id)
     try:
         return _run(turn, session, message, confirm, hold, sessions)
     finally:
@@ -391,6 +399,7 @@ def _done(turn: Turn, result: TurnResult, answer: str, sessions: Any, session: S
     result.stopped = turn.stopped
     result.tokens = turn.guards.tokens
     result.cost_usd = round(turn.guards.cost_usd, 6)
+    result.trace_id = turn.trace_id if turn.tool_calls else None
     turn.emit(AgentEvent(EventKind.FINAL, text=answer))
     turn.rails.after_turn(turn.ctx, result)
     return result

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import text
+
 from agent.events import EventKind
 from agent.scripted import ScriptedModel
 from tests.agent.conftest import turn
@@ -42,7 +44,7 @@ async def test_a_tool_call_returns_the_apis_json_and_streams_the_answer(seeded_a
     assert [m.type for m in follow.received[0]] == ["system", "human", "ai", "tool", "ai", "human"]
 
 
-async def test_a_policy_refusal_comes_back_with_its_rule_code_and_the_model_corrects_it(seeded_api):
+async def test_a_policy_refusal_comes_back_with_its_rule_code_and_the_model_corrects_it(seeded_api, seeded_db):
     _, sub = await active_line(seeded_api)
     model = ScriptedModel([
         {"tool": "subscription.vas", "args": {"subscription_id": sub, "offering": "PLAN_L"}},
@@ -58,6 +60,11 @@ async def test_a_policy_refusal_comes_back_with_its_rule_code_and_the_model_corr
     seen = json.loads(next(m for m in model.received[1] if m.type == "tool").content)
     assert seen == {"error": refused.error}
     assert result.answer == "Added 1 GB." and not result.stopped
+    # Every API call of the turn joined the turn's trace: the purchase's audit rows carry its id.
+    async with seeded_db.connect() as conn:
+        rows = (await conn.execute(text("SELECT event_type FROM audit.domain_event WHERE trace_id = :t"),
+                                   {"t": result.trace_id})).scalars().all()
+    assert len(result.trace_id) == 32 and rows, rows
 
 
 async def test_arguments_the_schema_refuses_and_unknown_tools_are_errors_for_the_model(seeded_api):
