@@ -21,10 +21,12 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/deps/pypr
     && rm -rf /tmp/deps
 
 # The project itself (dependencies are already in place). The source tree is only a build input:
-# processes import the installed packages, never a checkout on the path.
+# processes import the installed packages, never a checkout on the path. The operations handbook goes
+# where the packages' REPO_ROOT points (site-packages), so `bss seed` loads it into the knowledge search.
 COPY . /tmp/bss-src
 WORKDIR /tmp/bss-src
 RUN pip install --no-cache-dir --no-deps . \
+    && install -D -m 0644 docs/HANDBOOK.md "$(python -c 'import core.settings as s; print(s.REPO_ROOT)')/docs/HANDBOOK.md" \
     && rm -rf /tmp/bss-src
 
 # Non-root; BSS_HOME (pid/ready files, logs) is the only writable place the processes need.
