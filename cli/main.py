@@ -67,6 +67,10 @@ def main() -> None:
     from cli.output import ascii_fallback
 
     ascii_fallback()
+    if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():  # `bss` alone: the REPL cockpit
+        from cli.repl import main as repl
+
+        raise SystemExit(repl())
     try:
         app()
     except SystemExit as done:

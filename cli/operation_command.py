@@ -23,6 +23,8 @@ from operations.registry import Operation
 Renderer = Callable[..., Any]  # (result) or (result, input values)
 # Which command runs each operation (`customer.create` → `customer create`), for the parity tests.
 COMMANDS: dict[str, str] = {}
+# The card each generated command prints, by operation name, for channels that run operations themselves (the REPL).
+RENDERERS: dict[str, Renderer | None] = {}
 
 
 def _flag(name: str, info: FieldInfo) -> list[str]:
@@ -147,6 +149,7 @@ def add_commands(group: typer.Typer, group_name: str, ops: list[tuple[str, Opera
     for command_name, op, render in ops:
         group.command(command_name)(command(op, render))
         COMMANDS[op.name] = f"{group_name} {command_name}"
+        RENDERERS[op.name] = render
 
 
 def covers(op: Operation, command_path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
