@@ -112,6 +112,8 @@ class TurnMiddleware(AgentMiddleware):
     @hook_config(can_jump_to=["end"])
     def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
         turn: Turn = runtime.context
+        if turn.stopped:  # the model call itself failed: nothing was answered, nothing to count
+            return {"jump_to": "end"}
         messages = state["messages"]
         last = messages[-1]
         usage = getattr(last, "usage_metadata", None)
@@ -122,7 +124,11 @@ class TurnMiddleware(AgentMiddleware):
 
     def wrap_model_call(self, request: Any, handler: Any) -> Any:
         turn: Turn = request.runtime.context
-        return handler(request.override(model=turn.model))
+        try:
+            return handler(request.override(model=turn.model))
+        except Exception as exc:  # noqa: BLE001 - an endpoint that fails ends the turn with its reason, not a crash
+            turn.end(f"model: the model call failed ({type(exc).__name__}: {str(exc)[:200]})")
+            return AIMessage(content="")
 
     def wrap_tool_call(self, request: Any, handler: Any) -> ToolMessage:
         turn: Turn = request.runtime.context

@@ -116,8 +116,8 @@ def execute(spec: ToolSpec, args: dict[str, Any], binding: Binding) -> Outcome:
     except ApiError as exc:
         context = exc.context if isinstance(exc.context, dict) else {"context": exc.context}
         return Outcome(error=error(exc.code, exc.message, dict(context)))
-    except (ValueError, TypeError, RuntimeError) as exc:  # an operation's own client-side refusal
-        return Outcome(error=error(TOOL_FAILED, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - an operation's own refusal or a fault: the model hears of it, the loop goes on
+        return Outcome(error=error(TOOL_FAILED, f"{type(exc).__name__}: {exc}"))
     return Outcome(result=result)
 
 

@@ -27,3 +27,20 @@ def test_the_settings_build_a_streaming_openai_compatible_client(monkeypatch):
     model = chat_model()
     assert (model.openai_api_base, model.model_name, model.streaming) == ("http://127.0.0.1:9/v1", "test-model", True)
     assert model.openai_api_key.get_secret_value() == "sk-test" and model.stream_usage
+
+
+async def test_a_model_endpoint_that_fails_ends_the_turn_with_its_reason(monkeypatch):
+    import asyncio
+
+    from langchain_openai import ChatOpenAI
+
+    from agent.events import EventKind
+    from agent.rails import Rails
+
+    events = []
+    model = ChatOpenAI(base_url="http://127.0.0.1:9/v1", model="m", api_key="k", streaming=True, max_retries=0,
+                       timeout=5)
+    result = await asyncio.to_thread(run_turn, "hi", model=model, rails=Rails(), on_event=events.append)
+    assert result.stopped.startswith("model: the model call failed (") and "Connection error" in result.stopped
+    assert result.answer == "" and result.tokens == 0
+    assert [e.kind for e in events] == [EventKind.STOPPED, EventKind.FINAL]

@@ -124,3 +124,24 @@ async def test_a_new_message_lets_a_proposal_lapse_and_cancel_drops_it(seeded_ap
     confirm = await turn("", model=ScriptedModel([]), session_id=second.session_id, confirm=True)
     assert confirm.answer == "there is no proposal to confirm"
     assert (await seeded_api.get(f"{LINE}/{sub}")).json()["status"] == "active"
+
+
+async def test_a_client_fault_is_an_error_for_the_model_not_a_crash():
+    class Broken:
+        def request(self, method, path, **kwargs):
+            raise OSError("disk on fire")
+
+    result = await turn("hi", [{"tool": "catalog.show", "args": {"offering_id": "PLAN_M"}}, {"say": "sorry"}],
+                        client=Broken())
+    (call,) = result.tool_calls
+    assert call.error == {"code": "agent.tool.failed", "message": "OSError: disk on fire", "context": {}}
+    assert result.answer == "sorry" and not result.stopped and result.trace_id is None  # a given client: no trace
+
+
+async def test_several_calls_in_one_step_all_run(seeded_api):
+    step = {"calls": [{"tool": "catalog.show", "args": {"offering_id": "PLAN_M"}},
+                      {"tool": "catalog.show", "args": {"offering_id": "PLAN_L"}}]}
+    model = ScriptedModel([step, {"say": "two"}])
+    result = await turn("compare", model=model)
+    assert sorted(c.args["offering_id"] for c in result.tool_calls) == ["PLAN_L", "PLAN_M"]
+    assert all(c.error is None for c in result.tool_calls) and len(model.received) == 2
