@@ -1,10 +1,11 @@
 """The two profiles: which operations the model is offered, how, and what it is told.
 
-`operator`: every operation of the registry; a destructive one is proposed and runs only after the
-operator's confirm. `customer`: the operations a customer may do on their own account, none of which
-takes a customer id (the customer-id fields are filled with the bound customer, and every call carries
-`X-BSS-On-Behalf-Of`, so an id of another customer answers not found); terminating a line is proposed
-and needs the customer's confirm too.
+`operator`: every operation of the registry; one that is destructive or takes money
+(`Operation.needs_confirm`) is proposed and runs only after the operator's confirm. `customer`: the
+operations a customer may do on their own account, none of which takes a customer id (the customer-id
+fields are filled with the bound customer, and every call carries `X-BSS-On-Behalf-Of`, so an id of
+another customer answers not found); terminating a line and buying an add-on are proposed and need the
+customer's confirm too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ CUSTOMER_OPERATIONS: dict[str, tuple[str, ...]] = {
     "bill.list": (),
     "bill.show": (),
     "bill.document": (),
-    "subscription.vas": (),                 # buy a VAS (top-up bundle) for a line
+    "subscription.vas": (),                 # buy a VAS (top-up bundle) for a line; proposed: it takes money
     "subscription.plan_change": (),
     "subscription.cancel_plan_change": (),
     "subscription.terminate": (),           # proposed: needs the customer's confirm
@@ -43,7 +44,8 @@ Your tools are the BSS's operations (named domain__verb); each calls the BSS HTT
 - Look things up before you act; answer from the tools' results, not from memory. Name ids exactly as the API gives them.
 - A refusal comes back as {"error": {"code", "message", "context"}}: the code is a stable rule code. Read the message
   and context, fix what you can (another argument, a prerequisite step) and try again; do not repeat a call unchanged.
-- Destructive operations are not run when you call them: they are proposed and wait for the operator's /confirm.
+- Destructive operations and those that take money are not run when you call them: they are proposed and wait
+  for the operator's /confirm.
   Propose one at a time and say what it will do.
 - Be short and factual.{focus}"""
 
@@ -52,7 +54,7 @@ Your tools act on this customer's own account only (lines, balances, usage, bill
 catalog, support cases); none takes a customer id — the customer is already known. Never discuss other customers.
 - Answer from the tools' results. A refusal comes back as {{"error": {{"code", "message", "context"}}}} with a rule code:
   explain it plainly and, where the context says what would work, offer that instead.
-- Terminating a line is proposed, not done: the customer must confirm it.
+- Terminating a line and buying an add-on are proposed, not done: the customer must confirm them.
 - For fraud, a billing dispute, a complaint to the regulator, a lost identity, or a bereavement, open a case for a human.
 - Be short and friendly."""
 
@@ -74,7 +76,7 @@ def profile(name: str) -> Profile:
     """The profile `name` (built once per process)."""
     registry = load_all()
     if name == "operator":
-        specs = [ToolSpec(op=op, schema=op.input, confirm=op.destructive) for op in registry.values()]
+        specs = [ToolSpec(op=op, schema=op.input, confirm=op.needs_confirm) for op in registry.values()]
     elif name == "customer":
         specs = []
         for op_name, hidden in CUSTOMER_OPERATIONS.items():
@@ -82,7 +84,7 @@ def profile(name: str) -> Profile:
             bound = tuple(f for f in CUSTOMER_ID_FIELDS if f in op.input.model_fields)
             drop = bound + hidden
             schema = derived_schema(op, drop) if drop else op.input
-            specs.append(ToolSpec(op=op, schema=schema, bound=bound, hidden=hidden, confirm=op.destructive))
+            specs.append(ToolSpec(op=op, schema=schema, bound=bound, hidden=hidden, confirm=op.needs_confirm))
     else:
         raise ValueError(f"unknown profile {name!r}: one of {', '.join(PROFILES)}")
     return Profile(name=name, specs={spec.name: spec for spec in sorted(specs, key=lambda s: s.name)})

@@ -6,8 +6,10 @@ Every tool call goes through `TurnMiddleware.wrap_tool_call`: the repeat guard, 
 instead of a destructive call, the API call through the operation, the failure guard. The step and
 budget guards sit before and after each model call and end the graph (`jump_to: end`).
 
-A proposal ends the turn. `run_turn("", session_id=…, confirm=True)` runs the pending proposal (recorded
-as the call it is, with its result) and lets the model go on from there; `cancel(session_id)` drops it.
+A proposal ends the turn after one more model step, in which the model says what it proposed (a tool
+it calls then is not run). `run_turn("", session_id=…, confirm=True)` runs the pending proposal
+(recorded as the call it is, with its result) and lets the model go on from there; `cancel(session_id)`
+drops it.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Turn:
     tool_chars: int = 0                     # the size of the tool schemas, for the token estimate
     trace_id: str | None = None             # the trace every API call of the turn joins (None with a given client)
     proposal: Pending | None = None
+    said_after_proposal: bool = False       # the model's one step after a proposal (to say what it proposed)
     stopped: str = ""
     stop: Stop | None = None
     tool_calls: list[AgentEvent] = field(default_factory=list)
@@ -102,8 +105,12 @@ class TurnMiddleware(AgentMiddleware):
     @hook_config(can_jump_to=["end"])
     def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
         turn: Turn = runtime.context
-        if turn.stopped or turn.proposal is not None:
+        if turn.stopped:
             return {"jump_to": "end"}
+        if turn.proposal is not None:  # the model has one more step to say what it proposed, then the turn ends
+            if turn.said_after_proposal:
+                return {"jump_to": "end"}
+            turn.said_after_proposal = True
         if reason := turn.guards.before_model():
             turn.end(reason)
             return {"jump_to": "end"}
@@ -136,9 +143,10 @@ class TurnMiddleware(AgentMiddleware):
         name, args, call_id = call["name"], dict(call.get("args") or {}), call["id"]
         spec = turn.profile.spec(name)
         operation = spec.op.name if spec else name
-        if turn.stopped or turn.proposal is not None:  # a sibling call of the same step ended the turn
-            return _tool_message({"error": error(NOT_RUN, f"not run: {turn.stopped or 'a proposal is pending'}")},
-                                 call_id, name)
+        if turn.stopped or turn.proposal is not None:  # the turn ended, or waits for the confirm of a proposal
+            why = turn.stopped or (f"{turn.proposal.proposal.operation} is proposed and waits for a confirm;"  # type: ignore[union-attr]
+                                   " nothing else runs before it")
+            return _tool_message({"error": error(NOT_RUN, f"not run: {why}")}, call_id, name)
         if reason := turn.guards.before_tool(operation, args):
             turn.end(reason)
             return _tool_message({"error": error(NOT_RUN, reason)}, call_id, name)

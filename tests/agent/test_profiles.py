@@ -18,12 +18,14 @@ from tests.api.test_product_inventory import active_line
 LINE = "/tmf-api/productInventory/v4/product"
 
 
-def test_the_operator_has_every_operation_and_destructive_ones_need_a_confirm():
+def test_the_operator_has_every_operation_and_destructive_or_charging_ones_need_a_confirm():
     operator = profile("operator")
     registry = load_all()
     assert {spec.op.name for spec in operator.specs.values()} == set(registry)
     assert {spec.op.name for spec in operator.specs.values() if spec.confirm} == {
-        name for name, op in registry.items() if op.destructive}
+        name for name, op in registry.items() if op.destructive or op.charges}
+    assert {"subscription.terminate", "payment.refund", "payment.charge", "subscription.vas"} <= {
+        spec.op.name for spec in operator.specs.values() if spec.confirm}
     assert all(spec.schema is spec.op.input and spec.name == spec.op.tool_name for spec in operator.specs.values())
 
 
@@ -33,7 +35,7 @@ def test_no_customer_tool_takes_a_customer_id():
     for spec in customer.specs.values():
         schema = json.dumps(spec.schema.model_json_schema())
         assert "customer_id" not in schema and "include_all" not in schema, spec.name
-    assert {s.op.name for s in customer.specs.values() if s.confirm} == {"subscription.terminate"}
+    assert {s.op.name for s in customer.specs.values() if s.confirm} == {"subscription.terminate", "subscription.vas"}
     assert profile("customer").spec("customer__list") is None  # not offered at all
 
 
@@ -69,8 +71,10 @@ async def test_customer_calls_are_bound_to_the_customer(seeded_api):
 async def test_a_customer_terminating_a_line_must_confirm(seeded_api):
     mine, my_line = await active_line(seeded_api)
     step = {"tool": "subscription.terminate", "args": {"subscription_id": my_line}}
-    proposed = await turn("cancel my line", [step], profile="customer", customer_id=mine)
-    assert proposed.proposal.operation == "subscription.terminate" and "waiting for your confirm" in proposed.answer
+    model = ScriptedModel([step])
+    proposed = await turn("cancel my line", model=model, profile="customer", customer_id=mine)
+    assert proposed.proposal.operation == "subscription.terminate"
+    assert '"message":"waiting for the customer\'s confirm"' in model.received[1][-1].content
     assert (await seeded_api.get(f"{LINE}/{my_line}")).json()["status"] == "active"
     done = await turn("yes", [{"say": "Your line is terminated."}], session_id=proposed.session_id,
                       profile="customer", customer_id=mine, confirm=True)
@@ -85,3 +89,14 @@ async def test_a_session_stays_with_its_customer(seeded_api):
         await turn("hi", [{"say": "hello"}], profile="customer", customer_id="CUST-999999", session_id=first.session_id)
     with pytest.raises(ValueError, match="not operator"):
         await turn("hi", [{"say": "hello"}], session_id=first.session_id)
+
+
+async def test_a_customer_buying_an_add_on_confirms_the_charge(seeded_api):
+    mine, my_line = await active_line(seeded_api)
+    step = {"tool": "subscription.vas", "args": {"subscription_id": my_line, "offering": "VAS_DATA_1GB"}}
+    proposed = await turn("1 GB more please", [step], profile="customer", customer_id=mine)
+    assert proposed.proposal.operation == "subscription.vas" and not proposed.tool_calls
+    bought = await turn("yes", [{"say": "Added."}], session_id=proposed.session_id, profile="customer",
+                        customer_id=mine, confirm=True)
+    (call,) = bought.tool_calls
+    assert call.error is None and "VAS_DATA_1GB" in json.dumps(call.result) and bought.answer == "Added."

@@ -45,22 +45,22 @@ async def test_a_tool_call_returns_the_apis_json_and_streams_the_answer(seeded_a
 
 
 async def test_a_policy_refusal_comes_back_with_its_rule_code_and_the_model_corrects_it(seeded_api, seeded_db):
-    _, sub = await active_line(seeded_api)
+    _, sub = await active_line(seeded_api, "PLAN_M")
     model = ScriptedModel([
-        {"tool": "subscription.vas", "args": {"subscription_id": sub, "offering": "PLAN_L"}},
-        {"tool": "subscription.vas", "args": {"subscription_id": sub, "offering": "VAS_DATA_1GB"}},
-        {"say": "Added 1 GB."},
+        {"tool": "subscription.plan_change", "args": {"subscription_id": sub, "offering": "PLAN_M"}},
+        {"tool": "subscription.plan_change", "args": {"subscription_id": sub, "offering": "PLAN_L"}},
+        {"say": "PLAN_L from the next renewal."},
     ])
-    result = await turn("add a gigabyte", model=model)
-    refused, bought = result.tool_calls
-    assert refused.error["code"].startswith("subscription.vas_purchase.") and refused.result is None
+    result = await turn("move me to the large plan", model=model)
+    refused, changed = result.tool_calls
+    assert refused.error["code"] == "subscription.plan_change.same_offering" and refused.result is None
     assert refused.error["message"] and isinstance(refused.error["context"], dict)
-    assert bought.error is None and "VAS_DATA_1GB" in json.dumps(bought.result)
+    assert changed.error is None and "PLAN_L" in json.dumps(changed.result)
     # What the model was handed after the refusal: the structured error, not an exception.
     seen = json.loads(next(m for m in model.received[1] if m.type == "tool").content)
     assert seen == {"error": refused.error}
-    assert result.answer == "Added 1 GB." and not result.stopped
-    # Every API call of the turn joined the turn's trace: the purchase's audit rows carry its id.
+    assert result.answer == "PLAN_L from the next renewal." and not result.stopped
+    # Every API call of the turn joined the turn's trace: the plan change's audit rows carry its id.
     async with seeded_db.connect() as conn:
         rows = (await conn.execute(text("SELECT event_type FROM audit.domain_event WHERE trace_id = :t"),
                                    {"t": result.trace_id})).scalars().all()
@@ -86,11 +86,17 @@ async def test_a_destructive_call_is_proposed_and_runs_only_after_the_confirm(se
     _, sub = await active_line(seeded_api)
     events = []
     model = ScriptedModel([{"tool": "subscription.terminate", "args": {"subscription_id": sub, "reason": "moving"}},
+                           {"tool": "catalog.list", "args": {}, "say": "I propose terminating the line."},
                            {"say": "never reached"}])
     proposed = await turn("terminate the line", model=model, events=events)
     assert proposed.proposal is not None and proposed.proposal.operation == "subscription.terminate"
     assert proposed.proposal.args == {"subscription_id": sub, "reason": "moving"}
-    assert "waiting for the operator's /confirm" in proposed.answer and len(model.received) == 1
+    # The model is told the call waits, says so in one more step (a tool it calls then is not run), and the turn ends.
+    told = json.loads(next(m for m in model.received[1] if m.type == "tool").content)
+    assert told == {"proposed": True, "operation": "subscription.terminate", "args": proposed.proposal.args,
+                    "message": "waiting for the operator's /confirm"}
+    assert proposed.answer == "I propose terminating the line." and len(model.received) == 2
+    assert not proposed.tool_calls and not proposed.stopped
     assert [e.kind for e in events if e.kind in (EventKind.PROPOSAL, EventKind.TOOL_END)] == [EventKind.PROPOSAL]
     assert (await seeded_api.get(f"{LINE}/{sub}")).json()["status"] == "active"  # nothing written
     assert memory_sessions.get(proposed.session_id).pending.proposal == proposed.proposal
