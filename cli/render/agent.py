@@ -184,3 +184,28 @@ def _list_table(title: str, rows: list[Any]) -> RenderableType:
     for row in rows:
         t.add_row(*(escape(_short(row.get(column, ""))) for column in columns))
     return Group(t, Text(f"{len(rows)} row{'s' * (len(rows) != 1)}", style="dim"))
+
+
+def transcript_recap(session: dict[str, Any], last: int = 12) -> RenderableType:
+    """A stored conversation as the REPL showed it: messages, and one line per tool call (no results)."""
+    head = Text(f"{session.get('id', '?')} · {session.get('profile', '?')}", style="bold")
+    if session.get("customerId"):
+        head.append(f" · {session['customerId']}")
+    head.append(f" · {session.get('entries', 0)} entries", style="dim")
+    shown = [e for e in session.get("transcript", []) if e.get("type") in ("message", "toolCall")]
+    lines: list[RenderableType] = [head]
+    if len(shown) > last:
+        lines.append(Text(f"  … {len(shown) - last} earlier", style="dim"))
+    for entry in shown[-last:]:
+        if entry["type"] == "toolCall":
+            line = Text("  ✗ " if entry.get("error") else "  ▸ ", style="red" if entry.get("error") else "cyan")
+            line.append(call_text(entry.get("operation", "?"), entry.get("args") or {}))
+            if entry.get("error"):
+                line.append(f"  {entry['error'].get('code', '')}", style="red")
+        else:
+            role = entry.get("role", "")
+            text = " ".join(str(entry.get("text", "")).split())
+            line = Text(f"  {'›' if role == 'user' else ' '} ", style="bold cyan" if role == "user" else "")
+            line.append(text if len(text) <= 200 else text[:199] + "…", style="bold" if role == "user" else "")
+        lines.append(line)
+    return Group(*lines)

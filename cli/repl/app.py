@@ -118,6 +118,8 @@ class Repl:
             self.console.print(cards.error_card({"code": "agent.failed", "message": f"{type(exc).__name__}: {exc}"}))
             return
         printer.done()
+        if result.session_id != self.session_id:
+            self.say(f"conversation {result.session_id} · /new starts another, /resume {result.session_id} comes back")
         self.session_id = result.session_id
         if result.session_id not in self.seen_sessions:
             self.seen_sessions.append(result.session_id)
@@ -182,7 +184,7 @@ class Repl:
             stored = self._call("agent.show", {"session_id": session_id})
             if stored is None:
                 return
-            self.console.print(cards.result_card("agent.show", stored, {"session_id": session_id}))
+            self.console.print(cards.transcript_recap(stored))
             if stored.get("customerId") and stored.get("profile") == "operator":
                 self.focus = stored["customerId"]
         self.session_id, self.pending = session_id, None

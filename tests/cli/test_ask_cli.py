@@ -88,14 +88,14 @@ async def test_ask_json_prints_the_turn_result_with_the_apis_json_per_call(bss, 
 async def test_a_destructive_proposal_runs_only_with_yes(bss, seeded_api, script):
     customer_id = await ready_customer(seeded_api, card=None)
     close = {"tool": "customer.close", "args": {"customer_id": customer_id, "reason": "customer asked"}}
-    script([close])
+    script([close, {"say": "I propose to close the account."}])
     proposed = await bss("ask", f"close {customer_id}")
     assert proposed.exit_code == 1, proposed.output
     assert "proposal · needs your confirm" in proposed.output and "customer.close" in proposed.output
     assert "run again with --yes to confirm it" in " ".join(proposed.output.split())
     assert (await seeded_api.get(f"{CUSTOMER}/{customer_id}")).json()["status"] == "active"  # nothing done
 
-    script([close, {"say": "Closed."}])
+    script([close, {"say": "I propose to close the account."}, {"say": "Closed."}])
     confirmed = await bss("ask", f"close {customer_id}", "--yes", "--json")
     assert confirmed.exit_code == 0, confirmed.output
     turn = json.loads(confirmed.output)
@@ -119,3 +119,4 @@ async def test_ask_as_a_customer_offers_only_their_own_account(bss, seeded_api, 
     assert turn["answer"] == "You have no lines yet."
     refused = await bss("ask", "hi", "--customer", "SUB-000001")
     assert refused.exit_code == 2 and "CUST-" in refused.output
+

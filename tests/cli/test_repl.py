@@ -157,7 +157,9 @@ async def test_with_a_scripted_model_tool_calls_stream_as_lines_and_cards_and_a_
         {"tool": "customer.show", "args": {"customer_id": customer_id}},
         {"say": f"{name} is active with no lines, so nothing stands in the way of closing."},
         close,                          # proposed: waits for /confirm
+        {"say": "I propose to close the account."},  # after a proposal the model says what it proposed
         close,                          # asked again, then /cancel drops it
+        {"say": "Proposed again."},
         {"say": "Closed, as you confirmed."},
     ]}))
     terminal.env["BSS_AGENT_SCRIPT"] = str(script)
@@ -175,6 +177,7 @@ async def test_with_a_scripted_model_tool_calls_stream_as_lines_and_cards_and_a_
     screen = await terminal.type("then close the account", until=f"bss {customer_id}!> ")
     turn = screen[screen.rindex("then close the account"):]
     assert "proposal · needs your confirm" in turn and "/confirm runs it · /cancel drops it" in turn
+    assert "I propose to close the account." in turn
     assert (await seeded_api.get(f"{CUSTOMER}/{customer_id}")).json()["status"] == "active"
     await terminal.type("/cancel", until=f"bss {customer_id}> ")
     assert "dropped the proposal to run customer.close; nothing done" in await asyncio.to_thread(terminal.screen)
@@ -190,7 +193,14 @@ async def test_with_a_scripted_model_tool_calls_stream_as_lines_and_cards_and_a_
 
     screen = await terminal.type("/360", until=f"bss {customer_id}> ")
     assert "closed" in screen[screen.rindex("/360"):]
+    session_id = re.search(r"conversation (SES-\w+) · /new starts another", screen)[1]
     screen = await terminal.type("/sessions", until=f"bss {customer_id}> ")
-    assert "SES-" in screen[screen.rindex("/sessions"):]
+    assert session_id in screen[screen.rindex("/sessions"):]
+    screen = await terminal.type("/tools customer", until=f"bss {customer_id}> ")
+    tools = screen[screen.rindex("/tools customer"):]
+    assert "subscription.vas" in tools and "customer.list" not in tools and "subscription.terminate" in tools
+    await terminal.type("/new", until=f"bss {customer_id}> ")
+    screen = await terminal.type(f"/resume {session_id}", until=f"bss {customer_id}> ")
+    assert f"resumed {session_id}: the next message continues it" in screen
     screen = await terminal.type("/exit", until=EXITED)
     assert f"{EXITED}0]" in screen
