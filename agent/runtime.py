@@ -352,22 +352,24 @@ def _run(turn: Turn, session: Session, message: str, confirm: bool, hold: bool, 
     last_ai = next((m for m in reversed(produced) if isinstance(m, AIMessage)), None)
     if last_ai is not None and isinstance(last_ai.content, str):
         answer = last_ai.content
+    if answer:  # every text of the model's is the rails' to pass before anyone sees it (a proposal's, a stopped turn's)
+        checked = turn.rails.after_answer(turn.ctx, answer)
+        if isinstance(checked, Stop):
+            turn.end(checked.reason, checked)
+            answer = checked.answer or checked.reason
+            if new and new[-1] is last_ai and not last_ai.tool_calls:
+                new.pop()  # never shown, so never stored (nor recapped on /resume); the rail audited it
+            new.append(AIMessage(content=answer))
+        else:
+            answer = checked
+            if hold:
+                turn.emit(AgentEvent(EventKind.TOKEN, text=answer))
     if turn.proposal is not None:
         p = turn.proposal.proposal
         who = "your confirm" if turn.profile.name == "customer" else "the operator's /confirm"
         answer = answer or f"Proposed {p.operation} {json.dumps(p.args, default=str)}: waiting for {who}."
         sessions.set_pending(session.id, turn.proposal)
         result.proposal = p
-    elif not turn.stopped and answer:
-        checked = turn.rails.after_answer(turn.ctx, answer)
-        if isinstance(checked, Stop):
-            turn.end(checked.reason, checked)
-            answer = checked.answer or checked.reason
-            new.append(AIMessage(content=answer))  # what was shown instead; the refused answer stays in the log
-        else:
-            answer = checked
-        if hold and not turn.stopped:
-            turn.emit(AgentEvent(EventKind.TOKEN, text=answer))
     return _done(turn, result, answer, sessions, session, new)
 
 

@@ -108,3 +108,14 @@ def test_rails_are_found_in_their_modules(monkeypatch):
     monkeypatch.setattr(rails_module, "RAIL_MODULES", ("agent_test_missing_rail",))
     monkeypatch.setattr(rails_module, "_LOADED", None)
     assert type(rails_module.load_rails()) is Rails
+
+
+async def test_a_proposals_words_pass_the_rails_and_a_refused_answer_is_never_stored(seeded_api, memory_sessions):
+    rail = Recording(after_answer=Stop("trip-wire: the answer named another customer", answer="withheld"))
+    steps = [{"tool": "subscription.terminate", "args": {"subscription_id": "SUB-000001"}},
+             {"say": "I propose terminating CUST-000042's line."}]
+    result = await turn("terminate", steps, rails=rail)
+    assert result.proposal.operation == "subscription.terminate" and result.answer == "withheld"
+    assert ("after_answer", "I propose terminating CUST-000042's line.") in rail.calls
+    stored = memory_sessions.get(result.session_id).messages
+    assert "CUST-000042" not in " ".join(str(m.content) for m in stored) and stored[-1].content == "withheld"
