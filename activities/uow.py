@@ -43,7 +43,7 @@ class UnitOfWork:
             "occurred_at": clock.now(), "event_type": event_type,
             "aggregate_type": aggregate_type, "aggregate_id": aggregate_id,
             "actor": ctx.actor, "channel": ctx.channel, "service_identity": ctx.service_identity,
-            "trace_id": current_trace_id(), "payload": payload or {},
+            "trace_id": current_trace_id(), "payload": payload or {}, "session_id": ctx.session_id,
         })
 
     async def next_id(self, kind: IdKind) -> str:

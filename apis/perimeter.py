@@ -21,6 +21,8 @@ from core.tokens import Credential, TokenRegistry
 TOKEN_HEADER = b"x-bss-api-token"
 ACTOR_HEADER = b"x-bss-actor"
 ON_BEHALF_OF_HEADER = b"x-bss-on-behalf-of"
+SESSION_HEADER = b"x-bss-session"
+SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # domain.agent.SESSION_ID
 OPEN_PATHS = ("/health", "/docs", "/openapi.json")
 CUSTOMER_ID = re.compile(r"CUST-\d{1,18}")
 MAX_ACTOR = 120
@@ -44,7 +46,8 @@ class TokenPerimeter:
                                  "a valid X-BSS-API-Token header is required")
             await response(scope, receive, send)
             return
-        ctx = _context(credential, headers.get(ACTOR_HEADER), headers.get(ON_BEHALF_OF_HEADER))
+        ctx = _context(credential, headers.get(ACTOR_HEADER), headers.get(ON_BEHALF_OF_HEADER),
+                       headers.get(SESSION_HEADER))
         if not isinstance(ctx, RequestContext):
             await ctx(scope, receive, send)
             return
@@ -55,7 +58,8 @@ class TokenPerimeter:
             context.reset(token_ref)
 
 
-def _context(credential: Credential, actor_header: bytes | None, bound_header: bytes | None):
+def _context(credential: Credential, actor_header: bytes | None, bound_header: bytes | None,
+             session_header: bytes | None = None):
     """The request context of a call, or the TMF error that refuses its identity headers."""
     surface = credential.surface
     bound = bound_header.decode("latin-1").strip() if bound_header is not None else None
@@ -69,6 +73,17 @@ def _context(credential: Credential, actor_header: bytes | None, bound_header: b
             f"the '{surface.value}' surface does not authenticate people"
         return tmf_error(403, "auth.actor.not_allowed", "Forbidden", f"X-BSS-Actor is refused: {why}",
                          context={"surface": surface.value, "onBehalfOf": bound})
+    session = session_header.decode("latin-1").strip() if session_header is not None else None
+    if session is not None:
+        # The agent session a call belongs to goes on its audit rows; only a surface that logs people in names one.
+        if surface not in ACTOR_SURFACES:
+            return tmf_error(403, "auth.session.not_allowed", "Forbidden",
+                             f"X-BSS-Session is refused: the '{surface.value}' surface does not run agent sessions",
+                             context={"surface": surface.value})
+        if not SESSION_ID.fullmatch(session):
+            return tmf_error(400, "auth.session.malformed", "Bad request",
+                             "X-BSS-Session must be a session id (letters, digits, _.:-, at most 64)",
+                             context={"session": session[:40]})
     return RequestContext(actor=bound or asserted or surface.value, channel=surface.value,
                           service_identity=credential.name, scopes=scopes_for(surface, bound is not None),
-                          on_behalf_of=bound)
+                          on_behalf_of=bound, session_id=session or None)

@@ -16,6 +16,7 @@ class RequestContext:
 
     `scopes` are what the call may do; `on_behalf_of` is the customer a bound call acts for (apis/ownership.py
     keeps it to that customer's resources). Work started inside the system holds every scope.
+    `session_id` is the agent session a call belongs to (`X-BSS-Session`), written on its audit rows.
     """
 
     actor: str
@@ -23,6 +24,7 @@ class RequestContext:
     service_identity: str
     scopes: frozenset[Scope] = ALL_SCOPES
     on_behalf_of: str | None = None
+    session_id: str | None = None
 
 
 SYSTEM = RequestContext(actor="system", channel="system", service_identity="system")

@@ -47,6 +47,7 @@ class Scope(StrEnum):
     OPS_CLOCK = "ops:clock"
     OPS_TRACE = "ops:trace"
     OPS_DIAGNOSTICS = "ops:diagnostics"
+    AGENT_SESSION = "agent:session"  # the agent's conversations, caps and trip-wire look-ups (/agent-api)
 
 
 class Surface(StrEnum):

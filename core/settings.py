@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     agent_max_failures: int = Field(default=3, gt=0)
     agent_max_tokens_per_turn: int = Field(default=400_000, gt=0)
     agent_max_cost_per_turn_usd: float = Field(default=0.50, gt=0)
+    # Per-customer caps of the agent's customer profile (agent/caps.py), counted in PostgreSQL; unreadable → refused.
+    agent_cap_requests_per_hour: int = Field(default=30, gt=0)
+    agent_cap_cost_per_month_usd: float = Field(default=5.0, gt=0)
     # A scripted model instead of an endpoint: a YAML/JSON file of the model's moves (agent/scripted.py) that the
     # REPL and `bss ask` play against the real API (tests, demos, rehearsing a scenario).
     agent_script: Path | None = None

@@ -1,6 +1,6 @@
 """Audit schema: the domain event log and the span store."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Table, Text, func
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from domain.metadata import metadata
@@ -18,8 +18,11 @@ domain_event = Table(
     Column("service_identity", Text, nullable=False),
     Column("trace_id", Text),
     Column("payload", JSONB, nullable=False, server_default="{}"),
+    # The agent session a row was written in (`X-BSS-Session` on an agent's call; migration 0017).
+    Column("session_id", Text),
     Index("ix_domain_event_aggregate", "aggregate_type", "aggregate_id"),
     Index("ix_domain_event_trace", "trace_id"),
+    Index("ix_domain_event_session", "session_id", postgresql_where=text("session_id IS NOT NULL")),
     schema="audit",
 )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from core.settings import REPO_ROOT
 
 CODE = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+){2,}$")
-PACKAGES = ("policies", "activities", "apis", "workflows", "core", "simulators", "workers", "domain")
+PACKAGES = ("policies", "activities", "apis", "workflows", "core", "simulators", "workers", "domain", "agent")
 # Constructor or helper → the HTTP status its code travels with (core/errors.py).
 RAISERS = {"violation": 422, "Violation": 422, "PolicyViolation": 422, "Conflict": 409,
            "MalformedRequest": 400, "ExternalServiceError": 503}
