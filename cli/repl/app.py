@@ -31,7 +31,7 @@ HELP: dict[str, tuple[str, str]] = {  # command → (its arguments, what it does
     "/run": ("OP ARGS", "run an operation yourself: /run customer.show CUST-000042 (--flag value or key=value)"),
     "/focus": ("CUST-…", "work on a customer: the agent takes them as 'the customer' (no id: drop the focus)"),
     "/360": ("", "the focused customer's 360 card"),
-    "/confirm": ("", "run the destructive call the agent proposed"),
+    "/confirm": ("", "run the call the agent proposed (destructive or taking money; the prompt shows !)"),
     "/cancel": ("", "drop the proposal; nothing is done"),
     "/new": ("", "start a new conversation"),
     "/sessions": ("", "the conversations this REPL and the agent store know"),
@@ -201,11 +201,11 @@ class Repl:
             title = "tools of the customer profile (own account only; no customer id)"
         else:
             names = sorted(registry)
-            title = "tools of the operator profile (▲ destructive: proposed, run after /confirm)"
+            title = "tools of the operator profile (▲ destructive or takes money: proposed, run after /confirm)"
         t = table("operation", "", "what it does", title=title)
         for name in names:
             op = registry[name]
-            t.add_row(name, "[yellow]▲[/]" if op.destructive else "", escape(op.description))
+            t.add_row(name, "[yellow]▲[/]" if op.needs_confirm else "", escape(op.description))
         self.console.print(t)
 
     # ----- doing things yourself ------------------------------------------------------------------
