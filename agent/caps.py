@@ -6,7 +6,7 @@ calendar month); at the cap the turn stops before the model runs (`agent.cap.req
 `agent.cap.cost_per_month`). When the usage cannot be read the turn is refused (`agent.cap.unreadable`):
 the caps fail closed. After every turn (either profile) a `turn` entry records its tokens, cost, stop
 reason and escalation, which is what the monthly cost sums. Defaults: `BSS_AGENT_CAP_REQUESTS_PER_HOUR`,
-`BSS_AGENT_CAP_COST_PER_MONTH_USD`.
+`BSS_AGENT_CAP_COST_PER_MONTH_USD`. A message the escalation rail hands to a person is never capped.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class Caps(Rails):
         if not customer_turn(ctx):
             return None
         from agent import conversations
+        from agent.escalation import category_of
+
+        if category_of(message) is not None:
+            return None  # a hand-over to a person is never capped: it costs no model call (agent.escalation)
 
         per_hour, per_month = limits()
         try:

@@ -179,6 +179,10 @@ async def test_requests_per_hour_are_capped_per_customer(seeded_api, seeded_db, 
     ((actor, channel, session, payload),) = await audit(seeded_db, "agent.cap.exceeded", capped.session_id)
     assert (actor, channel, session, payload["code"]) == (mine, "agent", capped.session_id,
                                                           "agent.cap.requests_per_hour")
+    # A report of fraud still reaches a person: escalations are not capped.
+    fraud = await turn("someone made unauthorized charges on my account", [{"say": "never"}], profile="customer",
+                       customer_id=mine, rails=all_rails())
+    assert fraud.escalated == "fraud" and not fraud.stopped
     # Another customer has caps of its own; the operator has none.
     assert not (await turn("hi", [{"say": "ok"}], profile="customer", customer_id=other, rails=all_rails())).stopped
     for _ in range(3):
@@ -295,3 +299,28 @@ async def test_a_pending_proposal_survives_into_another_process(seeded_api, pg_s
     done = await turn("", [{"say": "Cancelled."}], session_id=proposed.session_id, confirm=True, rails=all_rails())
     assert done.tool_calls[0].error is None and done.answer == "Cancelled."
     assert (await seeded_api.get(f"{CASES}/{case_id}")).json()["cancelled"] is True
+
+
+def test_a_turns_messages_round_trip_through_the_transcript_entries():
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    from agent.conversations import to_entries, to_messages
+
+    calls = [{"name": "subscription__show", "args": {"subscription_id": "SUB-1"}, "id": "c1", "type": "tool_call"},
+             {"name": "bill__list", "args": {}, "id": "c2", "type": "tool_call"}]
+    messages = [HumanMessage(content="hi"), AIMessage(content="", tool_calls=calls),
+                ToolMessage(content='{"id":"SUB-1"}', tool_call_id="c1", name="subscription__show",
+                            additional_kwargs={"trace_id": "t" * 32}),
+                ToolMessage(content='{"error":{"code":"x.y.z","message":"no","context":{}}}', tool_call_id="c2",
+                            name="bill__list"),
+                AIMessage(content="done")]
+    entries = to_entries(messages)
+    assert [(e["type"], e.get("role") or e.get("operation")) for e in entries] == [
+        ("message", "user"), ("message", "assistant"), ("toolCall", "subscription.show"), ("toolCall", "bill.list"),
+        ("message", "assistant")]
+    assert entries[2]["result"] == {"id": "SUB-1"} and entries[2]["traceId"] == "t" * 32
+    assert entries[3]["error"]["code"] == "x.y.z" and entries[3]["result"] is None
+    back = to_messages([{**e, "seq": n} for n, e in enumerate(entries, start=1)])
+    assert [m.type for m in back] == ["human", "ai", "tool", "tool", "ai"]
+    assert back[1].tool_calls == calls and [m.tool_call_id for m in back[2:4]] == ["c1", "c2"]
+    assert json.loads(back[3].content) == {"error": {"code": "x.y.z", "message": "no", "context": {}}}
