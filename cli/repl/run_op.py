@@ -74,7 +74,9 @@ def parse(line: str, operations: dict[str, Operation]) -> RunRequest:
     name, rest = words[0], words[1:]
     op = operations.get(name) or operations.get(name.replace("__", "."))
     if op is None:
-        close = [n for n in operations if name in n][:5]
+        import difflib
+
+        close = [n for n in operations if name in n][:5] or difflib.get_close_matches(name, list(operations), n=3)
         raise RunError(f"no operation {name!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
     request = RunRequest(op)
     spellings = _flags(op)

@@ -204,3 +204,29 @@ async def test_with_a_scripted_model_tool_calls_stream_as_lines_and_cards_and_a_
     assert f"resumed {session_id}: the next message continues it" in screen
     screen = await terminal.type("/exit", until=EXITED)
     assert f"{EXITED}0]" in screen
+
+
+def test_run_takes_its_arguments_as_the_command_line_does_or_as_key_value_pairs():
+    from cli.repl.run_op import RunError, parse, usage, validate
+    from operations.registry import load_all
+
+    ops = load_all()
+    vas = parse("subscription.vas SUB-000007 --offering VAS_DATA_1GB --json", ops)
+    assert vas.op.name == "subscription.vas" and vas.as_json and not vas.yes
+    assert vas.values == {"subscription_id": "SUB-000007", "offering": "VAS_DATA_1GB"}
+    assert parse("subscription.vas SUB-000007 offering=VAS_DATA_1GB", ops).values == vas.values
+    assert parse("subscription__vas SUB-000007 --offering=VAS_DATA_1GB", ops).values == vas.values  # a tool name too
+    traces = parse("trace.for_order ORD-000001 --all", ops)
+    assert traces.values == {"order_id": "ORD-000001", "all_traces": True}
+    listed = validate(parse("customer.list status=active limit=5", ops))
+    assert listed.status == "active" and listed.limit == 5
+    assert parse("customer.close CUST-000001 --yes", ops).yes
+    with pytest.raises(RunError, match="has no option --colour"):
+        parse("customer.list --colour red", ops)
+    with pytest.raises(RunError, match="--offering needs a value"):
+        parse("subscription.vas SUB-000007 --offering", ops)
+    with pytest.raises(RunError, match="did you mean customer.show"):
+        parse("customer.shwo CUST-1", ops)
+    with pytest.raises(RunError, match="--limit: Input should be a valid integer"):
+        validate(parse("customer.list --limit many", ops))
+    assert usage(ops["subscription.vas"]) == "subscription.vas SUBSCRIPTION_ID --offering OFFERING [--request-id REQUEST_ID]"
