@@ -152,14 +152,17 @@ def _method_and_target(data: Any, key: str) -> Any:
 class Ask(_Strict):
     """One agent turn driven by a scripted model: what the model does is written here, the rest is real.
 
-    `script` lists the model's moves in order: `{tool: subscription.purchase_vas, args: {…}}` calls an
-    operation, `{say: "…"}` answers. With `confirm: true`, a destructive call the turn proposes is then
-    confirmed (a second turn on the same session, the script continuing). The step's document is the
-    turn's result with `tools` (the operations called, in order) and `proposed` (the operation proposed).
+    `script` lists the model's moves in order (agent/scripted.py): `{tool: subscription.vas, args: {…}}`
+    calls an operation, `{calls: [...]}` several at once, `{say: "…"}` answers. `session` continues a
+    conversation (capture `session_id` from an earlier ask). With `confirm: true` the proposal pending in
+    that session is run (with no `session`, the turn runs first and its proposal is then confirmed).
+    The step's document is the turn's result with `tools` (the operations called, in order) and
+    `proposed` (the operation proposed, if any).
     """
 
-    message: str
+    message: str = ""
     script: list[dict[str, Any]] = Field(min_length=1)
+    session: str | None = None
     profile: Literal["operator", "customer"] = "operator"
     customer: str | None = None
     actor: str = "scenario"
@@ -170,8 +173,10 @@ class Ask(_Strict):
         if self.profile == "customer" and not self.customer:
             raise ValueError("the customer profile needs `customer:` (the account the agent acts for)")
         for move in self.script:
-            if set(move) - {"tool", "args", "say"} or ("tool" in move) == ("say" in move):
-                raise ValueError("a script move is {tool: OPERATION, args: {…}} or {say: TEXT}")
+            if set(move) - {"tool", "args", "calls", "say", "usage"} or not {"tool", "calls", "say"} & set(move):
+                raise ValueError("a script move is {tool: OPERATION, args: {…}}, {calls: [...]} or {say: TEXT}")
+        if not self.message and not (self.session and self.confirm):
+            raise ValueError("an ask step needs a message (only a confirm of a session's proposal has none)")
         return self
 
 

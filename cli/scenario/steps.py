@@ -142,13 +142,16 @@ class Actions:
         from agent.scripted import ScriptedModel
 
         model = ScriptedModel(ask.script)
+        kwargs = {"profile": ask.profile, "customer_id": ask.customer, "actor": ask.actor, "model": model}
         try:
-            result = run_turn(ask.message, profile=ask.profile, customer_id=ask.customer, actor=ask.actor, model=model)
+            if ask.session and ask.confirm:
+                result = run_turn(ask.message, session_id=ask.session, confirm=True, **kwargs)
+            else:
+                result = run_turn(ask.message, session_id=ask.session, **kwargs)
             proposed = result.proposal.operation if result.proposal else None
             calls = list(result.tool_calls)
-            if ask.confirm and result.proposal is not None:
-                result = run_turn("", session_id=result.session_id, profile=ask.profile, customer_id=ask.customer,
-                                  actor=ask.actor, model=model, confirm=True)
+            if ask.confirm and not ask.session and result.proposal is not None:
+                result = run_turn("", session_id=result.session_id, confirm=True, **kwargs)
                 calls += result.tool_calls
         except Exception as exc:  # the agent failing to run is the step's error, not a failed check
             raise StepError(f"the agent turn crashed: {type(exc).__name__}: {exc}") from exc

@@ -151,4 +151,4 @@ def test_an_ask_step_takes_a_script_of_tool_calls_and_answers():
     with pytest.raises(ValueError, match="needs `customer:`"):
         Step.model_validate({"ask": {"message": "x", "profile": "customer", "script": [{"say": "hi"}]}})
     with pytest.raises(ValueError, match="a script move is"):
-        Step.model_validate({"ask": {"message": "x", "script": [{"tool": "a.b", "say": "both"}]}})
+        Step.model_validate({"ask": {"message": "x", "script": [{"run": "a.b"}]}})
