@@ -78,3 +78,51 @@ def for_subscription(client: Client, args: SubscriptionTraces) -> Any:
     """List a line's traces (activation, renewals, top-ups, …) and render the latest (or --all)."""
     return _traces(client, "subscription", args.subscription_id, "all" if args.all_traces else "latest",
                    args.limit)
+
+
+AGENT_SESSION = "/agent-api/v1/session"
+
+
+class AskTraces(Input):
+    """Which agent session, and how many of its turns to render."""
+
+    session_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="Agent session id (SES-…).")
+    all_traces: bool = Field(default=False, json_schema_extra={"flag": "--all"},
+                             description="Render every turn's trace (default: the latest turn's).")
+
+
+def _session_traces(session: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per trace of a session (one trace per turn): when it ran and what it called, in order."""
+    traces: dict[str, dict[str, Any]] = {}
+    for entry in session.get("transcript", []):
+        trace_id = entry.get("traceId")
+        if not trace_id:
+            continue
+        row = traces.setdefault(trace_id, {"traceId": trace_id, "firstEventAt": entry.get("at"),
+                                           "lastEventAt": entry.get("at"), "events": [], "spanCount": 0})
+        row["lastEventAt"] = entry.get("at") or row["lastEventAt"]
+        if entry.get("type") == "toolCall":
+            row["events"].append(entry["operation"] + (" ✗" if entry.get("error") else ""))
+        elif entry.get("type") == "turn" and not row["events"]:
+            row["events"].append("answered without a tool call")
+    return list(traces.values())
+
+
+@operation("trace.for_ask", scope=Scope.OPS_TRACE,
+           routes=[f"GET {AGENT_SESSION}/{{session_id}}", f"GET {TRACE}/{{trace_id}}"], arguments=("session_id",))
+def for_ask(client: Client, args: AskTraces) -> Any:
+    """Render the trace of an agent session's latest turn (or --all): the agent's tool calls and what each reached."""
+    session = client.request("GET", f"{AGENT_SESSION}/{args.session_id}")
+    traces = _session_traces(session)
+    documents = []
+    for tr in traces:  # a session has a few turns: each trace is fetched for its span count
+        try:
+            document = client.request("GET", f"{TRACE}/{tr['traceId']}")
+        except ApiError as exc:
+            if exc.status != 404:  # a turn whose spans were not kept is listed, not rendered
+                raise
+            continue
+        tr["spanCount"] = document.get("spanCount", len(document.get("spans") or []))
+        documents.append(document)
+    rendered = documents if args.all_traces else documents[-1:]
+    return {"title": f"traces of agent session {args.session_id}", "traces": traces, "rendered": rendered}

@@ -15,4 +15,5 @@ def register(app: typer.Typer) -> None:
         ("get", ops.get, cards.Swimlane),
         ("for-order", ops.for_order, cards.traces_view),
         ("for-subscription", ops.for_subscription, cards.traces_view),
+        ("for-ask", ops.for_ask, cards.traces_view),
     ])

@@ -120,3 +120,32 @@ async def test_ask_as_a_customer_offers_only_their_own_account(bss, seeded_api, 
     refused = await bss("ask", "hi", "--customer", "SUB-000001")
     assert refused.exit_code == 2 and "CUST-" in refused.output
 
+
+
+async def test_trace_for_ask_renders_the_swimlane_of_a_sessions_turn(bss, seeded_api, seeded_db, spans, script):
+    from core.span_store import span_row
+    from tests.support.trace_fixture import insert_spans
+
+    customer_id = await ready_customer(seeded_api)
+    script([{"tool": "customer.show", "args": {"customer_id": customer_id}}, {"say": "Active."}])
+    turn = json.loads((await bss("ask", f"how is {customer_id}?", "--json")).output)
+    session_id, trace_id = turn["session_id"], turn["trace_id"]
+    assert trace_id
+    # The test session runs with the span store off; store this turn's spans as the exporter would.
+    ours = [s for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
+    columns = ("trace_id", "span_id", "parent_span_id", "name", "service", "kind", "start_time", "end_time",
+               "duration_us", "status_code", "status_message", "attributes")
+    await insert_spans(seeded_db, [dict(zip(columns, span_row(s))) for s in ours])
+
+    result = await bss("trace", "for-ask", session_id, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    (listed,) = data["traces"]
+    assert listed["traceId"] == trace_id and listed["events"] == ["customer.show"] and listed["spanCount"] == len(ours)
+    (doc,) = data["rendered"]
+    # The agent's call reached the API inside the turn's trace: the request and the SQL it ran.
+    assert doc["spans"][0]["name"] == "GET /crm-api/v1/customer/{customer_id}/summary" and doc["spanCount"] > 1
+    swimlane = await bss("trace", "for-ask", session_id)
+    assert f"traces of agent session {session_id}" in swimlane.output and f"trace {trace_id}" in swimlane.output
+    missing = await bss("trace", "for-ask", "SES-999999999", "--json")
+    assert missing.exit_code == 2
