@@ -192,7 +192,8 @@ def transcript_recap(session: dict[str, Any], last: int = 12) -> RenderableType:
     if session.get("customerId"):
         head.append(f" · {session['customerId']}")
     head.append(f" · {session.get('entries', 0)} entries", style="dim")
-    shown = [e for e in session.get("transcript", []) if e.get("type") in ("message", "toolCall")]
+    shown = [e for e in session.get("transcript", []) if e.get("type") == "toolCall"
+             or (e.get("type") == "message" and str(e.get("text", "")).strip())]  # not the empty text beside calls
     lines: list[RenderableType] = [head]
     if len(shown) > last:
         lines.append(Text(f"  … {len(shown) - last} earlier", style="dim"))
