@@ -149,3 +149,15 @@ async def test_trace_for_ask_renders_the_swimlane_of_a_sessions_turn(bss, seeded
     assert f"traces of agent session {session_id}" in swimlane.output and f"trace {trace_id}" in swimlane.output
     missing = await bss("trace", "for-ask", "SES-999999999", "--json")
     assert missing.exit_code == 2
+
+
+async def test_an_escalation_is_shown_with_the_case_it_opened(bss, seeded_api, script):
+    customer_id = await ready_customer(seeded_api)
+    script([{"say": "never asked: a person takes this"}])
+    result = await bss("ask", "I think my SIM was hacked, this is fraud", "--customer", customer_id)
+    assert result.exit_code == 0, result.output
+    case_id = next(word for word in result.output.split() if word.startswith("CASE-"))
+    assert "⚑ handed to a human: fraud → " + case_id in result.output
+    assert "never asked" not in result.output
+    case = (await seeded_api.get(f"/crm-api/v1/case/{case_id}")).json()
+    assert case["customerId"] == customer_id
