@@ -71,12 +71,18 @@ class Profile:
         return self.specs.get(tool_name)
 
 
+OWN_BOOKKEEPING = ("agent",)
+
+
 @cache
 def profile(name: str) -> Profile:
     """The profile `name` (built once per process)."""
     registry = load_all()
     if name == "operator":
-        specs = [ToolSpec(op=op, schema=op.input, confirm=op.needs_confirm) for op in registry.values()]
+        # Every operation but the agent's own bookkeeping (its sessions and notes): the runtime writes
+        # those, and a model that could append to its own transcript could rewrite what it did.
+        specs = [ToolSpec(op=op, schema=op.input, confirm=op.needs_confirm) for op in registry.values()
+                 if op.domain not in OWN_BOOKKEEPING]
     elif name == "customer":
         specs = []
         for op_name, hidden in CUSTOMER_OPERATIONS.items():
