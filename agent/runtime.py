@@ -142,7 +142,8 @@ class TurnMiddleware(AgentMiddleware):
         call = request.tool_call
         name, args, call_id = call["name"], dict(call.get("args") or {}), call["id"]
         spec = turn.profile.spec(name)
-        operation = spec.op.name if spec else name
+        # An unknown tool is still reported by the operation name it stands for (`customer__list` → customer.list).
+        operation = spec.op.name if spec else name.replace("__", ".", 1)
         if turn.stopped or turn.proposal is not None:  # the turn ended, or waits for the confirm of a proposal
             why = turn.stopped or (f"{turn.proposal.proposal.operation} is proposed and waits for a confirm;"  # type: ignore[union-attr]
                                    " nothing else runs before it")

@@ -79,6 +79,7 @@ async def test_arguments_the_schema_refuses_and_unknown_tools_are_errors_for_the
     assert missing.error["code"] == "agent.args.invalid"
     assert missing.error["context"]["errors"][0]["field"] == "subscription_id"
     assert unknown.error["code"] == "agent.tool.unknown" and "catalog__list" in unknown.error["context"]["tools"]
+    assert unknown.operation == "subscription.fly"  # named as an operation, as every tool call event is
     assert listed.error is None and not result.stopped  # two failures in a row are not three
 
 

@@ -115,6 +115,7 @@ async def test_ask_as_a_customer_offers_only_their_own_account(bss, seeded_api, 
     turn = json.loads(result.output)
     unknown, lines = turn["tool_calls"]
     assert unknown["error"]["code"] == "agent.tool.unknown" and unknown["result"] is None
+    assert unknown["operation"] == "customer.list"
     assert lines["operation"] == "subscription.list" and lines["error"] is None and lines["result"] == []
     assert turn["answer"] == "You have no lines yet."
     refused = await bss("ask", "hi", "--customer", "SUB-000001")
