@@ -9,7 +9,7 @@ UV     := $(shell command -v uv 2>/dev/null || echo $(PYTHON) -m uv)
 STAMP  := $(VENV)/.installed
 PACKAGES := apis activities agent cli core domain operations policies portals simulators workers workflows
 
-.PHONY: up down status test test-fast lock bench scenarios clean
+.PHONY: up down status test test-fast lock bench scenarios clean browser-deps
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
@@ -34,9 +34,15 @@ down:
 status: $(STAMP)
 	$(BIN)/bss status
 
-## test: the whole suite (real PostgreSQL, real Temporal, real HTTP servers)
-test: $(STAMP)
+## test: the whole suite (real PostgreSQL, real Temporal, real HTTP servers, real Chromium)
+test: $(STAMP) browser-deps
 	$(BIN)/pytest -q -p no:cacheprovider
+
+## browser-deps: Debian's chromium for the browser tests (tests/browser), installed when missing (needs root);
+# the `playwright` package drives it, so `playwright install` is never run.
+browser-deps:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "the browser tests need chromium: apt-get install chromium (as root)" >&2; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
 
 ## lock: re-resolve requirements.lock from pyproject.toml (no registry URLs are written)
 lock:
