@@ -1,22 +1,35 @@
-"""Self-serve portal placeholder (:9001): what the customer portal will do."""
+"""The self-serve portal (:9001): the customer's pages, an API client with the `portal-self-serve` token.
+
+Today the public part: the landing page and the plan comparison (SPEC.md §8); login, signup and
+the dashboard come next. `python -m portals.self_serve.app --host H --port P` serves it (`bss up`).
+"""
 
 from __future__ import annotations
 
-from portals.placeholder import create_app, page, serve
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from portals.self_serve.routes import add_routes
+from portals.web import Portal, create_portal, serve
 
 NAME = "portal-self-serve"
-PAGE = page("BSS self-serve", "BSS self-serve portal", "This portal is coming soon. It will let a customer:", [
-    "browse the prepaid plans and add-ons (VAS) of the catalog,",
-    "sign up: pick a number, get an eSIM (QR code), pay with a card on file,",
-    "follow the order until the line is active,",
-    "see a dashboard of bundle balances, renewals and payments,",
-    "top up, buy add-ons, change or cancel the plan."])
-app = create_app(NAME, PAGE)
+OPERATOR = "BSS Mobile"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def create_app(api_url: str | None = None) -> FastAPI:
+    """The self-serve app; `api_url` overrides the settings' API address (tests)."""
+    portal = Portal(NAME, "portal-self-serve", TEMPLATES, api_url=api_url, globals_={"operator": OPERATOR})
+    return create_portal(portal, add_routes)
+
+
+app = create_app()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the self-serve portal placeholder."""
-    serve(app, "python -m portals.self_serve.app", lambda s: s.self_serve_port, argv)  # type: ignore[attr-defined]
+    """Serve the self-serve portal."""
+    serve(app, "python -m portals.self_serve.app", lambda s: s.self_serve_port, argv)
 
 
 if __name__ == "__main__":

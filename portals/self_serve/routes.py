@@ -1,0 +1,33 @@
+"""The self-serve portal's public pages: the landing page and the plan comparison.
+
+Both read the live catalog through the catalog operations (never the database), so a price change
+made through the API shows on the next page view. Handlers are plain `def`s: the API client is
+synchronous, and FastAPI runs them in its thread pool.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from operations import catalog
+from portals.self_serve.catalog_view import ALLOWANCES, offers
+from portals.web import Portal
+
+
+def add_routes(app: FastAPI, portal: Portal) -> None:
+    """Register the public pages."""
+
+    @app.get("/", response_class=HTMLResponse)
+    def landing() -> HTMLResponse:
+        with portal.client() as client:
+            plans = offers(catalog.list_(client))
+        return portal.render("landing.html", plans=plans, page="home")
+
+    @app.get("/plans", response_class=HTMLResponse)
+    def plans() -> HTMLResponse:
+        with portal.client() as client:
+            plans, addons = offers(catalog.list_(client)), offers(catalog.vas(client))
+        periods = {p.period_days for p in plans if p.period_days}
+        period = periods.pop() if len(periods) == 1 else 30
+        return portal.render("plans.html", plans=plans, addons=addons, rows=ALLOWANCES, period=period, page="plans")
