@@ -264,6 +264,9 @@ async def test_fault_and_latency_knobs_are_audited_writes(seeded_db):
 async def test_two_attempts_racing_on_one_task_start_it_once_and_count_both(seeded_db):
     # The start is one UPDATE whose CTE locks the row: the second attempt waits, then sees it running.
     task_id = await _task_of(TaskType.HLR_PROVISION)
+    # The element answers in 300 ms, so the second attempt surely starts while the first is on the element
+    # (with no latency, a loaded machine could finish the first before the second begins).
+    await set_latency(SetLatency(task_types=[TaskType.HLR_PROVISION], latency_ms=300))
     first, second = await asyncio.gather(run_provisioning_task(RunTask(task_id=task_id)),
                                          run_provisioning_task(RunTask(task_id=task_id)))
     assert (first.status, second.status) == ("completed", "completed")
