@@ -9,7 +9,6 @@ the API's status mapped to one a browser understands; nothing ever shows a trace
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, sele
 from starlette.exceptions import HTTPException
 
 from core.api_client import ApiError, BssClient
+from portals.placeholder import serve  # noqa: F401 - one CLI contract for every portal process
 
 log = logging.getLogger("bss.portals")
 STATIC = Path(__file__).parent / "static"
@@ -127,21 +127,3 @@ def create_portal(portal: Portal, routes: Callable[[FastAPI, Portal], None]) -> 
 
     routes(app, portal)
     return app
-
-
-def serve(app: Any, prog: str, default_port: Callable[[Any], int], argv: list[str] | None = None) -> None:
-    """Serve a portal; host and port default to the settings (`bss up` passes them explicitly)."""
-    parser = argparse.ArgumentParser(prog=prog)
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    args = parser.parse_args(argv)
-    if args.host is None or args.port is None:
-        from core.settings import get_settings
-
-        settings = get_settings()
-        args.host = args.host or settings.host
-        args.port = args.port or default_port(settings)
-    import uvicorn
-
-    uvicorn.run(app, host=args.host, port=args.port, http="httptools", ws="none", lifespan="off",
-                access_log=False, log_level="info")
