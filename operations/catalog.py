@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.scopes import Scope
-from operations.registry import Client, Input, operation
+from operations.registry import Client, Input, NoInput, operation
 
 BASE = "/tmf-api/productCatalogManagement/v4"
 OFFERING, PRICE = f"{BASE}/productOffering", f"{BASE}/productOfferingPrice"
@@ -117,9 +117,6 @@ def prices(client: Client, args: ShowOffering) -> Any:
     """List an offering's price versions with their windows, oldest first."""
     return client.request("GET", PRICE, params={"productOffering.id": args.offering_id})
 
-
-class NoInput(Input):
-    """This operation takes no input."""
 
 
 @operation("catalog.vas", scope=Scope.CATALOG_READ, routes=[f"GET {OFFERING}"], result="list")

@@ -8,13 +8,10 @@ from pydantic import Field, field_validator
 
 from core.durations import parse_duration
 from core.scopes import Scope
-from operations.registry import Client, Input, operation
+from operations.registry import Client, Input, NoInput, operation
 
 CLOCK = "/ops-api/v1/clock"
 
-
-class NoInput(Input):
-    """This operation takes no input."""
 
 
 @operation("clock.now", scope=Scope.CLOCK_READ, routes=[f"GET {CLOCK}"])

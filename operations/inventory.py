@@ -8,7 +8,7 @@ from pydantic import Field
 
 from core.api_error import ApiError
 from core.scopes import Scope
-from operations.registry import Client, Input, operation
+from operations.registry import Client, Input, NoInput, operation
 
 RESOURCE = "/tmf-api/resourceInventoryManagement/v4/resource"
 RANGE = "/inventory-api/v1/msisdn/range"
@@ -82,9 +82,6 @@ def esim_show(client: Client, args: ShowProfile) -> Any:
     """Show one eSIM profile (ICCID, IMSI and activation code masked on the card; --json has them in full)."""
     return _of_type(client, args.iccid, "ESimProfile")
 
-
-class NoInput(Input):
-    """This operation takes no input."""
 
 
 @operation("inventory.summary", scope=Scope.INVENTORY_READ, routes=[f"GET {SUMMARY}"])

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from core.scopes import Scope
-from operations.registry import Client, Input, operation
+from operations.registry import Client, Input, NoInput, operation
 
 BASE = "/provisioning-api/v1"
 TASKS, FAULTS, LATENCY = f"{BASE}/task", f"{BASE}/fault", f"{BASE}/latency"
@@ -113,9 +113,6 @@ def fault_set(client: Client, args: SetFault) -> Any:
         body["slowMs"] = args.slow_ms
     return client.request("PUT", FAULTS, json=body)
 
-
-class NoInput(Input):
-    """This operation takes no input."""
 
 
 @operation("prov.latency_list", scope=Scope.OPS_NETWORK, routes=[f"GET {LATENCY}"], result="list")

@@ -40,6 +40,10 @@ class Input(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+class NoInput(Input):
+    """This operation takes no input."""
+
+
 @dataclass(frozen=True)
 class Operation:
     """One capability: its name, input model, description, scope, HTTP call and routes."""
