@@ -1,0 +1,130 @@
+"""Contact details: the customer's name and mobile number, and their email address behind a step-up.
+
+Name and phone change with the form alone (CSRF-checked). The email address is where login and
+step-up codes go, so changing it asks for a step-up code first (mailed to the current address):
+someone holding an unlocked session cannot move the account's mail elsewhere without it.
+Only what changed is sent, through `customer.update_individual` (the person's names) and
+`customer.update` (the display name and contact media).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from core.api_client import ApiError
+from operations import customer
+from portals.self_serve.settings import call, checked_plain_write, checked_write, signed_in
+from portals.web import Portal
+
+PROFILE = "/account/profile"
+DONE = {"saved": "Your details were saved.", "email": "Your email address was changed. Use it to log in from now on."}
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,28}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The contact details as the page shows them."""
+
+    given: str
+    family: str
+    email: str
+    phone: str
+
+
+def profile_of(summary: dict[str, Any]) -> Profile:
+    """The page's view of the customer summary."""
+    head = summary.get("customer", {})
+    contacts = {c["mediumType"]: c.get("value") or "" for c in summary.get("contacts", [])}
+    return Profile(given=head.get("givenName") or "", family=head.get("familyName") or "",
+                   email=contacts.get("email", ""), phone=contacts.get("mobile", ""))
+
+
+def details_errors(form: dict[str, str]) -> dict[str, str]:
+    """Field -> what is wrong with it, in words."""
+    errors = {}
+    for field, label in (("given", "Your first name"), ("family", "Your last name")):
+        if not form.get(field):
+            errors[field] = f"{label} cannot be empty."
+        elif len(form[field]) > 100:
+            errors[field] = f"{label} can be at most 100 characters."
+    if form.get("phone") and not PHONE.match(form["phone"]):
+        errors["phone"] = "Enter a phone number with digits only, for example +65 9123 4567."
+    return errors
+
+
+def add_profile_routes(app: FastAPI, portal: Portal) -> None:
+    """Register the contact details pages."""
+
+    async def current(session: Any) -> Profile:
+        return profile_of(await call(portal, session, customer.show, customer_id=session.customer_id))
+
+    @app.get(PROFILE, response_class=HTMLResponse)
+    async def profile_page(request: Request, done: str = "") -> HTMLResponse:
+        session = await signed_in(request)
+        profile = await current(session)
+        return portal.render("profile.html", profile=profile, form=profile.__dict__, errors={},
+                             done=DONE.get(done), session=session, page="profile")
+
+    @app.post(PROFILE, response_model=None)
+    async def save(request: Request) -> Response:
+        session, form = await checked_plain_write(request)
+        profile = await current(session)
+        errors = details_errors(form)
+        if not errors:
+            try:
+                await _save_details(portal, session, profile, form)
+                return RedirectResponse(f"{PROFILE}?done=saved", status_code=303)
+            except ApiError as exc:
+                if exc.status not in (409, 422):
+                    raise
+                errors["form"] = exc.message
+        return portal.render("profile.html", 422, profile=profile, form=form, errors=errors, done=None,
+                             session=session, page="profile")
+
+    @app.get(f"{PROFILE}/email", response_class=HTMLResponse)
+    async def email_form(request: Request) -> HTMLResponse:
+        session = await signed_in(request, step_up=True)
+        return portal.render("profile_email.html", profile=await current(session), form={}, errors={},
+                             session=session, page="profile")
+
+    @app.post(f"{PROFILE}/email", response_model=None)
+    async def change_email(request: Request) -> Response:
+        session, form = await checked_write(request)
+        profile = await current(session)
+        email = form.get("email", "")
+        errors = {}
+        if not EMAIL.match(email) or len(email) > 254:
+            errors["email"] = "Enter an email address like name@example.com."
+        elif email.lower() == profile.email.lower():
+            errors["email"] = "That is already your email address."
+        else:
+            try:
+                await call(portal, session, customer.update, customer_id=session.customer_id, email=email)
+                return RedirectResponse(f"{PROFILE}?done=email", status_code=303)
+            except ApiError as exc:
+                if exc.status not in (409, 422):
+                    raise
+                errors["form"] = exc.message
+        return portal.render("profile_email.html", 422, profile=profile, form={"email": email}, errors=errors,
+                             session=session, page="profile")
+
+
+async def _save_details(portal: Portal, session: Any, profile: Profile, form: dict[str, str]) -> None:
+    """Send only what changed: the person's names, the display name that follows them, the phone."""
+    given, family, phone = form["given"], form["family"], form.get("phone", "")
+    if (given, family) != (profile.given, profile.family):
+        await call(portal, session, customer.update_individual, customer_id=session.customer_id,
+                   given=given, family=family)
+    changes: dict[str, str] = {}
+    if (given, family) != (profile.given, profile.family):
+        changes["name"] = f"{given} {family}"
+    if phone and phone != profile.phone:
+        changes["phone"] = phone
+    if changes:
+        await call(portal, session, customer.update, customer_id=session.customer_id, **changes)
