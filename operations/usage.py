@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.scopes import Scope
-from operations.fields import UsageId
+from operations.fields import SubscriptionId, UsageId
 from operations.registry import Client, Input, operation
 
 USAGE = "/tmf-api/usageManagement/v4/usage"
@@ -98,3 +98,16 @@ class WhichUsage(Input):
 def show(client: Client, args: WhichUsage) -> Any:
     """Show one usage record: the event, how it was rated (or why it was rejected), what is left."""
     return client.request("GET", f"{USAGE}/{args.usage_id}")
+
+
+class DailyUsage(Input):
+    """Which line."""
+
+    subscription_id: SubscriptionId
+
+
+@operation("usage.daily", scope=Scope.USAGE_READ, routes=["GET /bss-api/v1/subscription/{subscription_id}/usage/daily"],
+           arguments=("subscription_id",))
+def daily(client: Client, args: DailyUsage) -> Any:
+    """Show a line's usage per day of its current period (data, voice, SMS, roaming data)."""
+    return client.request("GET", f"/bss-api/v1/subscription/{args.subscription_id}/usage/daily")
