@@ -47,6 +47,8 @@ class Scope(StrEnum):
     OPS_CLOCK = "ops:clock"
     OPS_TRACE = "ops:trace"
     OPS_DIAGNOSTICS = "ops:diagnostics"
+    PORTAL_SESSION = "portal:session"  # the portals' login codes, sessions and step-up (/portal-api)
+    OPERATOR_ADMIN = "operator:admin"  # CSR console accounts (`bss operator …`)
     AGENT_SESSION = "agent:session"  # the agent's conversations, caps and trip-wire look-ups (/agent-api)
 
 
@@ -74,10 +76,10 @@ CUSTOMER_SCOPES = PUBLIC_SCOPES | {
 }
 
 # Scopes a bound call may use without naming one of the customer's resources.
-UNBOUND_SCOPES = PUBLIC_SCOPES | {Scope.SIGNUP}
+UNBOUND_SCOPES = PUBLIC_SCOPES | {Scope.SIGNUP, Scope.PORTAL_SESSION}
 
 # Care staff: everything but moving the clock, changing the catalog and feeding usage (the network's job).
-CSR_SCOPES = ALL_SCOPES - {Scope.OPS_CLOCK, Scope.CATALOG_ADMIN, Scope.USAGE_INGEST}
+CSR_SCOPES = ALL_SCOPES - {Scope.OPS_CLOCK, Scope.CATALOG_ADMIN, Scope.USAGE_INGEST, Scope.OPERATOR_ADMIN}
 
 SURFACE_SCOPES: dict[Surface, frozenset[Scope]] = {
     Surface.CLI: ALL_SCOPES,
@@ -85,8 +87,9 @@ SURFACE_SCOPES: dict[Surface, frozenset[Scope]] = {
     Surface.CSR: CSR_SCOPES,
     # The union of the agent's two profiles: the operator profile acts as care staff does, the customer
     # profile as the self-serve portal (and is narrowed to it by the binding).
-    Surface.AGENT: CSR_SCOPES | CUSTOMER_SCOPES,
-    Surface.SELF_SERVE: CUSTOMER_SCOPES,
+    # Neither logs people in: portal sessions are the portals' own.
+    Surface.AGENT: (CSR_SCOPES | CUSTOMER_SCOPES) - {Scope.PORTAL_SESSION},
+    Surface.SELF_SERVE: CUSTOMER_SCOPES | {Scope.PORTAL_SESSION},
 }
 
 # Surfaces that authenticate people themselves, so the person they name in `X-BSS-Actor` is believed.

@@ -93,6 +93,30 @@ class Settings(BaseSettings):
 
     tmf_specs_dir: Path = REPO_ROOT.parent / "shared" / "tmf" / "specs"
 
+    # Mail to people (login and step-up codes, later notices): SMTP when a host is set, else one JSON
+    # line per mail appended to the dev mailbox file (`home/mailbox.jsonl`), which tests and `bss` read.
+    mailbox: Path | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "BSS Mobile <no-reply@bss-cli.local>"
+    # Where a magic link points: the self-serve portal as customers reach it.
+    self_serve_url: str | None = None
+
+    # Portal sessions (server-side, PostgreSQL): idle lifetime, step-up window, code lifetime and limits.
+    portal_session_idle_minutes: int = Field(default=12 * 60, gt=0)
+    portal_operator_idle_minutes: int = Field(default=8 * 60, gt=0)
+    portal_step_up_minutes: int = Field(default=5, gt=0)
+    portal_code_minutes: int = Field(default=10, gt=0)
+    portal_code_attempts: int = Field(default=5, gt=0)        # wrong guesses that burn a code
+    portal_codes_per_email: int = Field(default=5, gt=0)      # code mails per address per window
+    portal_codes_per_client: int = Field(default=20, gt=0)    # code mails per client address per window
+    portal_failures_per_client: int = Field(default=20, gt=0) # failed logins per client address per window
+    portal_failures_per_user: int = Field(default=5, gt=0)    # failed operator logins per username per window
+    portal_rate_window_minutes: int = Field(default=15, gt=0)
+
     # The agent's model: any OpenAI-compatible chat-completions endpoint (the agent is off until both are set).
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -182,6 +206,21 @@ class Settings(BaseSettings):
     def temporal_web_url(self) -> str:
         """Base URL of the Temporal Web UI."""
         return self.temporal_ui_url or f"http://{self.host}:{self.temporal_ui_port}"
+
+    @property
+    def mailbox_path(self) -> Path:
+        """The dev mailbox file: one JSON line per mail sent while no SMTP host is configured."""
+        return self.mailbox or self.home / "mailbox.jsonl"
+
+    @property
+    def self_serve_base_url(self) -> str:
+        """Base URL of the self-serve portal as customers reach it (magic links point there)."""
+        return self.self_serve_url or f"http://{self.host}:{self.self_serve_port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Portal cookies carry `Secure` outside dev (the dev stack serves plain HTTP on 127.0.0.1)."""
+        return self.env != "dev"
 
     @property
     def api_base_url(self) -> str:

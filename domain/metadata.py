@@ -14,5 +14,5 @@ metadata = MetaData(naming_convention=NAMING)
 
 SCHEMAS = (
     "audit", "catalog", "crm", "inventory", "payment", "ordering",
-    "service_inventory", "provisioning", "subscription", "mediation", "billing", "agent",
+    "service_inventory", "provisioning", "subscription", "mediation", "billing", "agent", "portal",
 )
