@@ -6,14 +6,16 @@ exact state travels in `resourceCharacteristic` (`state`); `resourceStatus` is i
 `standby`, ported-out and recycled units are `unknown`). POST adds one number; PATCH moves a
 unit by hand (`resourceStatus`, or the `state` characteristic for moves TMF cannot name, e.g.
 `ported_out`). Operator extras live beside it under `/inventory-api/v1`:
-`POST /inventory-api/v1/msisdn/range` (replenish, idempotent) and `GET /inventory-api/v1/summary`.
+`POST /inventory-api/v1/msisdn/range` (replenish, idempotent), `GET /inventory-api/v1/summary`, and
+`GET /inventory-api/v1/msisdn/available` (signup scope: the numbers a new customer may pick, nothing else).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import secrets
+from typing import Annotated, Any, Literal
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Table, func, select
@@ -41,6 +43,7 @@ from policies.inventory import check_esim_transition, check_msisdn_transition, c
 BASE = "/tmf-api/resourceInventoryManagement/v4"
 RESOURCE_PATH = f"{BASE}/resource"
 OPS = "/inventory-api/v1"
+AVAILABLE_MAX = 20  # numbers one look-up of the signup picker may answer
 TYPES = {Pool.MSISDN: "MSISDN", Pool.ESIM: "ESimProfile"}
 POOL_OF_TYPE = {name: pool for pool, name in TYPES.items()}
 TMF_STATUS = {
@@ -306,6 +309,29 @@ async def add_esim_batch(body: EsimBatchCreate) -> JSONResponse:
         iccid=p.iccid, imsi=p.imsi, matching_id=p.matchingId, ki_ref=p.kiRef,
         **({"smdp_address": p.smdpAddress} if p.smdpAddress else {})) for p in body.profiles])
     return tmf_response({"size": result.size, "added": result.added, "skipped": result.skipped}, status=201)
+
+
+@ops.get("/msisdn/available", scope=Scope.SIGNUP)
+async def available_numbers(contains: Annotated[str | None, Query(pattern=r"^[0-9]{1,15}$")] = None,
+                            limit: Annotated[int, Query(ge=1, le=AVAILABLE_MAX)] = 6) -> JSONResponse:
+    """Numbers a new customer may pick: only available ones, only the number (the signup number picker).
+
+    Scoped to signup, not to inventory reads: a visitor sees no holder, range or state of anything.
+    Without `contains` the numbers start at a random place in the pool, so visitors signing up at the
+    same time are not all offered (and racing for) the same first numbers.
+    """
+    where = [inv.msisdn.c.state == MsisdnState.AVAILABLE.value]
+    if contains:
+        where.append(inv.msisdn.c.number.contains(contains, autoescape=True))
+    async with get_engine().connect() as conn:
+        start = 0
+        if not contains:
+            count = (await conn.execute(select(func.count()).select_from(inv.msisdn).where(*where))).scalar_one()
+            start = secrets.randbelow(max(count - limit, 0) + 1)
+        rows = await conn.execute(select(inv.msisdn.c.number).where(*where).order_by(inv.msisdn.c.number)
+                                  .offset(start).limit(limit))
+        numbers = [row.number for row in rows]
+    return tmf_response([{"msisdn": number} for number in numbers])
 
 
 @ops.get("/summary", scope=Scope.INVENTORY_READ)

@@ -1,4 +1,5 @@
-"""Inventory operations: the MSISDN and eSIM pools (list, show, summary), adding numbers, moving a unit by hand."""
+"""Inventory operations: the MSISDN and eSIM pools (list, show, summary), the numbers a new customer may pick,
+adding numbers, moving a unit by hand."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from operations.registry import Client, Input, NoInput, operation
 RESOURCE = "/tmf-api/resourceInventoryManagement/v4/resource"
 RANGE = "/inventory-api/v1/msisdn/range"
 SUMMARY = "/inventory-api/v1/summary"
+AVAILABLE = "/inventory-api/v1/msisdn/available"
 ESIM_BATCH = "/inventory-api/v1/esim/batch"
 MsisdnState = Literal["available", "reserved", "assigned", "quarantine", "ported_out"]
 EsimState = Literal["available", "reserved", "downloaded", "activated", "suspended", "recycled"]
@@ -32,6 +34,20 @@ class ListNumbers(Input):
 def msisdn_list(client: Client, args: ListNumbers) -> Any:
     """List numbers in number order, with the pool's availability."""
     return client.request("GET", RESOURCE, params={"@type": "MSISDN", "state": args.state, "limit": args.limit})
+
+
+class AvailableNumbers(Input):
+    """Which available numbers to offer."""
+
+    contains: str | None = Field(default=None, pattern=r"^[0-9]{1,15}$",
+                                 description="Only numbers with these digits in them (a whole number checks that one).")
+    limit: int = Field(default=6, ge=1, le=20, description="At most this many numbers.")
+
+
+@operation("inventory.msisdn_available", scope=Scope.SIGNUP, routes=[f"GET {AVAILABLE}"], result="list")
+def msisdn_available(client: Client, args: AvailableNumbers) -> Any:
+    """Numbers a new customer may pick (available only, numbers only; from a random place in the pool)."""
+    return client.request("GET", AVAILABLE, params={"contains": args.contains, "limit": args.limit})
 
 
 class ListProfiles(Input):

@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
         ("list", ops.msisdn_list, pool("msisdn_table", "msisdn")),
         ("show", ops.msisdn_show, cards.msisdn_card),
         ("add", ops.msisdn_add, cards.msisdn_card),
+        ("available", ops.msisdn_available,
+         lambda rows: "\n".join(row["msisdn"] for row in rows) or "No number is available."),
     ])
     add_commands(esim, "inventory esim", [
         ("list", ops.esim_list, pool("esim_table", "esim")),
