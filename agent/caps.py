@@ -4,9 +4,10 @@ Before a turn the customer's usage is read from the conversation store (`GET /ag
 usage`: the user messages of its customer-profile sessions in the last hour, the cost of their turns this
 calendar month); at the cap the turn stops before the model runs (`agent.cap.requests_per_hour`,
 `agent.cap.cost_per_month`). When the usage cannot be read the turn is refused (`agent.cap.unreadable`):
-the caps fail closed. After every turn (either profile) a `turn` entry records its tokens, cost, stop
-reason and escalation, which is what the monthly cost sums. Defaults: `BSS_AGENT_CAP_REQUESTS_PER_HOUR`,
-`BSS_AGENT_CAP_COST_PER_MONTH_USD`. A message the escalation rail hands to a person is never capped.
+the caps fail closed. After every turn (operator or customer profile; a browse session lives in memory) a
+`turn` entry records its tokens, cost, stop reason and escalation, which is what the monthly cost sums.
+Defaults: `BSS_AGENT_CAP_REQUESTS_PER_HOUR`, `BSS_AGENT_CAP_COST_PER_MONTH_USD`. A message the escalation
+rail hands to a person is never capped.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class Caps(Rails):
     def after_turn(self, ctx: TurnContext, result: TurnResult) -> None:
         """Record the turn's tokens and cost (what the monthly cap sums) and how it ended."""
         from agent import conversations
+
+        if ctx.profile == "browse":  # a visitor's catalog chat lives in memory only (agent.session_store)
+            return
 
         entry = {"type": "turn", "tokens": int(result.tokens), "costUsd": max(float(result.cost_usd), 0.0),
                  "stopped": result.stopped or None, "escalated": result.escalated or None,

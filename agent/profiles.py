@@ -1,11 +1,12 @@
-"""The two profiles: which operations the model is offered, how, and what it is told.
+"""The three profiles: which operations the model is offered, how, and what it is told.
 
 `operator`: every operation of the registry; one that is destructive or takes money
 (`Operation.needs_confirm`) is proposed and runs only after the operator's confirm. `customer`: the
 operations a customer may do on their own account, none of which takes a customer id (the customer-id
 fields are filled with the bound customer, and every call carries `X-BSS-On-Behalf-Of`, so an id of
 another customer answers not found); terminating a line and buying an add-on are proposed and need the
-customer's confirm too.
+customer's confirm too. `browse`: the public catalog only (what a visitor of the self-serve portal's
+public pages may ask about before signing in), no customer, nothing that writes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import cache
 from agent.tools import ToolSpec, derived_schema
 from operations.registry import load_all
 
-PROFILES = ("operator", "customer")
+PROFILES = ("operator", "customer", "browse")
 
 # The customer profile's operations, and the fields each one does not offer (beyond the customer id).
 CUSTOMER_OPERATIONS: dict[str, tuple[str, ...]] = {
@@ -38,6 +39,12 @@ CUSTOMER_OPERATIONS: dict[str, tuple[str, ...]] = {
     "case.list": (),                        # own cases
 }
 CUSTOMER_ID_FIELDS = ("customer_id",)
+# The browse profile's operations (catalog reads, the fields each one does not offer): no account, no writes.
+BROWSE_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "catalog.list": ("include_all",),
+    "catalog.show": (),
+    "catalog.vas": (),
+}
 
 OPERATOR_PROMPT = """You are the operations assistant of BSS-CLI, a telco BSS, working for a human operator (a CSR or an engineer).
 Your tools are the BSS's operations (named domain__verb); each calls the BSS HTTP API, which enforces every rule.
@@ -56,6 +63,12 @@ catalog, support cases); none takes a customer id — the customer is already kn
   explain it plainly and, where the context says what would work, offer that instead.
 - Terminating a line and buying an add-on are proposed, not done: the customer must confirm them.
 - For fraud, a billing dispute, a complaint to the regulator, a lost identity, or a bereavement, open a case for a human.
+- Be short and friendly."""
+
+BROWSE_PROMPT = """You are the sales assistant of a prepaid mobile operator, on its public website, talking with a visitor who
+has not signed in. Your tools read the public catalog only (plans, their prices and allowances, add-ons); you cannot
+see or change any account. Answer from the tools' results. For anything about an account (a line, a bill, a
+payment), say the visitor should sign in and ask the assistant there.
 - Be short and friendly."""
 
 
@@ -91,6 +104,12 @@ def profile(name: str) -> Profile:
             drop = bound + hidden
             schema = derived_schema(op, drop) if drop else op.input
             specs.append(ToolSpec(op=op, schema=schema, bound=bound, hidden=hidden, confirm=op.needs_confirm))
+    elif name == "browse":
+        specs = []
+        for op_name, hidden in BROWSE_OPERATIONS.items():
+            op = registry[op_name]
+            schema = derived_schema(op, hidden) if hidden else op.input
+            specs.append(ToolSpec(op=op, schema=schema, hidden=hidden, confirm=op.needs_confirm))
     else:
         raise ValueError(f"unknown profile {name!r}: one of {', '.join(PROFILES)}")
     return Profile(name=name, specs={spec.name: spec for spec in sorted(specs, key=lambda s: s.name)})
@@ -100,5 +119,7 @@ def system_prompt(name: str, customer_id: str | None) -> str:
     """The profile's system prompt for this session."""
     if name == "customer":
         return CUSTOMER_PROMPT.format(customer=customer_id)
+    if name == "browse":
+        return BROWSE_PROMPT
     focus = f"\n- The operator is looking at customer {customer_id}: 'the customer' means them." if customer_id else ""
     return OPERATOR_PROMPT.replace("{focus}", focus)
