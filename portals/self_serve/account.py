@@ -1,0 +1,208 @@
+"""The signed-in home (`/account`) and a line's actions: add-ons, renewal, plan change and its cancel, ending it.
+
+Every read and write is an operation called with the session's bound client (`X-BSS-On-Behalf-Of`),
+so another customer's line id is the API's 404, shown as the not-found page. A plan change and an
+ending ask for a step-up first: the GET of their form sends a customer without a fresh code to the
+step-up page, and the POST on the same path checks it again, so an expired step-up changes nothing
+and lands the customer back on the form. Buying an add-on or renewing takes money but no step-up
+(the card on file was the customer's own choice); each form carries an idempotency key, so a double
+submit charges once. A refusal is shown on the page with the rule's message; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from core.api_client import ApiError, BssClient
+from operations import catalog, subscription, usage
+from portals.self_serve.catalog_view import Offer, offers
+from portals.self_serve.dashboard import DONE, LIVE, LineCard, buckets_by_line, characteristics, line_card
+from portals.self_serve.settings import checked_plain_write, checked_write, owned_id, signed_in
+from portals.session import PortalSession
+from portals.web import Portal
+
+ACCOUNT = "/account"
+REQUEST_ID = re.compile(r"^req-[0-9a-f-]{36}$")
+PERIOD_STATES = ("active", "blocked")  # lines with a period, hence usage to chart
+
+
+def line_path(subscription_id: str, action: str = "") -> str:
+    """The line page, or one of its actions."""
+    return f"{ACCOUNT}/lines/{subscription_id}" + (f"/{action}" if action else "")
+
+
+def request_id(form: dict[str, str]) -> str:
+    """The form's idempotency key when it has the shape we issue, else a fresh one."""
+    given = form.get("request_id", "")
+    return given if REQUEST_ID.match(given) else new_request_id()
+
+
+def new_request_id() -> str:
+    """A fresh idempotency key for one form that takes money (templates call it once per form)."""
+    return f"req-{uuid.uuid4()}"
+
+
+def refusal(exc: ApiError) -> str:
+    """The rule's message of a refusal a page shows inline; anything else goes to the error page."""
+    if exc.status >= 500 or exc.status in (401, 403, 404):
+        raise exc
+    return exc.message
+
+
+def load_dashboard(client: BssClient, customer_id: str) -> tuple[list[LineCard], list[LineCard]]:
+    """(live lines, ended lines) of the customer, with balances and usage: one call per kind, one per line's usage."""
+    products = subscription.list_(client, customer_id=customer_id)
+    live = [p for p in products if characteristics(p).get("subscriptionState") in LIVE]
+    buckets = buckets_by_line(client.request("GET", subscription.BUCKETS, params={
+        "relatedParty.id": customer_id, "limit": 100})) if live else {}
+    blocked_for_data = any(characteristics(p).get("blockedReason") == "data_exhausted" for p in live)
+    addons = offers(catalog.vas(client)) if blocked_for_data else []
+    cards = [line_card(p, buckets.get(p["id"], []), usage.daily(client, subscription_id=p["id"])
+                       if characteristics(p).get("subscriptionState") in PERIOD_STATES else None, addons)
+             for p in live]
+    ended = [line_card(p, [], None, []) for p in products if p not in live]
+    return cards, ended
+
+
+def load_line(client: BssClient, subscription_id: str) -> tuple[LineCard, list[Offer]]:
+    """One line's card and the add-ons on sale (a bound call: another customer's line is a 404)."""
+    shown = subscription.show(client, subscription_id=subscription_id)
+    product = shown["product"]
+    addons = offers(catalog.vas(client))
+    has_period = characteristics(product).get("subscriptionState") in PERIOD_STATES
+    daily = usage.daily(client, subscription_id=subscription_id) if has_period else None
+    return line_card(product, shown["bucket"], daily, addons), addons
+
+
+def add_account_routes(app: FastAPI, portal: Portal) -> None:
+    """Register the dashboard and the line pages."""
+
+    async def bound(session: PortalSession, work: Callable[[BssClient], Any]) -> Any:
+        # One client for all of a page's calls (one keep-alive connection), in the thread pool.
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return work(client)
+        return await run_in_threadpool(run)
+
+    def line_page(session: PortalSession, card: LineCard, addons: list[Offer], status: int = 200,
+                  done: str = "", error: str = "") -> HTMLResponse:
+        return portal.render("line.html", status, line=card, addons=[a for a in addons if a.adds],
+                             new_request_id=new_request_id, done=DONE.get(done), error=error,
+                             session=session, page="account")
+
+    @app.get(ACCOUNT, response_class=HTMLResponse)
+    async def dashboard(request: Request, done: str = "") -> HTMLResponse:
+        session = await signed_in(request)
+        lines, ended = await bound(session, lambda c: load_dashboard(c, session.customer_id))
+        return portal.render("dashboard.html", lines=lines, ended=ended, done=DONE.get(done),
+                             new_request_id=new_request_id, session=session, page="account")
+
+    @app.get(line_path("{subscription_id}"), response_class=HTMLResponse)
+    async def line(request: Request, subscription_id: str, done: str = "") -> HTMLResponse:
+        owned_id("line", subscription_id)
+        session = await signed_in(request)
+        card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+        return line_page(session, card, addons, done=done)
+
+    @app.post(line_path("{subscription_id}", "addons"), response_model=None)
+    async def buy_addon(request: Request, subscription_id: str) -> Response:
+        owned_id("line", subscription_id)
+        session, form = await checked_plain_write(request)
+        key = request_id(form)
+        try:
+            await bound(session, lambda c: subscription.vas(c, subscription_id=subscription_id,
+                                                            offering=form.get("offering") or "-", request_id=key))
+        except ApiError as exc:
+            message = refusal(exc)
+            card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+            return line_page(session, card, addons, 409 if exc.status == 409 else 422, error=message)
+        return RedirectResponse(line_path(subscription_id) + "?done=addon", status_code=303)
+
+    @app.post(line_path("{subscription_id}", "renew"), response_model=None)
+    async def renew(request: Request, subscription_id: str) -> Response:
+        owned_id("line", subscription_id)
+        session, form = await checked_plain_write(request)
+        key = request_id(form)
+        try:
+            await bound(session, lambda c: subscription.renew(c, subscription_id=subscription_id, request_id=key))
+        except ApiError as exc:
+            message = refusal(exc)
+            card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+            return line_page(session, card, addons, 409 if exc.status == 409 else 422, error=message)
+        return RedirectResponse(line_path(subscription_id) + "?done=renewed", status_code=303)
+
+    def plan_page(session: PortalSession, card: LineCard, plans: list[Offer], status: int = 200,
+                  error: str = "") -> HTMLResponse:
+        return portal.render("line_plan.html", status, line=card, plans=[p for p in plans if p.id != card.plan_id],
+                             error=error, session=session, page="account")
+
+    def load_plans(client: BssClient, subscription_id: str) -> tuple[LineCard, list[Offer]]:
+        product = subscription.show(client, subscription_id=subscription_id)["product"]
+        return line_card(product, [], None, []), offers(catalog.list_(client))
+
+    @app.get(line_path("{subscription_id}", "plan"), response_class=HTMLResponse)
+    async def plan_form(request: Request, subscription_id: str) -> HTMLResponse:
+        owned_id("line", subscription_id)
+        session = await signed_in(request, step_up=True)
+        card, plans = await bound(session, lambda c: load_plans(c, subscription_id))
+        return plan_page(session, card, plans)
+
+    @app.post(line_path("{subscription_id}", "plan"), response_model=None)
+    async def change_plan(request: Request, subscription_id: str) -> Response:
+        owned_id("line", subscription_id)
+        session, form = await checked_write(request)
+        chosen = form.get("offering", "")
+        error = "" if chosen else "Choose the plan you want to move to."
+        if chosen:
+            try:
+                await bound(session, lambda c: subscription.plan_change(c, subscription_id=subscription_id,
+                                                                        offering=chosen[:60]))
+                return RedirectResponse(line_path(subscription_id) + "?done=plan", status_code=303)
+            except ApiError as exc:
+                error = refusal(exc)
+        card, plans = await bound(session, lambda c: load_plans(c, subscription_id))
+        return plan_page(session, card, plans, 422, error=error)
+
+    @app.post(line_path("{subscription_id}", "plan/cancel"), response_model=None)
+    async def cancel_plan(request: Request, subscription_id: str) -> Response:
+        owned_id("line", subscription_id)
+        session, _ = await checked_plain_write(request)
+        try:
+            await bound(session, lambda c: subscription.cancel_plan_change(c, subscription_id=subscription_id))
+        except ApiError as exc:
+            message = refusal(exc)
+            card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+            return line_page(session, card, addons, 409 if exc.status == 409 else 422, error=message)
+        return RedirectResponse(line_path(subscription_id) + "?done=plan_cancelled", status_code=303)
+
+    def load_card(client: BssClient, subscription_id: str) -> LineCard:
+        return line_card(subscription.show(client, subscription_id=subscription_id)["product"], [], None, [])
+
+    @app.get(line_path("{subscription_id}", "terminate"), response_class=HTMLResponse)
+    async def terminate_form(request: Request, subscription_id: str) -> HTMLResponse:
+        owned_id("line", subscription_id)
+        session = await signed_in(request, step_up=True)
+        card = await bound(session, lambda c: load_card(c, subscription_id))
+        return portal.render("line_terminate.html", line=card, error="", session=session, page="account")
+
+    @app.post(line_path("{subscription_id}", "terminate"), response_model=None)
+    async def terminate(request: Request, subscription_id: str) -> Response:
+        owned_id("line", subscription_id)
+        session, form = await checked_write(request)
+        error = "" if form.get("confirm") == "yes" else "Tick the box to confirm that you want to end this line."
+        if not error:
+            try:
+                await bound(session, lambda c: subscription.terminate(
+                    c, subscription_id=subscription_id, reason="ended by the customer in the self-serve portal"))
+                return RedirectResponse(f"{ACCOUNT}?done=terminated", status_code=303)
+            except ApiError as exc:
+                error = refusal(exc)
+        card = await bound(session, lambda c: load_card(c, subscription_id))
+        return portal.render("line_terminate.html", 422, line=card, error=error, session=session, page="account")
