@@ -208,3 +208,31 @@ def update_individual(client: Client, args: UpdateIndividual) -> Any:
     party = client.request("GET", f"{CUSTOMER}/{args.customer_id}")["engagedParty"]["id"]
     body = {wire: getattr(args, name) for name, wire in _INDIVIDUAL.items() if getattr(args, name) is not None}
     return client.request("PATCH", f"{INDIVIDUAL}/{party}", json=body)
+
+
+class SearchCustomers(Input):
+    """What the caller told you: a name, an email, a phone or line number, or a customer id."""
+
+    query: str = Field(min_length=2, max_length=200, description="Name (any part), email, phone, number or CUST-….")
+    limit: int = Field(default=20, ge=1, le=100, description="At most this many customers.")
+
+
+@operation("customer.search", scope=Scope.CUSTOMER_READ, routes=[f"GET {CRM}/search"], arguments=("query",),
+           result="list")
+def search(client: Client, args: SearchCustomers) -> Any:
+    """Find customers by name, email, phone, line number or id (best matches first)."""
+    return client.request("GET", f"{CRM}/search", params={"q": args.query, "limit": args.limit})
+
+
+class CustomerTimeline(Input):
+    """Whose timeline."""
+
+    customer_id: CustomerId
+    limit: int = Field(default=50, ge=1, le=500, description="Newest events to show.")
+
+
+@operation("customer.timeline", scope=Scope.OPS_TRACE, routes=[f"GET {CRM}/{{customer_id}}/timeline"],
+           arguments=("customer_id",), result="list")
+def timeline(client: Client, args: CustomerTimeline) -> Any:
+    """Show the audit events of a customer and of its lines, orders, cases and payments, newest first."""
+    return client.request("GET", f"{CRM}/{args.customer_id}/timeline", params={"limit": args.limit})

@@ -24,4 +24,10 @@ def register(app: typer.Typer) -> None:
         ("resume", ops.resume, cards.created_card),
         ("update-individual", ops.update_individual,
          lambda p: f"[green]{p['id']} updated[/]: {escape(p.get('fullName', ''))}"),
+        ("search", ops.search, lambda rows: "\n".join(
+            f"{r['id']}  {escape(r['name'])}  {r['status']}  {escape(r['email'] or '-')}  {' '.join(r['msisdns'])}"
+            for r in rows) or "[dim]no customer matches[/]"),
+        ("timeline", ops.timeline, lambda rows: "\n".join(
+            f"{e['occurredAt']}  {e['eventType']}  {e['aggregateId']}  by {escape(e['actor'])} ({e['channel']})"
+            for e in rows) or "[dim]no events[/]"),
     ])
