@@ -219,8 +219,8 @@ class Settings(BaseSettings):
 
     @property
     def secure_cookies(self) -> bool:
-        """Portal cookies carry `Secure` outside dev (the dev stack serves plain HTTP on 127.0.0.1)."""
-        return self.env != "dev"
+        """Portal cookies carry `Secure` in production (dev and test stacks serve plain HTTP on 127.0.0.1)."""
+        return self.env == "production"
 
     @property
     def api_base_url(self) -> str:

@@ -7,27 +7,32 @@ synchronous, and FastAPI runs them in its thread pool.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from operations import catalog
 from portals.self_serve.catalog_view import ALLOWANCES, offers
+from portals.self_serve.login import add_login_routes
+from portals.self_serve.signup import add_signup_routes
 from portals.web import Portal
 
 
 def add_routes(app: FastAPI, portal: Portal) -> None:
-    """Register the public pages."""
+    """Register the public pages, then each area's pages."""
+    add_login_routes(app, portal)
+    add_signup_routes(app, portal)
 
     @app.get("/", response_class=HTMLResponse)
-    def landing() -> HTMLResponse:
+    def landing(request: Request) -> HTMLResponse:
         with portal.client() as client:
             plans = offers(catalog.list_(client))
-        return portal.render("landing.html", plans=plans, page="home")
+        return portal.page(request, "landing.html", plans=plans, page="home")
 
     @app.get("/plans", response_class=HTMLResponse)
-    def plans() -> HTMLResponse:
+    def plans(request: Request) -> HTMLResponse:
         with portal.client() as client:
             plans, addons = offers(catalog.list_(client)), offers(catalog.vas(client))
         periods = {p.period_days for p in plans if p.period_days}
         period = periods.pop() if len(periods) == 1 else 30
-        return portal.render("plans.html", plans=plans, addons=addons, rows=ALLOWANCES, period=period, page="plans")
+        return portal.page(request, "plans.html", plans=plans, addons=addons, rows=ALLOWANCES, period=period,
+                           page="plans")
