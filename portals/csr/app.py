@@ -1,23 +1,36 @@
-"""CSR portal placeholder (:9002): what the customer-service workbench will do."""
+"""The CSR console (:9002): care staff's pages, an API client with the `portal-csr` token.
+
+Operators sign in with a username and password (portals/csr/login.py); the work pages are in
+portals/csr/console.py (roles and step-up rules in its docstring). Every call to the API names the
+operator as the actor. `python -m portals.csr.app --host H --port P` serves it (`bss up`).
+"""
 
 from __future__ import annotations
 
-from portals.placeholder import create_app, page, serve
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from portals.csr.routes import add_routes
+from portals.web import Portal, create_portal, serve
 
 NAME = "portal-csr"
-PAGE = page("BSS CSR console", "BSS customer-service (CSR) portal",
-            "This portal is coming soon. It will let a customer-service agent:", [
-                "find a customer and open the customer 360: lines, plans, balances, orders, payments,",
-                "open, work and close cases and trouble tickets, with SLA deadlines,",
-                "follow stuck orders and retry or cancel them,",
-                "block, unblock or terminate a line, with the reason recorded in the audit trail,",
-                "ask the assistant (the same operations as the CLI, under the CSR's policies)."])
-app = create_app(NAME, PAGE)
+BRAND = "BSS Care"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def create_app(api_url: str | None = None) -> FastAPI:
+    """The CSR console app; `api_url` overrides the settings' API address (tests)."""
+    portal = Portal(NAME, "portal-csr", TEMPLATES, api_url=api_url, globals_={"brand": BRAND, "operator": BRAND})
+    return create_portal(portal, add_routes)
+
+
+app = create_app()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the CSR portal placeholder."""
-    serve(app, "python -m portals.csr.app", lambda s: s.csr_port, argv)  # type: ignore[attr-defined]
+    """Serve the CSR console."""
+    serve(app, "python -m portals.csr.app", lambda s: s.csr_port, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,441 @@
+"""The CSR console's work pages: search → customer 360 → line, cases and tickets, orders and stuck tasks, refunds.
+
+Every page needs an operator session (`require_operator`); every POST's CSRF token is checked by the
+app before the handler runs (`create_portal`, portals/web.py); every call
+to the API goes through `portal.client_for(session)`, so the audit trail names the operator as the
+actor. The portal never reads the database.
+
+Who may do what (roles are csr, supervisor, engineer; portals/csr/views.py `RULES`):
+- everyone signed in may read: search, the 360 page, line detail, the cases and tickets workbench,
+  the orders queue;
+- care actions (cases, tickets, interactions, a line's add-on or renewal): csr and supervisor;
+- terminating a line: csr and supervisor, after a step-up code (it cannot be undone);
+- refunding a payment: supervisor only, after a step-up code (money leaves the company);
+- resolving or retrying a provisioning task: engineer and supervisor (it touches the network).
+An action outside the role answers a 403 page that says so in words and changes nothing.
+
+Step-up: the GET of a money-moving or irreversible form asks for the code first (`require_step_up`
+sends the operator to `/step-up?next=<this form>`), and the POST checks again, so an expired step-up
+sends the operator back for a fresh code rather than acting.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from core.api_client import ApiError
+from operations import (
+    bill,
+    case,
+    clock,
+    customer,
+    interaction,
+    order,
+    payment,
+    provisioning,
+    subscription,
+    ticket,
+)
+from operations import workflow as workflows
+from portals import session as sessions
+from portals.csr import views
+from portals.web import Portal
+
+# Ids a URL or form may carry; anything else is a 404 before the API is asked.
+IDS = {"customer": r"CUST-\d+", "line": r"SUB-[0-9A-Z]+", "payment": r"PAY-[0-9A-Z]+", "task": r"PT-\d+",
+       "case": r"CASE-\d+", "ticket": r"TT-\d+"}
+# What a redirect after a write says on the next page (a fixed text, never echoed input).
+NOTICES = {
+    "refunded": "Refund {id} was made.", "terminated": "Line {id} is being terminated.",
+    "resolved": "Task {id} was resolved; the order continues.", "retried": "Task {id} is running again.",
+    "case_moved": "Case {id} was updated.", "case_opened": "Case {id} was opened.",
+    "ticket_moved": "Ticket {id} was updated.", "logged": "The interaction was logged.",
+    "renewed": "Line {id} was renewed.", "vas": "The add-on was bought for line {id}.",
+}
+NOTICE_ID = re.compile(r"^[A-Z]{2,5}-[0-9A-Z]{1,20}$")
+ADD_ONS = ("VAS_DATA_1GB", "VAS_DATA_5GB", "VAS_UNLIMITED_DAY", "VAS_ROAMING_1GB")
+
+
+def valid(kind: str, ident: str) -> bool:
+    """Whether `ident` has the shape of a `kind` id."""
+    return re.fullmatch(IDS[kind], ident) is not None
+
+
+def notice_of(request: Request) -> str | None:
+    """The notice a redirect asked for (`?done=refunded&id=RF-1`), when it is one of ours."""
+    key, ident = request.query_params.get("done", ""), request.query_params.get("id", "")
+    if key not in NOTICES or (ident and not NOTICE_ID.match(ident)):
+        return None
+    return NOTICES[key].format(id=ident or "")
+
+
+def done(path: str, key: str, ident: str = "") -> RedirectResponse:
+    """303 back to a page, with the notice of what was done."""
+    query = urlencode({"done": key, **({"id": ident} if ident else {})})
+    return RedirectResponse(f"{path}{'&' if '?' in path else '?'}{query}", status_code=303)
+
+
+def add_console_routes(app: FastAPI, portal: Portal) -> None:
+    """Register the console's work pages."""
+
+    def page(template: str, request: Request, session: Any, status: int = 200, **context: Any) -> HTMLResponse:
+        return portal.page(request, template, status, session=session, notice=notice_of(request), views=views,
+                           **context)
+
+    def denied(request: Request, session: Any, action: str) -> HTMLResponse:
+        return page("denied.html", request, session, 403, message=views.refusal(session.operator.role, action))
+
+    def not_found(request: Request, session: Any) -> HTMLResponse:
+        return portal.error_page(404, "page.not_found", "There is no such record.", request)
+
+    def role(session: Any) -> str:
+        return session.operator.role if session.operator else ""
+
+    async def posted(request: Request) -> tuple[Any, dict[str, str]]:
+        """The operator session and the form of a POST (its CSRF token was checked by the app, portals/web.py)."""
+        session = await run_in_threadpool(sessions.require_operator, request)
+        form = await request.form()
+        return session, {k: str(v) for k, v in form.items()}
+
+    # --- search and the 360 --------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        return RedirectResponse("/search", status_code=303)
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search(request: Request, q: str = "") -> HTMLResponse:
+        session = sessions.require_operator(request)
+        query, found, error = q.strip(), None, None
+        if query:
+            if len(query) < 2:
+                error = "Type at least 2 characters: a name, an email, a number or a customer id."
+            else:
+                with portal.client_for(session) as client:
+                    found = customer.search(client, query=query[:200])
+        return page("search.html", request, session, q=query, found=found, error=error, nav="search")
+
+    @app.get("/customer/{customer_id}", response_class=HTMLResponse)
+    def customer_360(request: Request, customer_id: str) -> HTMLResponse:
+        session = sessions.require_operator(request)
+        if not valid("customer", customer_id):
+            return not_found(request, session)
+        with portal.client_for(session) as client:
+            card = customer.show(client, customer_id=customer_id)
+            orders = order.list_(client, customer_id=customer_id, limit=20)
+            money = payment.history(client, customer_id=customer_id)
+            bills = bill.list_(client, customer_id=customer_id)
+            contacts = interaction.list_(client, customer_id=customer_id, limit=20)
+            events = customer.timeline(client, customer_id=customer_id, limit=50)
+        refunded: dict[str, int] = {}
+        for r in money["refunds"]:
+            if r.get("status") == "approved":
+                pid = r["payment"]["id"]
+                refunded[pid] = refunded.get(pid, 0) + views.amount(r["totalAmount"])
+        return page("customer.html", request, session, card=card, c=card["customer"], orders=orders,
+                    payments=money["payments"], refunds=money["refunds"], refunded=refunded, bills=bills[:20],
+                    interactions=contacts, events=events, may_refund=views.allowed(role(session), "refund"),
+                    may_care=views.allowed(role(session), "care"), nav="search")
+
+    @app.post("/customer/{customer_id}/case", response_class=HTMLResponse)
+    async def open_case(request: Request, customer_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("customer", customer_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "care"):
+            return denied(request, session, "care")
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return case.open_(client, customer_id=customer_id, title=form.get("title", "").strip(),
+                                  priority=form.get("priority", "medium"),
+                                  description=form.get("description", "").strip() or None)
+        opened = await run_in_threadpool(run)
+        return done(f"/customer/{customer_id}", "case_opened", opened["id"])
+
+    @app.post("/customer/{customer_id}/interaction", response_class=HTMLResponse)
+    async def log_interaction(request: Request, customer_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("customer", customer_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "care"):
+            return denied(request, session, "care")
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return interaction.log(client, customer_id=customer_id, reason=form.get("reason", "").strip(),
+                                       channel=form.get("channel", "phone") or "phone",
+                                       description=form.get("description", "").strip() or None)
+        await run_in_threadpool(run)
+        return done(f"/customer/{customer_id}", "logged")
+
+    # --- a line ----------------------------------------------------------------------------
+
+    def load_line(session: Any, line_id: str) -> dict[str, Any]:
+        with portal.client_for(session) as client:
+            shown = subscription.show(client, subscription_id=line_id)
+            owner = shown["product"]["relatedParty"][0]["id"]
+            card = customer.show(client, customer_id=owner)
+        line = next((ln for ln in card["lines"] if ln["id"] == line_id), None)
+        return {"product": shown["product"], "line": line, "card": card, "owner": owner}
+
+    @app.get("/line/{line_id}", response_class=HTMLResponse)
+    def line_detail(request: Request, line_id: str) -> HTMLResponse:
+        session = sessions.require_operator(request)
+        if not valid("line", line_id):
+            return not_found(request, session)
+        loaded = load_line(session, line_id)
+        chart = usage_chart(session, line_id)
+        return page("line.html", request, session, **loaded, chart=chart, add_ons=ADD_ONS,
+                    may_line=views.allowed(role(session), "line"),
+                    may_terminate=views.allowed(role(session), "terminate"), nav="search")
+
+    def usage_chart(session: Any, line_id: str) -> Any:
+        """The line's usage chart of this period (portals/charts.py), or None when it cannot be drawn."""
+        try:
+            from portals import charts  # H2's shared charts; the page shows a table without them
+        except ImportError:
+            return None
+        draw = getattr(charts, "line_usage_chart", None)
+        if draw is None:
+            return None
+        try:
+            with portal.client_for(session) as client:
+                return draw(client, line_id)
+        except ApiError:
+            return None
+
+    @app.post("/line/{line_id}/vas", response_class=HTMLResponse)
+    async def buy_add_on(request: Request, line_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("line", line_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "line"):
+            return denied(request, session, "line")
+        offering = form.get("offering", "")
+        if offering not in ADD_ONS:
+            return portal.error_page(422, "portal.form.invalid", "Choose one of the add-ons in the list.", request)
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return subscription.vas(client, subscription_id=line_id, offering=offering,
+                                        request_id=form.get("request_id") or f"csr-{uuid.uuid4()}")
+        await run_in_threadpool(run)
+        return done(f"/line/{line_id}", "vas", line_id)
+
+    @app.post("/line/{line_id}/renew", response_class=HTMLResponse)
+    async def renew(request: Request, line_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("line", line_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "line"):
+            return denied(request, session, "line")
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return subscription.renew(client, subscription_id=line_id,
+                                          request_id=form.get("request_id") or f"csr-{uuid.uuid4()}")
+        await run_in_threadpool(run)
+        return done(f"/line/{line_id}", "renewed", line_id)
+
+    @app.get("/line/{line_id}/terminate", response_class=HTMLResponse)
+    def terminate_form(request: Request, line_id: str) -> HTMLResponse:
+        session = sessions.require_operator(request)
+        if not valid("line", line_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "terminate"):
+            return denied(request, session, "terminate")
+        sessions.require_step_up(request, session)
+        return page("terminate.html", request, session, **load_line(session, line_id), error=None, nav="search")
+
+    @app.post("/line/{line_id}/terminate", response_class=HTMLResponse)
+    async def terminate(request: Request, line_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("line", line_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "terminate"):
+            return denied(request, session, "terminate")
+        sessions.require_step_up(request, session)  # expired since the form opened: a fresh code, then the form again
+        reason = form.get("reason", "").strip()
+        if form.get("confirm") != "yes" or not reason:
+            loaded = await run_in_threadpool(load_line, session, line_id)
+            return page("terminate.html", request, session, 422, **loaded, nav="search",
+                        error="Give the reason and tick the box to confirm: termination cannot be undone.")
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return subscription.terminate(client, subscription_id=line_id, reason=reason[:500])
+        await run_in_threadpool(run)
+        return done(f"/line/{line_id}", "terminated", line_id)
+
+    # --- refunds ---------------------------------------------------------------------------
+
+    def load_payment(session: Any, payment_id: str) -> dict[str, Any]:
+        with portal.client_for(session) as client:
+            paid = payment.show(client, payment_id=payment_id)
+            history = payment.history(client, customer_id=paid["account"]["id"])
+        refunded = sum(views.amount(r["totalAmount"]) for r in history["refunds"]
+                       if r["payment"]["id"] == payment_id and r.get("status") == "approved")
+        total = views.amount(paid["totalAmount"])
+        return {"paid": paid, "refunded": refunded, "refundable": max(total - refunded, 0),
+                "currency": paid["totalAmount"].get("unit", "SGD")}
+
+    @app.get("/payment/{payment_id}/refund", response_class=HTMLResponse)
+    def refund_form(request: Request, payment_id: str) -> HTMLResponse:
+        session = sessions.require_operator(request)
+        if not valid("payment", payment_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "refund"):
+            return denied(request, session, "refund")
+        sessions.require_step_up(request, session)
+        return page("refund.html", request, session, **load_payment(session, payment_id), error=None,
+                    form={}, request_id=f"csr-{uuid.uuid4()}", nav="search")
+
+    @app.post("/payment/{payment_id}/refund", response_class=HTMLResponse)
+    async def refund(request: Request, payment_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("payment", payment_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "refund"):
+            return denied(request, session, "refund")
+        sessions.require_step_up(request, session)  # expired since the form opened: a fresh code, then the form again
+        loaded = await run_in_threadpool(load_payment, session, payment_id)
+        reason = form.get("reason", "").strip()
+        try:
+            minor = round(float(form.get("amount", "").strip()) * 100)
+        except ValueError:
+            minor = 0
+        error = None
+        if minor <= 0:
+            error = "Give the amount to refund, e.g. 5.00."
+        elif minor > loaded["refundable"]:
+            error = f"At most {views.money(loaded['refundable'], loaded['currency'])} of this payment can be refunded."
+        elif not reason:
+            error = "Give the reason for the refund; it is kept with it."
+        if error is None:
+            def run() -> Any:
+                with portal.client_for(session) as client:
+                    return payment.refund(client, payment_id=payment_id, amount=minor / 100,
+                                          currency=loaded["currency"], reason=reason[:200],
+                                          idempotency_key=form.get("request_id") or None)
+            try:
+                made = await run_in_threadpool(run)
+            except ApiError as exc:
+                if exc.status >= 500:
+                    raise
+                error = exc.message
+            else:
+                return done(f"/customer/{loaded['paid']['account']['id']}", "refunded", made["id"])
+        return page("refund.html", request, session, 422, **loaded, error=error, form=form,
+                    request_id=f"csr-{uuid.uuid4()}", nav="search")
+
+    # --- cases and tickets -----------------------------------------------------------------
+
+    @app.get("/work", response_class=HTMLResponse)
+    def workbench(request: Request, state: str = "") -> HTMLResponse:
+        session = sessions.require_operator(request)
+        with portal.client_for(session) as client:
+            now = views.parse_time(clock.now(client)["now"])
+            cases = case.list_(client, limit=200)
+            tickets = ticket.list_(client, limit=200)
+        live_cases = [c for c in cases if c["state"] not in ("closed",)]
+        live_tickets = [t for t in tickets if t["status"] not in ("closed", "cancelled")]
+        for t in live_tickets:
+            t["_countdown"] = views.countdown(t.get("expectedResolutionDate"), now, t.get("slaBreached", False),
+                                              done=t["status"] == "resolved")
+        live_tickets.sort(key=lambda t: (t["_countdown"].level != "breached", t.get("expectedResolutionDate") or "~"))
+        return page("work.html", request, session, cases=live_cases, tickets=live_tickets,
+                    may_care=views.allowed(role(session), "care"), nav="work")
+
+    @app.post("/case/{case_id}/move", response_class=HTMLResponse)
+    async def move_case(request: Request, case_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("case", case_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "care"):
+            return denied(request, session, "care")
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                if form.get("note", "").strip():
+                    case.note(client, case_id=case_id, text=form["note"].strip())
+                if form.get("state"):
+                    case.transition(client, case_id=case_id, state=form["state"])
+        await run_in_threadpool(run)
+        return done("/work", "case_moved", case_id)
+
+    @app.post("/ticket/{ticket_id}/move", response_class=HTMLResponse)
+    async def move_ticket(request: Request, ticket_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("ticket", ticket_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "care"):
+            return denied(request, session, "care")
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return ticket.transition(client, ticket_id=ticket_id, status=form.get("status", ""),
+                                         notes=form.get("notes", "").strip() or None)
+        await run_in_threadpool(run)
+        return done("/work", "ticket_moved", ticket_id)
+
+    # --- orders and stuck provisioning tasks -------------------------------------------------
+
+    @app.get("/orders", response_class=HTMLResponse)
+    def orders_queue(request: Request) -> HTMLResponse:
+        session = sessions.require_operator(request)
+        with portal.client_for(session) as client:
+            recent = order.list_(client, limit=30)
+            stuck_tasks = provisioning.tasks(client, state="stuck", limit=100)
+            failed_tasks = provisioning.tasks(client, state="failed", limit=50)
+            try:
+                stuck = workflows.stuck(client)
+                temporal_error = None
+            except ApiError as exc:  # Temporal down: the tasks still show, from the provisioning API
+                if exc.status < 500:
+                    raise
+                stuck, temporal_error = [], exc.message
+        web_ui = {views.workflow_order(w["workflowId"]): w.get("webUi") for w in stuck}
+        return page("orders.html", request, session, recent=recent, stuck=stuck, web_ui=web_ui,
+                    stuck_tasks=stuck_tasks, failed_tasks=failed_tasks, temporal_error=temporal_error,
+                    may_fix=views.allowed(role(session), "provisioning"), nav="orders")
+
+    @app.post("/task/{task_id}/resolve", response_class=HTMLResponse)
+    async def resolve_task(request: Request, task_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("task", task_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "provisioning"):
+            return denied(request, session, "provisioning")
+        note = form.get("note", "").strip()
+        if not note:
+            return portal.error_page(422, "provisioning.resolve.requires_stuck_with_note",
+                                     "Say what you did on the network element: a note is required to resolve a task.",
+                                     request)
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return provisioning.resolve(client, task_id=task_id, note=note[:2000])
+        await run_in_threadpool(run)
+        return done("/orders", "resolved", task_id)
+
+    @app.post("/task/{task_id}/retry", response_class=HTMLResponse)
+    async def retry_task(request: Request, task_id: str) -> Response:
+        session, _ = await posted(request)
+        if not valid("task", task_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "provisioning"):
+            return denied(request, session, "provisioning")
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return provisioning.retry(client, task_id=task_id)
+        await run_in_threadpool(run)
+        return done("/orders", "retried", task_id)

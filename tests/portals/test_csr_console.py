@@ -1,0 +1,99 @@
+"""The CSR console over real HTTP against the real API: sign-in required, search, the 360, role rules in
+words, CSRF on every form, ids of the wrong shape as not found. Served by uvicorn on a free port.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+
+from portals.csr.app import create_app
+from tests.conftest import client_for
+from tests.support.factories import ready_customer
+from tests.support.http import serve
+from tests.support.portal_login import make_operator
+
+LIMIT = 100 * 1024
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest_asyncio.fixture
+async def console(seeded_api, api_url: str) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
+    async with serve(create_app(api_url)) as url:
+        yield url, seeded_api
+
+
+async def _signed_in(url: str, api_url: str, api: httpx.AsyncClient, role: str) -> httpx.AsyncClient:
+    """A browser-like client of the console holding an operator session of `role` (made through the API)."""
+    username, password = await make_operator(api, role)
+    async with client_for(api_url, "portal-csr") as csr:
+        made = await csr.post("/portal-api/v1/operator-login", json={"username": username, "password": password})
+    assert made.status_code == 201, made.text
+    return httpx.AsyncClient(base_url=url, timeout=30, cookies={"portal_csr_session": made.json()["token"]})
+
+
+def _csrf(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no form with a CSRF field"
+    return match.group(1)
+
+
+async def test_every_work_page_sends_a_stranger_to_the_login_page(console):
+    url, _ = console
+    async with httpx.AsyncClient(base_url=url) as browser:
+        for path in ("/search", "/customer/CUST-000001", "/work", "/orders", "/payment/PAY-000001/refund"):
+            page = await browser.get(path)
+            assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
+
+
+async def test_a_csr_searches_opens_the_360_and_works_a_case(console, api_url):
+    url, api = console
+    customer_id = await ready_customer(api)
+    name = (await api.get(f"/crm-api/v1/customer/{customer_id}/summary")).json()["customer"]["name"]
+    async with await _signed_in(url, api_url, api, "csr") as browser:
+        found = await browser.get("/search", params={"q": name})
+        assert found.status_code == 200 and f'href="/customer/{customer_id}"' in found.text
+        assert "(csr)" in found.text and 'action="/logout"' in found.text and 'href="/agent"' in found.text
+        short = await browser.get("/search", params={"q": "x"})
+        assert "at least 2 characters" in short.text
+
+        card = await browser.get(f"/customer/{customer_id}")
+        assert card.status_code == 200 and len(card.content) <= LIMIT
+        assert name in card.text and "customer.kyc_verified" in card.text and "No lines." in card.text
+
+        opened = await browser.post(f"/customer/{customer_id}/case", data={
+            "csrf": _csrf(card.text), "title": "Caller cannot see their bill", "priority": "high"})
+        assert opened.status_code == 303 and "done=case_opened" in opened.headers["location"]
+        cases = (await api.get("/crm-api/v1/case", params={"customerId": customer_id})).json()
+        assert [(c["title"], c["priority"]) for c in cases] == [("Caller cannot see their bill", "high")]
+        work = await browser.get("/work")
+        assert cases[0]["id"] in work.text and "Caller cannot see their bill" in work.text
+
+        forged = await browser.post(f"/customer/{customer_id}/case", data={"csrf": "forged", "title": "nope"})
+        assert forged.status_code == 403 and "expired" in forged.text
+        assert len((await api.get("/crm-api/v1/case", params={"customerId": customer_id})).json()) == 1
+
+        assert (await browser.get("/customer/not-an-id")).status_code == 404
+        assert (await browser.get("/customer/CUST-999999")).status_code == 404
+
+
+async def test_roles_are_refused_in_words_and_nothing_changes(console, api_url):
+    url, api = console
+    customer_id = await ready_customer(api)
+    async with await _signed_in(url, api_url, api, "csr") as csr:
+        refund = await csr.get("/payment/PAY-000001/refund")
+        assert refund.status_code == 403
+        assert "Your role (csr) is not allowed to refund a payment: only supervisors may." in refund.text
+        orders = await csr.get("/orders")
+        resolve = await csr.post("/task/PT-000001/resolve", data={"csrf": _csrf(orders.text), "note": "x"})
+        assert resolve.status_code == 403 and "resolve or retry a provisioning task" in resolve.text
+    async with await _signed_in(url, api_url, api, "engineer") as engineer:
+        card = await engineer.get(f"/customer/{customer_id}")
+        assert card.status_code == 200 and "Open a case" not in card.text
+        opened = await engineer.post(f"/customer/{customer_id}/case", data={"csrf": _csrf((await engineer.get(
+            "/orders")).text), "title": "t"})
+        assert opened.status_code == 403 and "not allowed to work cases" in opened.text
+    assert (await api.get("/crm-api/v1/case", params={"customerId": customer_id})).json() == []
