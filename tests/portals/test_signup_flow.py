@@ -1,0 +1,173 @@
+"""The signup wizard over real HTTP, against the real API and workers (no JavaScript: plain form posts).
+
+The portal is served by uvicorn on a free port; a cookie-keeping HTTP client plays the browser and
+reads the emailed code from the dev mailbox. What is checked is what a person sees (the page's words)
+and what the API then holds (customers, orders, cards) read with the CLI's token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from portals.self_serve.app import create_app
+from tests.conftest import client_for
+from tests.portals.test_self_serve_public import Page
+from tests.support.http import serve
+from tests.support.mailbox import latest_code
+
+CUSTOMERS = "/tmf-api/customerManagement/v4/customer"
+ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
+METHODS = "/tmf-api/paymentMethod/v4/paymentMethod"
+CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+GOOD, DECLINED = "4242424242424242", "4000000000000002"
+
+
+@pytest_asyncio.fixture
+async def portal(seeded_api, api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The self-serve portal on a fresh seeded API, and a cookie-keeping client of it."""
+    async with serve(create_app(api_url)) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield client
+
+
+def words(response: httpx.Response) -> str:
+    return Page(response.text).words
+
+
+async def post(client: httpx.AsyncClient, form_page: str, action: str, data: dict[str, str]) -> httpx.Response:
+    """Post a form the way a browser does: with the CSRF token of the page that shows it."""
+    page = await client.get(form_page)
+    token = CSRF.search(page.text)
+    assert token, f"{form_page} has no CSRF field"
+    return await client.post(action, data={**data, "csrf": token.group(1)})
+
+
+async def verified(client: httpx.AsyncClient, email: str, plan: str = "PLAN_S") -> None:
+    """Steps 1 and 2: the plan, the emailed code; the client then holds a visitor session."""
+    sent = await post(client, f"/signup?plan={plan}", "/signup", {"plan": plan, "email": email})
+    assert sent.status_code == 200 and "Check your email" in words(sent), words(sent)
+    code = await asyncio.to_thread(latest_code, email, "signup_code")
+    token = CSRF.search(sent.text).group(1)
+    done = await client.post("/signup/verify", data={"email": email, "code": code, "plan": plan, "csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == "/signup/number", words(done)
+
+
+async def counts(api: httpx.AsyncClient) -> tuple[int, int, int]:
+    """Customers, orders and cards the API holds."""
+    found = []
+    for path in (CUSTOMERS, ORDERS, METHODS):
+        listed = await api.get(path, params={"limit": 1000})
+        found.append(len(listed.json()))
+    return found[0], found[1], found[2]
+
+
+async def finish(client: httpx.AsyncClient, timeout_s: float = 30) -> httpx.Response:
+    """Reload the progress page (as its no-JS refresh does) until it sends the visitor on."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page = await client.get("/signup/progress")
+        if page.status_code == 303 or "could not be set up" in words(page):
+            return page
+        await asyncio.sleep(0.2)
+    raise AssertionError("the order did not finish")
+
+
+async def test_a_skipped_or_tampered_step_gets_a_clear_message_and_creates_nothing(
+        portal: httpx.AsyncClient, seeded_api: httpx.AsyncClient, seeded_db: AsyncEngine) -> None:
+    before = await counts(seeded_api)
+    # A plan that is not on sale, typed into the form: refused before any mail is sent.
+    page = await post(portal, "/signup", "/signup", {"plan": "PLAN_FREE", "email": "eve@example.com"})
+    assert page.status_code == 422 and "That plan is not on sale" in words(page)
+    # No CSRF token: the form is refused.
+    bare = await portal.post("/signup", data={"plan": "PLAN_S", "email": "eve@example.com"})
+    assert bare.status_code == 403 and "This form has expired" in words(bare)
+
+    await verified(portal, "eve@example.com")
+    # Skipping the number and the details straight to the card: sent back, with why.
+    skipped = await post(portal, "/signup/number", "/signup/card",
+                         {"number": GOOD, "exp": "12/30"})
+    assert skipped.status_code == 409 and "Choose your number first." in words(skipped)
+    assert GOOD not in skipped.text
+    details = await post(portal, "/signup/number", "/signup/details", {
+        "given": "Eve", "family": "Tan", "phone": "+65 9123 4567", "document_type": "nric",
+        "document_number": "S1234567D"})
+    assert details.status_code == 409 and "Choose your number first." in words(details)
+
+    # A number that is not free (reserved by someone's order) or not a number at all: refused in words.
+    async with seeded_db.begin() as conn:
+        await conn.execute(text("UPDATE inventory.msisdn SET state = 'reserved', reserved_for = 'ORD-999999',"
+                                " reserved_at = now() WHERE number = '90000005'"))
+    taken = await post(portal, "/signup/number", "/signup/number", {"msisdn": "90000005"})
+    assert taken.status_code == 409 and "9000 0005 is not available. Choose another number." in words(taken)
+    typed = await post(portal, "/signup/number", "/signup/number", {"wanted": "9000 0005"})
+    assert typed.status_code == 409 and "is not available" in words(typed)
+    junk = await post(portal, "/signup/number", "/signup/number", {"msisdn": "90000005' OR 1=1"})
+    assert junk.status_code == 422 and "type a number of 8 digits" in words(junk)
+    # …and the state did not move: the details step still wants a number.
+    still = await portal.get("/signup/details")
+    assert still.status_code == 409 and "Choose your number first." in words(still)
+    assert await counts(seeded_api) == before  # no customer, order or card was created by any of it
+
+
+async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_live(
+        portal: httpx.AsyncClient, seeded_api: httpx.AsyncClient, api_url: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    email = "ada.signup@example.com"
+    await verified(portal, email, plan="PLAN_M")
+    picker = await portal.get("/signup/number")
+    offered = re.findall(r'id="msisdn-(\d+)"', picker.text)
+    assert len(offered) == 6
+    chosen = await post(portal, "/signup/number", "/signup/number", {"msisdn": offered[2]})
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/signup/details"
+    wrong = await post(portal, "/signup/details", "/signup/details", {
+        "given": "Ada", "family": "Tan", "phone": "+65 9123 4567", "document_type": "nric",
+        "document_number": "X12"})
+    assert wrong.status_code == 422 and "Enter the document number as printed on it." in words(wrong)
+    details = await post(portal, "/signup/details", "/signup/details", {
+        "given": "Ada", "family": "Tan", "phone": "+65 9123 4567", "document_type": "nric",
+        "document_number": "S7654321B"})
+    assert details.status_code == 303 and details.headers["location"] == "/signup/card", words(details)
+    card_page = await portal.get("/signup/card")
+    assert "Standard" in words(card_page) and f"{offered[2][:4]} {offered[2][4:]}" in words(card_page)
+    assert 'method="post" action="/signup/card"' in card_page.text  # the number never travels in a URL
+
+    paid = await post(portal, "/signup/card", "/signup/card", {"number": DECLINED, "exp": "12/30", "cvv": "123"})
+    assert paid.status_code == 303 and paid.headers["location"] == "/signup/progress"
+    failed = await finish(portal)
+    assert "Your card was declined by your bank. Nothing was charged." in words(failed)
+    assert "Try another card" in words(failed)
+
+    again = await post(portal, "/signup/card", "/signup/card", {"number": GOOD, "exp": "12/30"})
+    assert again.status_code == 303
+    live = await finish(portal)
+    assert live.status_code == 303 and live.headers["location"] == "/signup/done"
+    done = await portal.get("/signup/done")
+    assert done.status_code == 200, words(done)
+    assert "<svg" in done.text and 'class="qr"' in done.text and "LPA:1$" in words(done)
+    assert f"Your line {offered[2][:4]} {offered[2][4:]} is live" in words(done)
+
+    # The API holds one customer (verified), one default card (the declined one removed), two orders.
+    customers = (await seeded_api.get(CUSTOMERS, params={"limit": 1000})).json()
+    mine = [c for c in customers if any(m.get("characteristic", {}).get("emailAddress") == email
+                                        for m in c.get("contactMedium", []))]
+    assert len(mine) == 1 and mine[0]["status"] == "active"
+    cards = (await seeded_api.get(METHODS, params={"relatedParty.id": mine[0]["id"]})).json()
+    assert sorted((c["status"], c["isPreferred"]) for c in cards) == [("active", True), ("removed", False)]
+    orders = (await seeded_api.get(ORDERS, params={"relatedParty.id": mine[0]["id"]})).json()
+    assert sorted(o["state"] for o in orders) == ["completed", "failed"]
+    # The card numbers are nowhere: not in the session's data, not in any log line of the portal or the API.
+    cookie = next(v for k, v in portal.cookies.items() if k.endswith("_session"))
+    async with client_for(api_url, "portal-self-serve") as own:  # a session is read only by its own portal
+        session = (await own.get(f"/portal-api/v1/session/{cookie}")).json()
+    assert "signup" in session["data"] and GOOD not in str(session) and DECLINED not in str(session)
+    assert GOOD not in caplog.text and DECLINED not in caplog.text
