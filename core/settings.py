@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     portal_step_up_minutes: int = Field(default=5, gt=0)
     portal_code_minutes: int = Field(default=10, gt=0)
     portal_code_attempts: int = Field(default=5, gt=0)        # wrong guesses that burn a code
-    portal_codes_per_email: int = Field(default=5, gt=0)      # code mails per address per window
+    portal_codes_per_email: int = Field(default=10, gt=0)     # code mails per address per window
     portal_codes_per_client: int = Field(default=20, gt=0)    # code mails per client address per window
     portal_failures_per_client: int = Field(default=20, gt=0) # failed logins per client address per window
     portal_failures_per_user: int = Field(default=5, gt=0)    # failed operator logins per username per window
