@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
+import os
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -462,3 +464,31 @@ async def disable_operator(username: str) -> Row:
         uow.record("portal.operator.disabled", "operator", username, {})
         row = (await uow.conn.execute(_operators_query().where(operator.c.username == username))).one()
     return _operator_view(row)
+
+
+# Console logins a fresh dev stack gets for its seeded care staff (`bss seed` in dev): username -> staff id.
+DEV_OPERATORS = {"aisha": "AG-CSR-01", "marcus": "AG-SUP-01", "ravi": "AG-ENG-01"}
+
+
+async def seed_dev_operators(settings: Settings | None = None) -> Path | None:
+    """Give the dev stack's seeded staff console logins once, with random passwords written to a private file.
+
+    Returns the file's path (None outside dev). A rerun keeps existing logins and the file as they are.
+    """
+    settings = settings or get_settings()
+    if settings.env != "dev":
+        return None
+    path = settings.home / "operators.txt"
+    async with get_engine().connect() as conn:
+        existing = set((await conn.execute(select(operator.c.username))).scalars())
+    created = []
+    for username, agent_id in DEV_OPERATORS.items():
+        if username not in existing:
+            password = new_token()[:20]
+            await add_operator(username, password, agent_id, None, None, None)
+            created.append(f"{username} {password} ({agent_id})\n")
+    if created:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as out:
+            out.writelines(created)
+    return path
