@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from operations import catalog
 from portals.self_serve.catalog_view import ALLOWANCES, offers
+from portals.self_serve.chat import add_chat_routes
 from portals.self_serve.login import add_login_routes
 from portals.self_serve.signup import add_signup_routes
 from portals.web import Portal
@@ -21,6 +22,7 @@ def add_routes(app: FastAPI, portal: Portal) -> None:
     """Register the public pages, then each area's pages."""
     add_login_routes(app, portal)
     add_signup_routes(app, portal)
+    add_chat_routes(app, portal)
 
     @app.get("/", response_class=HTMLResponse)
     def landing(request: Request) -> HTMLResponse:
