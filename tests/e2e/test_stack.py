@@ -45,9 +45,9 @@ def test_status_reports_every_component_healthy(stack: Stack) -> None:
 
 
 def test_portals_answer_on_their_ports(stack: Stack) -> None:
-    # Self-serve shows its landing page (the plans come from the catalog); the CSR console is still its placeholder.
-    for var, words in (("BSS_SELF_SERVE_PORT", "Prepaid mobile, no contract"), ("BSS_CSR_PORT", "customer 360")):
-        page = httpx.get(f"http://127.0.0.1:{stack.env[var]}/", timeout=10)
+    # Self-serve shows its landing page (the plans come from the catalog); the CSR console asks who is there.
+    for var, words in (("BSS_SELF_SERVE_PORT", "Prepaid mobile, no contract"), ("BSS_CSR_PORT", "Care console login")):
+        page = httpx.get(f"http://127.0.0.1:{stack.env[var]}/", timeout=10, follow_redirects=True)
         assert page.status_code == 200 and words in page.text
         assert httpx.get(f"http://127.0.0.1:{stack.env[var]}/health", timeout=10).status_code == 200
 
