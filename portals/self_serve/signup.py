@@ -436,7 +436,9 @@ class SignupPages:
         context = {"progress": progress, "poll_ms": POLL_MS, "esim": esim, "number": pretty_number(progress.msisdn
                                                                                                    or state.msisdn)}
         if fragment:
-            response = self.portal.page(request, "signup_status.html", **context)
+            plan = next((p for p in self.plans() if p.id == state.plan), None) if esim is not None else None
+            response = self.portal.page(request, "signup_status.html", swapped=True, plan=plan, step="done",
+                                        steps=[(s, TITLES[s]) for s in STEPS[:-1]], **context)
             if esim is not None:
                 response.headers["HX-Push-Url"] = "/signup/done"
             return response
