@@ -24,13 +24,13 @@ PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT = 8, 100, 44, 316
 
 
 def quantity(value: int, unit: str) -> str:
-    """A base-unit amount for people: `1.5 GB`, `300 MB`, `12 min`, `45 s`, `3 SMS`."""
+    """A base-unit amount for people: `1.5 GB`, `300 MB`, `12 min`, `1.5 min`, `45 s`, `3 SMS`."""
     if unit == "MB":
         if value >= 1024:
             return f"{value / 1024:.1f}".removesuffix(".0") + " GB"
         return f"{value} MB"
     if unit == "s":
-        return f"{math.ceil(value / 60)} min" if value >= 60 else f"{value} s"
+        return f"{value / 60:.1f}".removesuffix(".0") + " min" if value >= 60 else f"{value} s"
     return f"{value} SMS"
 
 

@@ -24,8 +24,8 @@ from core.api_client import ApiError, BssClient
 from operations import catalog, subscription, usage
 from portals.self_serve.catalog_view import Offer, offers
 from portals.self_serve.dashboard import DONE, LIVE, LineCard, buckets_by_line, characteristics, line_card
-from portals.self_serve.settings import checked_plain_write, checked_write, owned_id, signed_in
-from portals.session import PortalSession
+from portals.self_serve.settings import owned_id, signed_in
+from portals.session import PortalSession, check_csrf, require_customer, require_step_up
 from portals.web import Portal
 
 ACCOUNT = "/account"
@@ -54,6 +54,17 @@ def refusal(exc: ApiError) -> str:
     if exc.status >= 500 or exc.status in (401, 403, 404):
         raise exc
     return exc.message
+
+
+async def posted(request: Request, step_up: bool = False) -> tuple[PortalSession, dict[str, str]]:
+    """The signed-in customer and the posted form, after CSRF (and, with `step_up`, a still-fresh step-up)."""
+    session = await run_in_threadpool(require_customer, request)
+    form = {key: value.strip() for key, value in (await request.form()).items() if isinstance(value, str)}
+    await check_csrf(request, session)  # the app checks it too; kept here so a handler never relies on that alone
+    # Step-up after CSRF: a forged post must never be what mails a step-up code.
+    if step_up:
+        await run_in_threadpool(require_step_up, request, session)
+    return session, form
 
 
 def load_dashboard(client: BssClient, customer_id: str) -> tuple[list[LineCard], list[LineCard]]:
@@ -91,9 +102,9 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
                 return work(client)
         return await run_in_threadpool(run)
 
-    def line_page(session: PortalSession, card: LineCard, addons: list[Offer], status: int = 200,
+    def line_page(request: Request, session: PortalSession, card: LineCard, addons: list[Offer], status: int = 200,
                   done: str = "", error: str = "") -> HTMLResponse:
-        return portal.render("line.html", status, line=card, addons=[a for a in addons if a.adds],
+        return portal.page(request, "line.html", status, line=card, addons=[a for a in addons if a.adds],
                              new_request_id=new_request_id, done=DONE.get(done), error=error,
                              session=session, page="account")
 
@@ -101,7 +112,7 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
     async def dashboard(request: Request, done: str = "") -> HTMLResponse:
         session = await signed_in(request)
         lines, ended = await bound(session, lambda c: load_dashboard(c, session.customer_id))
-        return portal.render("dashboard.html", lines=lines, ended=ended, done=DONE.get(done),
+        return portal.page(request, "dashboard.html", lines=lines, ended=ended, done=DONE.get(done),
                              new_request_id=new_request_id, session=session, page="account")
 
     @app.get(line_path("{subscription_id}"), response_class=HTMLResponse)
@@ -109,12 +120,12 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
         owned_id("line", subscription_id)
         session = await signed_in(request)
         card, addons = await bound(session, lambda c: load_line(c, subscription_id))
-        return line_page(session, card, addons, done=done)
+        return line_page(request, session, card, addons, done=done)
 
     @app.post(line_path("{subscription_id}", "addons"), response_model=None)
     async def buy_addon(request: Request, subscription_id: str) -> Response:
         owned_id("line", subscription_id)
-        session, form = await checked_plain_write(request)
+        session, form = await posted(request)
         key = request_id(form)
         try:
             await bound(session, lambda c: subscription.vas(c, subscription_id=subscription_id,
@@ -122,25 +133,25 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
         except ApiError as exc:
             message = refusal(exc)
             card, addons = await bound(session, lambda c: load_line(c, subscription_id))
-            return line_page(session, card, addons, 409 if exc.status == 409 else 422, error=message)
+            return line_page(request, session, card, addons, 409 if exc.status == 409 else 422, error=message)
         return RedirectResponse(line_path(subscription_id) + "?done=addon", status_code=303)
 
     @app.post(line_path("{subscription_id}", "renew"), response_model=None)
     async def renew(request: Request, subscription_id: str) -> Response:
         owned_id("line", subscription_id)
-        session, form = await checked_plain_write(request)
+        session, form = await posted(request)
         key = request_id(form)
         try:
             await bound(session, lambda c: subscription.renew(c, subscription_id=subscription_id, request_id=key))
         except ApiError as exc:
             message = refusal(exc)
             card, addons = await bound(session, lambda c: load_line(c, subscription_id))
-            return line_page(session, card, addons, 409 if exc.status == 409 else 422, error=message)
+            return line_page(request, session, card, addons, 409 if exc.status == 409 else 422, error=message)
         return RedirectResponse(line_path(subscription_id) + "?done=renewed", status_code=303)
 
-    def plan_page(session: PortalSession, card: LineCard, plans: list[Offer], status: int = 200,
+    def plan_page(request: Request, session: PortalSession, card: LineCard, plans: list[Offer], status: int = 200,
                   error: str = "") -> HTMLResponse:
-        return portal.render("line_plan.html", status, line=card, plans=[p for p in plans if p.id != card.plan_id],
+        return portal.page(request, "line_plan.html", status, line=card, plans=[p for p in plans if p.id != card.plan_id],
                              error=error, session=session, page="account")
 
     def load_plans(client: BssClient, subscription_id: str) -> tuple[LineCard, list[Offer]]:
@@ -150,14 +161,16 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
     @app.get(line_path("{subscription_id}", "plan"), response_class=HTMLResponse)
     async def plan_form(request: Request, subscription_id: str) -> HTMLResponse:
         owned_id("line", subscription_id)
-        session = await signed_in(request, step_up=True)
+        session = await signed_in(request)
+        # The line first: another customer's line is the not-found page, and no step-up code is mailed for it.
         card, plans = await bound(session, lambda c: load_plans(c, subscription_id))
-        return plan_page(session, card, plans)
+        await signed_in(request, step_up=True)
+        return plan_page(request, session, card, plans)
 
     @app.post(line_path("{subscription_id}", "plan"), response_model=None)
     async def change_plan(request: Request, subscription_id: str) -> Response:
         owned_id("line", subscription_id)
-        session, form = await checked_write(request)
+        session, form = await posted(request, step_up=True)
         chosen = form.get("offering", "")
         error = "" if chosen else "Choose the plan you want to move to."
         if chosen:
@@ -168,18 +181,18 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
             except ApiError as exc:
                 error = refusal(exc)
         card, plans = await bound(session, lambda c: load_plans(c, subscription_id))
-        return plan_page(session, card, plans, 422, error=error)
+        return plan_page(request, session, card, plans, 422, error=error)
 
     @app.post(line_path("{subscription_id}", "plan/cancel"), response_model=None)
     async def cancel_plan(request: Request, subscription_id: str) -> Response:
         owned_id("line", subscription_id)
-        session, _ = await checked_plain_write(request)
+        session, _ = await posted(request)
         try:
             await bound(session, lambda c: subscription.cancel_plan_change(c, subscription_id=subscription_id))
         except ApiError as exc:
             message = refusal(exc)
             card, addons = await bound(session, lambda c: load_line(c, subscription_id))
-            return line_page(session, card, addons, 409 if exc.status == 409 else 422, error=message)
+            return line_page(request, session, card, addons, 409 if exc.status == 409 else 422, error=message)
         return RedirectResponse(line_path(subscription_id) + "?done=plan_cancelled", status_code=303)
 
     def load_card(client: BssClient, subscription_id: str) -> LineCard:
@@ -188,14 +201,15 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
     @app.get(line_path("{subscription_id}", "terminate"), response_class=HTMLResponse)
     async def terminate_form(request: Request, subscription_id: str) -> HTMLResponse:
         owned_id("line", subscription_id)
-        session = await signed_in(request, step_up=True)
+        session = await signed_in(request)
         card = await bound(session, lambda c: load_card(c, subscription_id))
-        return portal.render("line_terminate.html", line=card, error="", session=session, page="account")
+        await signed_in(request, step_up=True)
+        return portal.page(request, "line_terminate.html", line=card, error="", session=session, page="account")
 
     @app.post(line_path("{subscription_id}", "terminate"), response_model=None)
     async def terminate(request: Request, subscription_id: str) -> Response:
         owned_id("line", subscription_id)
-        session, form = await checked_write(request)
+        session, form = await posted(request, step_up=True)
         error = "" if form.get("confirm") == "yes" else "Tick the box to confirm that you want to end this line."
         if not error:
             try:
@@ -205,4 +219,4 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
             except ApiError as exc:
                 error = refusal(exc)
         card = await bound(session, lambda c: load_card(c, subscription_id))
-        return portal.render("line_terminate.html", 422, line=card, error=error, session=session, page="account")
+        return portal.page(request, "line_terminate.html", 422, line=card, error=error, session=session, page="account")

@@ -23,7 +23,7 @@ def bars(root: ET.Element) -> list[ET.Element]:
 
 def test_quantities_are_said_for_people():
     assert [quantity(v, "MB") for v in (0, 300, 1024, 1536, 30720)] == ["0 MB", "300 MB", "1 GB", "1.5 GB", "30 GB"]
-    assert [quantity(v, "s") for v in (45, 60, 61, 5400)] == ["45 s", "1 min", "2 min", "90 min"]
+    assert [quantity(v, "s") for v in (45, 60, 90, 5400, 5910)] == ["45 s", "1 min", "1.5 min", "90 min", "98.5 min"]
     assert quantity(3, "sms") == "3 SMS"
 
 
