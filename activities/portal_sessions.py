@@ -25,7 +25,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.uow import unit_of_work
-from core import mailer
+from core import clock, mailer
 from core.db import get_engine
 from core.errors import Conflict, NotFound, PolicyViolation, Violation
 from core.settings import Settings, get_settings
@@ -54,7 +54,7 @@ Row = dict[str, Any]
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.wall_now()
 
 
 def _refuse(code: str, message: str, **context: Any) -> PolicyViolation:

@@ -11,7 +11,7 @@ import time as _time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 
 _frozen_at: _dt.datetime | None = None
 _offset = _dt.timedelta(0)
@@ -22,6 +22,14 @@ def now() -> _dt.datetime:
     if _frozen_at is not None:
         return _frozen_at
     return _dt.datetime.now(UTC) + _offset
+
+
+def wall_now() -> _dt.datetime:
+    """Real UTC time, never frozen or shifted: for security lifetimes (portal sessions, login codes, mail stamps).
+
+    A scenario clock moved on by days must neither log people out nor keep a code alive.
+    """
+    return _dt.datetime.now(UTC)
 
 
 def instrument_ns() -> int:

@@ -9,7 +9,6 @@ never interleave two mails.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import os
 import smtplib
@@ -17,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from core import clock
 from core.settings import Settings, get_settings
 
 
@@ -32,7 +32,7 @@ class Mail:
 
 def _append(settings: Settings, mail: Mail) -> str:
     mail_id = uuid.uuid4().hex
-    line = json.dumps({"id": mail_id, "at": dt.datetime.now(dt.UTC).isoformat(), "to": mail.to,
+    line = json.dumps({"id": mail_id, "at": clock.wall_now().isoformat(), "to": mail.to,
                        "subject": mail.subject, "text": mail.text, "kind": mail.kind}) + "\n"
     path = settings.mailbox_path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from core import clock
 from core.api_error import ApiError
 from core.settings import get_settings
 
@@ -60,7 +61,7 @@ class PortalSession:
     @property
     def stepped_up(self) -> bool:
         """True while a fresh step-up code allows sensitive writes."""
-        return self.step_up_until is not None and self.step_up_until > dt.datetime.now(dt.UTC)
+        return self.step_up_until is not None and self.step_up_until > clock.wall_now()
 
     @property
     def actor(self) -> str | None:
