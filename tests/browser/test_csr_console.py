@@ -85,7 +85,8 @@ async def test_a_supervisor_finds_a_customer_opens_the_360_and_refunds_a_payment
                                                                                                  "approved")]
     events = (await seeded_api.get(f"/crm-api/v1/customer/{customer_id}/timeline")).json()
     assert any(e["aggregateId"] == refunds[0]["id"] and e["actor"] == username for e in events)  # the operator acted
-    assert page.errors == []
+    # The refused amount was answered 422 (the form again, with the message): Chromium logs that status, nothing else.
+    assert [e for e in page.errors if "status of 422" not in e] == []
 
 
 async def test_an_engineer_resolves_a_provisioning_task_stuck_by_a_fault(
@@ -144,4 +145,4 @@ async def test_a_csr_is_told_in_words_that_refunds_and_task_fixes_are_not_for_th
     await p.goto(f"{console_url}/orders")
     assert "Resolving and retrying tasks is for engineers and supervisors." in await p.locator("main").inner_text()
     assert await p.get_by_role("button", name="Resolve").count() == 0
-    assert phone_page.errors == []
+    assert [e for e in phone_page.errors if "status of 403" not in e] == []  # the refusal page's own status
