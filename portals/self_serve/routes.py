@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from operations import catalog
+from portals.self_serve.account import add_account_routes
 from portals.self_serve.catalog_view import ALLOWANCES, offers
 from portals.self_serve.chat import add_chat_routes
 from portals.self_serve.login import add_login_routes
@@ -23,6 +24,7 @@ def add_routes(app: FastAPI, portal: Portal) -> None:
     add_login_routes(app, portal)
     add_signup_routes(app, portal)
     add_chat_routes(app, portal)
+    add_account_routes(app, portal)
 
     @app.get("/", response_class=HTMLResponse)
     def landing(request: Request) -> HTMLResponse:
