@@ -80,7 +80,7 @@ def add_bills_routes(app: FastAPI, portal: Portal) -> None:
     async def bills_page(request: Request) -> HTMLResponse:
         session = await signed_in(request)
         found = await call(portal, session, bills_op.list_, customer_id=session.customer_id)
-        return portal.render("bills.html", bills=[bill_of(b) for b in found], session=session, page="bills")
+        return portal.page(request, "bills.html", bills=[bill_of(b) for b in found], page="bills")
 
     @app.get("/account/bills/{bill_id}", response_class=HTMLResponse)
     async def bill_page(request: Request, bill_id: str) -> HTMLResponse:
@@ -89,9 +89,9 @@ def add_bills_routes(app: FastAPI, portal: Portal) -> None:
         # Another customer's bill is the API's 404 for this bound call: the not-found page, nothing shown.
         shown = await call(portal, session, bills_op.show, bill_id=bill_id)
         document = await call(portal, session, bills_op.document, bill_id=bill_id)
-        return portal.render("bills_one.html", bill=bill_of(shown["customerBill"]),
-                             lines=lines_of(shown["appliedCustomerBillingRate"]), document=document,
-                             session=session, page="bills")
+        return portal.page(request, "bills_one.html", bill=bill_of(shown["customerBill"]),
+                           lines=lines_of(shown["appliedCustomerBillingRate"]), document=document,
+                           page="bills")
 
     @app.get("/account/bills/{bill_id}/document", response_class=PlainTextResponse)
     async def bill_document(request: Request, bill_id: str) -> PlainTextResponse:

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.api_client import ApiError
 from operations import payment
-from portals.self_serve.settings import call, checked_write, owned_id, signed_in
+from portals.self_serve.settings import call, owned_id, posted, signed_in, stepped_up
 from portals.web import Portal
 
 CARDS = "/account/cards"
@@ -88,17 +88,18 @@ def add_cards_routes(app: FastAPI, portal: Portal) -> None:
     @app.get(CARDS, response_class=HTMLResponse)
     async def cards_page(request: Request, done: str = "") -> HTMLResponse:
         session = await signed_in(request)
-        return portal.render("cards.html", cards=await cards_of(session), done=DONE.get(done), session=session,
-                             page="cards")
+        return portal.page(request, "cards.html", cards=await cards_of(session), done=DONE.get(done),
+                           page="cards")
 
     @app.get(f"{CARDS}/add", response_class=HTMLResponse)
     async def add_form(request: Request) -> HTMLResponse:
-        session = await signed_in(request, step_up=True)
-        return portal.render("cards_add.html", errors={}, form={}, session=session, page="cards")
+        await signed_in(request, step_up=True)
+        return portal.page(request, "cards_add.html", errors={}, form={}, page="cards")
 
     @app.post(f"{CARDS}/add", response_model=None)
     async def add(request: Request) -> Response:
-        session, form = await checked_write(request)
+        session, form = await posted(request)
+        await stepped_up(request, session)
         errors = card_form_errors(form)
         if not errors:
             try:
@@ -112,7 +113,7 @@ def add_cards_routes(app: FastAPI, portal: Portal) -> None:
                 errors["form"] = exc.message
         # Shown again without the number or the security code: they are never echoed into a page.
         kept = {"exp": form.get("exp", ""), "name": form.get("name", "")}
-        return portal.render("cards_add.html", 422, errors=errors, form=kept, session=session, page="cards")
+        return portal.page(request, "cards_add.html", 422, errors=errors, form=kept, page="cards")
 
     for action in ("remove", "default"):
         _add_change(app, portal, action, one_card)
@@ -123,15 +124,16 @@ def _add_change(app: FastAPI, portal: Portal, action: str, one_card: Any) -> Non
 
     @app.get(f"{CARDS}/{{method_id}}/{action}", response_class=HTMLResponse, name=f"card_{action}_form")
     async def confirm(request: Request, method_id: str) -> HTMLResponse:
-        owned_id("card", method_id)
-        session = await signed_in(request, step_up=True)
-        card = await one_card(session, method_id)
-        return portal.render("cards_change.html", card=card, action=action, session=session, page="cards")
+        session = await signed_in(request)
+        card = await one_card(session, method_id)  # another customer's card: not found, and no code is mailed
+        await stepped_up(request, session)
+        return portal.page(request, "cards_change.html", card=card, action=action, page="cards")
 
     @app.post(f"{CARDS}/{{method_id}}/{action}", response_model=None, name=f"card_{action}")
     async def change(request: Request, method_id: str) -> Response:
-        owned_id("card", method_id)
-        session, _form = await checked_write(request)
+        session, _form = await posted(request)
+        await one_card(session, method_id)
+        await stepped_up(request, session)
         try:
             if action == "remove":
                 await call(portal, session, payment.remove_method, method_id=method_id)
@@ -141,6 +143,6 @@ def _add_change(app: FastAPI, portal: Portal, action: str, one_card: Any) -> Non
             if exc.status not in (409, 422):
                 raise  # another customer's card is a 404 page; an outage is the "try later" page
             card = await one_card(session, method_id)
-            return portal.render("cards_change.html", 422, card=card, action=action, error=exc.message,
-                                 session=session, page="cards")
+            return portal.page(request, "cards_change.html", 422, card=card, action=action, error=exc.message,
+                               page="cards")
         return RedirectResponse(f"{CARDS}?done={'removed' if action == 'remove' else 'default'}", status_code=303)

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.api_client import ApiError
 from operations import customer
-from portals.self_serve.settings import call, checked_plain_write, checked_write, signed_in
+from portals.self_serve.settings import call, posted, signed_in, stepped_up
 from portals.web import Portal
 
 PROFILE = "/account/profile"
@@ -68,12 +68,12 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
     async def profile_page(request: Request, done: str = "") -> HTMLResponse:
         session = await signed_in(request)
         profile = await current(session)
-        return portal.render("profile.html", profile=profile, form=profile.__dict__, errors={},
-                             done=DONE.get(done), session=session, page="profile")
+        return portal.page(request, "profile.html", profile=profile, form=profile.__dict__, errors={},
+                           done=DONE.get(done), page="profile")
 
     @app.post(PROFILE, response_model=None)
     async def save(request: Request) -> Response:
-        session, form = await checked_plain_write(request)
+        session, form = await posted(request)
         profile = await current(session)
         errors = details_errors(form)
         if not errors:
@@ -84,18 +84,19 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
                 if exc.status not in (409, 422):
                     raise
                 errors["form"] = exc.message
-        return portal.render("profile.html", 422, profile=profile, form=form, errors=errors, done=None,
-                             session=session, page="profile")
+        return portal.page(request, "profile.html", 422, profile=profile, form=form, errors=errors, done=None,
+                           page="profile")
 
     @app.get(f"{PROFILE}/email", response_class=HTMLResponse)
     async def email_form(request: Request) -> HTMLResponse:
         session = await signed_in(request, step_up=True)
-        return portal.render("profile_email.html", profile=await current(session), form={}, errors={},
-                             session=session, page="profile")
+        return portal.page(request, "profile_email.html", profile=await current(session), form={}, errors={},
+                           page="profile")
 
     @app.post(f"{PROFILE}/email", response_model=None)
     async def change_email(request: Request) -> Response:
-        session, form = await checked_write(request)
+        session, form = await posted(request)
+        await stepped_up(request, session)
         profile = await current(session)
         email = form.get("email", "")
         errors = {}
@@ -111,8 +112,8 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
                 if exc.status not in (409, 422):
                     raise
                 errors["form"] = exc.message
-        return portal.render("profile_email.html", 422, profile=profile, form={"email": email}, errors=errors,
-                             session=session, page="profile")
+        return portal.page(request, "profile_email.html", 422, profile=profile, form={"email": email}, errors=errors,
+                           page="profile")
 
 
 async def _save_details(portal: Portal, session: Any, profile: Profile, form: dict[str, str]) -> None:

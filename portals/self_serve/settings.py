@@ -3,7 +3,7 @@
 What the four areas share lives here: the signed-in customer's session and API client, the check
 that an id in a URL or form has the shape of the kind it names (anything else is the same 404 as
 another customer's id, which the API answers for a bound call), and form reading that never lets a
-malformed field reach FastAPI's validation (whose 422 body would echo the input, card number included).
+malformed field reach FastAPI's validation (fields are read from the form by hand and checked here).
 
 Writes are `async def` because CSRF is checked on the form body; the session look-up and the API
 calls are blocking HTTP, so they run in the thread pool and never stall the event loop.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -40,38 +39,32 @@ async def signed_in(request: Request, step_up: bool = False) -> PortalSession:
     """The signed-in customer (else off to login); with `step_up`, one who entered a fresh code (else off to it)."""
     session = await run_in_threadpool(require_customer, request)
     if step_up:
-        await run_in_threadpool(require_step_up, request, session)
+        await stepped_up(request, session)
     return session
 
 
-async def checked_write(request: Request) -> tuple[PortalSession, dict[str, str]]:
-    """The signed-in customer and the posted form of a write, after CSRF and a still-valid step-up."""
+async def posted(request: Request) -> tuple[PortalSession, dict[str, str]]:
+    """The signed-in customer and the posted form of a write, after its CSRF check."""
     session = await run_in_threadpool(require_customer, request)
     form = await form_of(request)
-    await check_csrf(request, session)
-    # Step-up after CSRF: a forged post must never be the thing that sends a step-up mail.
+    await check_csrf(request, session)  # the app checks it too; a handler never relies on that alone
+    return session, form
+
+
+async def stepped_up(request: Request, session: PortalSession) -> None:
+    """Go on only within a fresh step-up; else off to the step-up page (a code is mailed), then back here.
+
+    Called after the CSRF check and after the id in the URL was found to be the customer's own, so
+    neither a forged post nor another customer's id is ever what mails a step-up code.
+    """
     await run_in_threadpool(require_step_up, request, session)
-    return session, form
-
-
-async def checked_plain_write(request: Request) -> tuple[PortalSession, dict[str, str]]:
-    """The signed-in customer and the posted form of a write that needs CSRF but no step-up."""
-    session = await run_in_threadpool(require_customer, request)
-    form = await form_of(request)
-    await check_csrf(request, session)
-    return session, form
 
 
 async def form_of(request: Request) -> dict[str, str]:
-    """The posted url-encoded form as plain strings (a repeated field keeps its first value)."""
-    # Read as bytes first: Starlette keeps them, so the CSRF check can read the same body again.
-    body = await request.body()
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return {}
-    form: dict[str, str] = {}
-    for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
-        form.setdefault(key, value.strip())
-    return form
+    """The posted form as plain strings (a repeated field keeps its last value; files are ignored)."""
+    # Starlette parses the form once and keeps it: the app-wide CSRF check has usually read it already.
+    form = await request.form()
+    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
 
 
 async def call(portal: Portal, session: PortalSession, fn: Callable[..., T], **kwargs: Any) -> T:
@@ -93,3 +86,15 @@ def add_settings_routes(app: FastAPI, portal: Portal) -> None:
 
     for add in (add_cards_routes, add_profile_routes, add_bills_routes, add_esim_routes):
         add(app, portal)
+
+
+async def checked_plain_write(request: Request) -> tuple[PortalSession, dict[str, str]]:
+    """The signed-in customer and the posted form of a write that needs CSRF but no step-up."""
+    return await posted(request)
+
+
+async def checked_write(request: Request) -> tuple[PortalSession, dict[str, str]]:
+    """The signed-in customer and the posted form of a write, after CSRF and a still-valid step-up."""
+    session, form = await posted(request)
+    await stepped_up(request, session)
+    return session, form
