@@ -15,6 +15,7 @@ from portals.self_serve.account import add_account_routes
 from portals.self_serve.catalog_view import ALLOWANCES, offers
 from portals.self_serve.chat import add_chat_routes
 from portals.self_serve.login import add_login_routes
+from portals.self_serve.settings import add_settings_routes
 from portals.self_serve.signup import add_signup_routes
 from portals.web import Portal
 
@@ -24,6 +25,7 @@ def add_routes(app: FastAPI, portal: Portal) -> None:
     add_login_routes(app, portal)
     add_signup_routes(app, portal)
     add_chat_routes(app, portal)
+    add_settings_routes(app, portal)
     add_account_routes(app, portal)
 
     @app.get("/", response_class=HTMLResponse)
