@@ -42,9 +42,11 @@ from operations import (
     provisioning,
     subscription,
     ticket,
+    usage,
 )
 from operations import workflow as workflows
 from portals import session as sessions
+from portals.charts import usage_charts
 from portals.csr import views
 from portals.web import Portal
 
@@ -60,6 +62,7 @@ NOTICES = {
     "renewed": "Line {id} was renewed.", "vas": "The add-on was bought for line {id}.",
 }
 NOTICE_ID = re.compile(r"^[A-Z]{2,5}-[0-9A-Z]{1,20}$")
+LIVE = ("active", "blocked")  # lines with a current period, so a usage chart
 ADD_ONS = ("VAS_DATA_1GB", "VAS_DATA_5GB", "VAS_UNLIMITED_DAY", "VAS_ROAMING_1GB")
 
 
@@ -134,6 +137,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
             bills = bill.list_(client, customer_id=customer_id)
             contacts = interaction.list_(client, customer_id=customer_id, limit=20)
             events = customer.timeline(client, customer_id=customer_id, limit=50)
+            charts = {line["id"]: line_charts(client, line) for line in card["lines"]}
         refunded: dict[str, int] = {}
         for r in money["refunds"]:
             if r.get("status") == "approved":
@@ -141,7 +145,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                 refunded[pid] = refunded.get(pid, 0) + views.amount(r["totalAmount"])
         return page("customer.html", request, session, card=card, c=card["customer"], orders=orders,
                     payments=money["payments"], refunds=money["refunds"], refunded=refunded, bills=bills[:20],
-                    interactions=contacts, events=events, may_refund=views.allowed(role(session), "refund"),
+                    interactions=contacts, events=events, charts=charts, may_refund=views.allowed(role(session), "refund"),
                     may_care=views.allowed(role(session), "care"), nav="search")
 
     @app.post("/customer/{customer_id}/case", response_class=HTMLResponse)
@@ -192,25 +196,17 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         if not valid("line", line_id):
             return not_found(request, session)
         loaded = load_line(session, line_id)
-        chart = usage_chart(session, line_id)
-        return page("line.html", request, session, **loaded, chart=chart, add_ons=ADD_ONS,
+        with portal.client_for(session) as client:
+            charts = line_charts(client, loaded["line"] or {})
+        return page("line.html", request, session, **loaded, charts=charts, add_ons=ADD_ONS,
                     may_line=views.allowed(role(session), "line"),
                     may_terminate=views.allowed(role(session), "terminate"), nav="search")
 
-    def usage_chart(session: Any, line_id: str) -> Any:
-        """The line's usage chart of this period (portals/charts.py), or None when it cannot be drawn."""
-        try:
-            from portals import charts  # H2's shared charts; the page shows a table without them
-        except ImportError:
-            return None
-        draw = getattr(charts, "line_usage_chart", None)
-        if draw is None:
-            return None
-        try:
-            with portal.client_for(session) as client:
-                return draw(client, line_id)
-        except ApiError:
-            return None
+    def line_charts(client: Any, line: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The usage charts of a live line's current period (portals/charts.py, as the self-serve dashboard)."""
+        if line.get("state") not in LIVE:
+            return []
+        return usage_charts(usage.daily(client, subscription_id=line["id"]), ident=f"usage-{line['id']}")
 
     @app.post("/line/{line_id}/vas", response_class=HTMLResponse)
     async def buy_add_on(request: Request, line_id: str) -> Response:

@@ -63,6 +63,7 @@ async def test_a_supervisor_finds_a_customer_opens_the_360_and_refunds_a_payment
     assert await p.get_by_role("heading", level=1).inner_text() == f"{name} {customer_id}"
     body = await p.locator("main").inner_text()
     assert "PLAN_S" in body and payment_id in body and "customer.created" in body  # lines, payments, timeline
+    assert await p.locator("figure.usage svg[role=img]").count() == 3  # the line's data, calls and SMS per day
 
     await p.get_by_role("link", name=f"Refund {payment_id}").click()
     await p.wait_for_url("**/step-up**")

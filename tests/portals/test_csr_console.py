@@ -97,3 +97,60 @@ async def test_roles_are_refused_in_words_and_nothing_changes(console, api_url):
             "/orders")).text), "title": "t"})
         assert opened.status_code == 403 and "not allowed to work cases" in opened.text
     assert (await api.get("/crm-api/v1/case", params={"customerId": customer_id})).json() == []
+
+
+async def _active_line(api: httpx.AsyncClient) -> tuple[str, str]:
+    """A customer with an active PLAN_S line, ordered through the API; (customer id, line id)."""
+    from tests.support.factories import order_body
+    from tests.support.polling import until
+
+    customer_id = await ready_customer(api)
+    order = await api.post("/tmf-api/productOrderingManagement/v4/productOrder", json=order_body(customer_id, "PLAN_S"))
+    assert order.status_code == 201, order.text
+
+    async def line() -> str | None:
+        lines = (await api.get("/tmf-api/productInventory/v4/product",
+                               params={"relatedParty.id": customer_id, "status": "active"})).json()
+        return lines[0]["id"] if lines else None
+    return customer_id, await until(line, "an active line", timeout=60, every=0.3)
+
+
+async def test_terminating_a_line_needs_a_step_up_code_a_reason_and_a_confirm(console, api_url):
+    from tests.support import mailbox
+    from tests.support.polling import until
+
+    url, api = console
+    customer_id, line_id = await _active_line(api)
+    async with await _signed_in(url, api_url, api, "engineer") as engineer:
+        shown = await engineer.get(f"/line/{line_id}")
+        assert shown.status_code == 200 and shown.text.count('<figure class="usage">') == 3  # data, calls, SMS
+        assert "Terminate this line" not in shown.text and "can look at this line but not change it" in shown.text
+        refused = await engineer.get(f"/line/{line_id}/terminate")
+        assert refused.status_code == 403 and "not allowed to terminate a line" in refused.text
+
+    async with await _signed_in(url, api_url, api, "csr") as csr:
+        card = await csr.get(f"/customer/{customer_id}")
+        assert f'href="/line/{line_id}"' in card.text and card.text.count('<figure class="usage">') == 3
+        first = await csr.get(f"/line/{line_id}/terminate")
+        assert first.status_code == 303 and first.headers["location"].startswith("/step-up?next=")
+        step = await csr.get(first.headers["location"])
+        operator_email = next(o["email"] for o in (await api.get("/portal-api/v1/operator")).json()
+                              if o["role"] == "csr")
+        verified = await csr.post("/step-up", data={
+            "csrf": _csrf(step.text), "next": f"/line/{line_id}/terminate",
+            "code": mailbox.latest_code(operator_email, "step_up_code")})
+        assert verified.status_code == 303 and verified.headers["location"] == f"/line/{line_id}/terminate"
+        form = await csr.get(f"/line/{line_id}/terminate")
+        assert form.status_code == 200 and "cannot be undone" in form.text
+
+        unconfirmed = await csr.post(f"/line/{line_id}/terminate", data={"csrf": _csrf(form.text),
+                                                                         "reason": "moving abroad"})
+        assert unconfirmed.status_code == 422 and "tick the box" in unconfirmed.text
+        ended = await csr.post(f"/line/{line_id}/terminate", data={"csrf": _csrf(form.text),
+                                                                   "reason": "moving abroad", "confirm": "yes"})
+        assert ended.status_code == 303 and ended.headers["location"].startswith(f"/line/{line_id}?done=terminated")
+
+    async def terminated() -> bool:
+        product = (await api.get(f"/tmf-api/productInventory/v4/product/{line_id}")).json()
+        return product["status"] == "terminated"
+    await until(terminated, f"{line_id} terminated", timeout=30, every=0.3)
