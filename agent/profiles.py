@@ -85,6 +85,9 @@ class Profile:
 
 
 OWN_BOOKKEEPING = ("agent",)
+# Console logins (`bss operator …`): the CLI's alone (operator:admin, which the agent's token lacks), and they carry
+# passwords, which must never pass through a model.
+NOT_FOR_THE_MODEL = (*OWN_BOOKKEEPING, "operator")
 
 
 @cache
@@ -95,7 +98,7 @@ def profile(name: str) -> Profile:
         # Every operation but the agent's own bookkeeping (its sessions and notes): the runtime writes
         # those, and a model that could append to its own transcript could rewrite what it did.
         specs = [ToolSpec(op=op, schema=op.input, confirm=op.needs_confirm) for op in registry.values()
-                 if op.domain not in OWN_BOOKKEEPING]
+                 if op.domain not in NOT_FOR_THE_MODEL]
     elif name == "customer":
         specs = []
         for op_name, hidden in CUSTOMER_OPERATIONS.items():
