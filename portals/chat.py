@@ -232,6 +232,9 @@ def _tool_text(entry: dict[str, Any]) -> str:
     error = entry.get("error")
     if error:
         return f"{entry['operation']} refused: {error.get('code', '')} — {error.get('message', '')}"
+    result = entry.get("result")
+    if isinstance(result, dict) and result.get("proposed") is True:  # held for a confirm, not run
+        return f"{entry['operation']} proposed, waiting for a confirm"
     return f"{entry['operation']} done"
 
 
@@ -336,8 +339,11 @@ class LiveTurn:
                 else:
                     self.steps.append(done)
             elif event.kind == EventKind.PROPOSAL:
-                self.steps.append(Line("note", f"proposed {event.operation}: waits for your confirm",
-                                       operation=event.operation))
+                held = Line("tool", f"{event.operation} proposed, waiting for a confirm", operation=event.operation)
+                if self.steps and self.steps[-1].text.endswith("…") and self.steps[-1].operation == event.operation:
+                    self.steps[-1] = held
+                else:
+                    self.steps.append(held)
             elif event.kind == EventKind.STOPPED:
                 self.steps.append(Line("note", f"stopped: {event.reason}"))
 

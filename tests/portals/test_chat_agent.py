@@ -117,6 +117,8 @@ def test_transcript_lines_show_customers_their_messages_and_cases_and_staff_ever
         {"type": "toolCall", "operation": "subscription.show", "args": {}, "result": None,
          "error": {"code": "subscription.not_found", "message": "no such line"}},
         {"type": "message", "role": "system", "text": "trip-wire: the answer named 1 identifier(s) of another customer"},
+        {"type": "toolCall", "operation": "subscription.vas", "args": {}, "error": None,
+         "result": {"proposed": True, "operation": "subscription.vas"}},
         {"type": "turn", "tokens": 0, "costUsd": 0.0},
     ]
     customer = chat.lines_from_entries(entries, staff=False)
@@ -125,5 +127,6 @@ def test_transcript_lines_show_customers_their_messages_and_cases_and_staff_ever
         ("assistant", "I've passed this to our team as case CASE-42 (fraud).")]
     assert customer[1].operation == "fraud"
     staff = chat.lines_from_entries(entries, staff=True)
-    assert [line.role for line in staff] == ["user", "note", "case", "assistant", "tool", "note"]
+    assert [line.role for line in staff] == ["user", "note", "case", "assistant", "tool", "note", "tool"]
     assert staff[4].text == "subscription.show refused: subscription.not_found — no such line" and not staff[4].ok
+    assert staff[6].text == "subscription.vas proposed, waiting for a confirm" and staff[6].ok
