@@ -154,3 +154,60 @@ async def test_terminating_a_line_needs_a_step_up_code_a_reason_and_a_confirm(co
         product = (await api.get(f"/tmf-api/productInventory/v4/product/{line_id}")).json()
         return product["status"] == "terminated"
     await until(terminated, f"{line_id} terminated", timeout=30, every=0.3)
+
+
+def _unlabelled(html: str) -> list[str]:
+    """The form controls of a page without a label (by `for`, or wrapped in one)."""
+    from html.parser import HTMLParser
+
+    class Controls(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: list[str | None] = []
+            self.labelled: set[str] = set()
+            self.depth = 0
+            self.wrapped = 0
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            attr = dict(attrs)
+            if tag == "label":
+                self.depth += 1
+                if attr.get("for"):
+                    self.labelled.add(attr["for"])
+            elif tag in ("input", "select", "textarea") and attr.get("type") not in ("hidden", "submit"):
+                if self.depth:
+                    self.wrapped += 1
+                else:
+                    self.ids.append(attr.get("id"))
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "label":
+                self.depth -= 1
+
+    parsed = Controls()
+    parsed.feed(html)
+    return [str(i) for i in parsed.ids if i is None or i not in parsed.labelled]
+
+
+async def test_the_workbench_shows_sla_countdowns_and_every_control_is_labelled(console, api_url):
+    url, api = console
+    customer_id, line_id = await _active_line(api)
+    opened = await api.post("/tmf-api/troubleTicket/v4/troubleTicket", json={
+        "description": "No data since this morning", "severity": "major", "ticketType": "network",
+        "relatedParty": [{"id": customer_id, "role": "customer", "@referredType": "Customer"}]})
+    assert opened.status_code == 201, opened.text
+    ticket_id = opened.json()["id"]
+    async with await _signed_in(url, api_url, api, "supervisor") as supervisor:
+        work = await supervisor.get("/work")
+        assert work.status_code == 200 and f'<tr id="{ticket_id}">' in work.text
+        row = work.text.split(f'<tr id="{ticket_id}">', 1)[1].split("</tr>", 1)[0]
+        assert re.search(r'class="sla sla-(ok|soon)">due in \d', row), row
+        moved = await supervisor.post(f"/ticket/{ticket_id}/move", data={"csrf": _csrf(work.text),
+                                                                         "status": "acknowledged"})
+        assert moved.status_code == 303
+        assert (await api.get(f"/tmf-api/troubleTicket/v4/troubleTicket/{ticket_id}")).json()["status"] == "acknowledged"
+
+        for path in ("/search?q=Mei", f"/customer/{customer_id}", f"/line/{line_id}", "/work", "/orders"):
+            page = await supervisor.get(path)
+            assert page.status_code == 200 and len(page.content) <= LIMIT, path
+            assert _unlabelled(page.text) == [], path
