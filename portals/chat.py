@@ -305,6 +305,35 @@ def _browse_lines(session_id: str) -> list[Line]:
     return lines
 
 
+class Throttle:
+    """At most `limit` turns per `window_s` seconds per key (a visitor's address): the browse profile has no
+    customer whose caps could count its model calls, so the portal counts them, in memory."""
+
+    def __init__(self, limit: int, window_s: float = 3600.0, max_keys: int = 10_000) -> None:
+        self.limit, self.window_s, self.max_keys = limit, window_s, max_keys
+        self._hits: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Count one turn for `key`; False (and not counted) when the key is at its limit."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = [t for t in self._hits.pop(key, []) if now - t < self.window_s]
+            allowed = len(hits) < self.limit
+            if allowed:
+                hits.append(now)
+            self._hits[key] = hits
+            while len(self._hits) > self.max_keys:
+                self._hits.popitem(last=False)
+            return allowed
+
+
+BROWSE_TURNS_PER_HOUR = 30
+BROWSE_LIMITED = ("You have asked a lot of questions in the last hour, so the assistant is taking a break. "
+                  "Please try again later, or sign in to ask about your own account.")
+browse_throttle = Throttle(BROWSE_TURNS_PER_HOUR)
+
+
 # --- live turns (the CSR panel shows the tokens as they come) ------------------------------------------------
 
 

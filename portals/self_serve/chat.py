@@ -3,7 +3,8 @@
 Signed in as a customer, the chat is the agent's customer profile bound to the session's customer (every
 call carries `X-BSS-On-Behalf-Of`; the trip-wire withholds anything of another customer; five kinds of
 request open a case for a person, whose id the page shows). Before that — a visitor on the public pages —
-it is the browse profile: the public catalog only. The conversation's id is kept in the portal session's
+it is the browse profile: the public catalog only, at most `chat.BROWSE_TURNS_PER_HOUR` turns an hour per
+address (no customer's caps count a visitor's model calls). The conversation's id is kept in the portal session's
 data (a customer) or in an HttpOnly cookie (a visitor; the browse conversation lives in the portal's memory).
 
 Without JavaScript the form posts to `/chat`, the turn runs, and the browser is sent to `/chat` where the
@@ -122,6 +123,9 @@ def add_chat_routes(app: FastAPI, portal: Portal) -> None:
                 return answer(request, mode, "", reply, remember=False)
             if waiting.operation in STEP_UP_FOR and mode.session is not None and not mode.session.stepped_up:
                 sessions.require_step_up(request, mode.session)  # back to /chat afterwards, to confirm again
+        if mode.profile == "browse" and not chat.browse_throttle.allow(sessions.client_address(request) or "?"):
+            return answer(request, mode, message, chat.Reply(session_id="", answer="", error=chat.BROWSE_LIMITED),
+                          remember=False)
         session_id = mode.chat_id or chat.new_session_id(mode.profile)
         reply = chat.run(message, profile=mode.profile, session_id=session_id, actor=mode.actor,
                          customer_id=mode.customer_id, confirm=confirm)

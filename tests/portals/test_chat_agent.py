@@ -130,3 +130,12 @@ def test_transcript_lines_show_customers_their_messages_and_cases_and_staff_ever
     assert [line.role for line in staff] == ["user", "note", "case", "assistant", "tool", "note", "tool"]
     assert staff[4].text == "subscription.show refused: subscription.not_found — no such line" and not staff[4].ok
     assert staff[6].text == "subscription.vas proposed, waiting for a confirm" and staff[6].ok
+
+
+def test_the_browse_throttle_counts_turns_per_address_in_a_sliding_hour():
+    throttle = chat.Throttle(2, window_s=3600, max_keys=2)
+    assert throttle.allow("a", now=0) and throttle.allow("a", now=10) and not throttle.allow("a", now=20)
+    assert throttle.allow("b", now=20)  # another address has its own count
+    assert not throttle.allow("a", now=3599) and throttle.allow("a", now=3601)  # the first turn left the window
+    throttle.allow("c", now=3602)  # at most max_keys addresses are remembered (the oldest go first)
+    assert set(throttle._hits) == {"a", "c"}

@@ -133,3 +133,30 @@ async def test_a_customer_proposal_runs_only_after_confirm(portal, seeded_api):
     assert sorted(p["amount"]["value"] for p in after) == [3.0, 10.0]
     shown = (await portal.get("/chat")).text
     assert "Done: 1 GB was added to your line." in words(shown) and 'action="/chat/confirm"' not in shown
+
+
+async def test_confirming_a_termination_asks_for_a_step_up_code_first(portal, seeded_api):
+    mine, line = await active_line(seeded_api, "PLAN_S")
+    await login_customer(portal, await email_of(seeded_api, mine))
+    script({"tool": "subscription.terminate", "args": {"subscription_id": line}},
+           {"say": "I can end this line for you: please confirm."})
+    page = await portal.get("/chat")
+    await portal.post("/chat", data={"csrf": csrf_of(page.text), "message": "please end my line"})
+    shown = (await portal.get("/chat")).text
+    assert "terminate the line" in words(shown)
+    confirmed = await portal.post("/chat/confirm", data={"csrf": csrf_of(shown)},
+                                  headers={"Referer": f"{portal.base_url}/chat"})
+    assert confirmed.status_code == 303 and confirmed.headers["location"].startswith("/step-up?next=%2Fchat")
+    product = (await seeded_api.get(f"{PRODUCTS}/{line}")).json()
+    assert product["status"] == "active"  # nothing ran without the fresh code
+    assert 'action="/chat/confirm"' in (await portal.get("/chat")).text  # still waiting for the confirm
+
+
+async def test_a_visitor_is_limited_to_a_number_of_turns_an_hour(portal, monkeypatch):
+    monkeypatch.setattr(chat, "browse_throttle", chat.Throttle(1))
+    script({"say": "Hello!"}, {"say": "(not reached)"})
+    page = await portal.get("/chat")
+    first = await portal.post("/chat", headers=HX, data={"csrf": csrf_of(page.text), "message": "hi"})
+    assert "Hello!" in words(first.text)
+    second = await portal.post("/chat", headers=HX, data={"csrf": csrf_of(page.text), "message": "hi again"})
+    assert chat.BROWSE_LIMITED in words(second.text) and "(not reached)" not in second.text
