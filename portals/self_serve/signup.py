@@ -47,6 +47,7 @@ from portals.web import Portal
 log = logging.getLogger("bss.portals.signup")
 PORTAL_API = "/portal-api/v1"
 POLL_MS = 300  # the progress fragment's refresh: an order completes in ~1 s, so a few polls show each stage
+FINISHED = 286  # htmx's "stop polling" status for the last answer of the progress fragment
 PICKER_SIZE = 6
 
 
@@ -102,6 +103,14 @@ class SignupPages:
         if session.kind == "customer" and state.customer_id != session.customer_id:
             return None, SignupState()  # a customer who did not sign up in this session: not a wizard
         return session, state
+
+    def order_open(self, state: SignupState) -> bool:
+        """An order of this signup is being set up or is done: the choices it was placed with are final."""
+        if not state.order_id or not state.customer_id:
+            return False
+        with self.bound(state.customer_id) as client:
+            current = progress_of(order.show(client, order_id=state.order_id))
+        return not current.finished or current.state == "completed"
 
     def back_to(self, request: Request, state: SignupState, step: str) -> Response | None:
         """The page of the step `step` needs first, with why, or None when `step` may go on."""
@@ -240,7 +249,7 @@ class SignupPages:
                        wanted: str) -> Response:
         if (back := self.back_to(request, state, "number")) is not None:
             return back
-        if state.order_id:
+        if self.order_open(state):
             return self.go("/signup/progress")  # the number is the order's now
         if not picked.isdigit() or not 8 <= len(picked) <= 15:
             return self.number_page(request, state, status=422, wanted=wanted,
@@ -252,7 +261,8 @@ class SignupPages:
                                     message=f"{pretty_number(picked)} is not available. Choose another number.")
         state.msisdn = picked
         self.save(session, state)
-        return self.go("/signup/details")
+        # A number chosen again after the order refused the first one: the details are done already.
+        return self.go("/signup/card" if needed_before(state, "card") is None else "/signup/details")
 
     # -- step 3: name, phone, identity; the customer is created here ----------------------------------
 
@@ -284,7 +294,7 @@ class SignupPages:
                         values: dict[str, str]) -> Response:
         if (back := self.back_to(request, state, "details")) is not None:
             return back
-        if state.order_id:
+        if self.order_open(state):
             return self.go("/signup/progress")
         problems = check_details(**values)
         if problems:
@@ -372,8 +382,8 @@ class SignupPages:
                 current = progress_of(order.show(client, order_id=state.order_id))
                 if not current.finished or current.state == "completed":
                     return self.go("/signup/progress")  # paid for, or being set up: no second order
-                if state.card_id and state.card_id not in state.declined_cards:
-                    state.declined_cards.append(state.card_id)
+            if state.card_id and state.card_id not in state.replaced_cards:
+                state.replaced_cards.append(state.card_id)  # a card given again replaces this signup's last one
             try:
                 added = payment.add_card(client, customer_id=customer_id, number=card["number"], exp=card["exp"],
                                          cvv=card["cvv"] or None, name=card["name"] or None)
@@ -383,7 +393,7 @@ class SignupPages:
                 return self.card_page(request, state, status=exc.status, values=keep,
                                       problems={"number": exc.message}, message=exc.message)
             state.card_id = added["id"]
-            self._retire_declined(client, state)
+            self._retire_replaced(client, state)
             try:
                 placed = order.create(client, customer_id=customer_id, offering=state.plan, msisdn=state.msisdn,
                                       request_id=f"signup-{customer_id}-{state.attempt + 1}")
@@ -395,24 +405,25 @@ class SignupPages:
                     state.msisdn = None
                     self.save(session, state)
                     return self.number_page(request, state, status=409, message=(
-                        "The number you chose was taken a moment ago. Choose another one; your card is kept."))
+                        "The number you chose was taken a moment ago. Nothing was charged: choose another one, "
+                        "then give your card again."))
                 return self.card_page(request, state, status=exc.status, message=exc.message, values=keep)
         state.order_id, state.attempt = placed["id"], state.attempt + 1
         self.save(session, state)
         return self.go("/signup/progress")
 
     @staticmethod
-    def _retire_declined(client: BssClient, state: SignupState) -> None:
-        """Make the new card the default and remove the ones the bank declined (best effort)."""
-        if not state.declined_cards:
+    def _retire_replaced(client: BssClient, state: SignupState) -> None:
+        """Make the new card the default and remove the ones it replaces (declined ones; best effort)."""
+        if not state.replaced_cards:
             return
         payment.update_method(client, method_id=state.card_id, preferred=True)
-        for method_id in list(state.declined_cards):
+        for method_id in list(state.replaced_cards):
             try:
                 payment.remove_method(client, method_id=method_id)
             except ApiError as exc:
-                log.info("signup: declined card %s kept: %s", method_id, exc.code)
-            state.declined_cards.remove(method_id)
+                log.info("signup: replaced card %s kept: %s", method_id, exc.code)
+            state.replaced_cards.remove(method_id)
 
     # -- step 5: live progress, then the eSIM ---------------------------------------------------------
 
@@ -421,7 +432,7 @@ class SignupPages:
         return await run_in_threadpool(self._progress, request, False)
 
     async def progress_fragment(self, request: Request) -> Response:
-        """GET /signup/progress/status: the fragment htmx swaps in every ~300 ms; the eSIM once it is live."""
+        """GET /signup/progress/status: the inside htmx swaps in every 300 ms; the eSIM once it is live (then 286)."""
         return await run_in_threadpool(self._progress, request, True)
 
     def _progress(self, request: Request, fragment: bool) -> Response:
@@ -439,6 +450,8 @@ class SignupPages:
             plan = next((p for p in self.plans() if p.id == state.plan), None) if esim is not None else None
             response = self.portal.page(request, "signup_status.html", swapped=True, plan=plan, step="done",
                                         steps=[(s, TITLES[s]) for s in STEPS[:-1]], **context)
+            if progress.finished:
+                response.status_code = FINISHED  # htmx stops polling, and still swaps this answer in
             if esim is not None:
                 response.headers["HX-Push-Url"] = "/signup/done"
             return response

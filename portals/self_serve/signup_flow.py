@@ -36,7 +36,7 @@ class SignupState:
     card_id: str | None = None
     order_id: str | None = None
     attempt: int = 0  # orders placed; a retry after a declined card is a new order with a new request id
-    declined_cards: list[str] = field(default_factory=list)
+    replaced_cards: list[str] = field(default_factory=list)
 
     @classmethod
     def from_data(cls, data: dict[str, Any] | None) -> SignupState:
@@ -150,6 +150,12 @@ class Progress:
         """The card was declined: another card may succeed."""
         return bool(self.reason and self.reason.startswith("payment.declined"))
 
+    @property
+    def number_taken(self) -> bool:
+        """The chosen number went to someone else: another number may succeed."""
+        reason = self.reason or ""
+        return "msisdn" in reason and "available" in reason
+
     def reason_in_words(self) -> str:
         """Why the order failed, for a person."""
         reason = self.reason or ""
@@ -157,7 +163,7 @@ class Progress:
             return "Your card was declined: the bank says there are not enough funds. Nothing was charged."
         if self.declined:
             return "Your card was declined by your bank. Nothing was charged."
-        if reason.startswith("order.create.msisdn") or "msisdn" in reason and "available" in reason:
+        if self.number_taken:
             return "The number you chose was taken by someone else a moment ago. Nothing was charged."
         if self.state == "cancelled":
             return "Your order was cancelled. Anything charged has been refunded."

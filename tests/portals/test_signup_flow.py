@@ -171,3 +171,36 @@ async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_liv
         session = (await own.get(f"/portal-api/v1/session/{cookie}")).json()
     assert "signup" in session["data"] and GOOD not in str(session) and DECLINED not in str(session)
     assert GOOD not in caplog.text and DECLINED not in caplog.text
+
+
+async def test_a_number_taken_before_the_order_sends_the_visitor_back_to_pick_another(
+        portal: httpx.AsyncClient, seeded_api: httpx.AsyncClient, seeded_db: AsyncEngine) -> None:
+    await verified(portal, "kim@example.com")
+    picked = await post(portal, "/signup/number", "/signup/number", {"wanted": "90000042"})
+    assert picked.status_code == 303
+    details = await post(portal, "/signup/details", "/signup/details", {
+        "given": "Kim", "family": "Ong", "phone": "81234567", "document_type": "passport",
+        "document_number": "K1234567"})
+    assert details.status_code == 303 and details.headers["location"] == "/signup/card", words(details)
+    orders_before = len((await seeded_api.get(ORDERS, params={"limit": 1000})).json())
+    # Someone else's order takes the number while this visitor types their card.
+    async with seeded_db.begin() as conn:
+        await conn.execute(text("UPDATE inventory.msisdn SET state = 'reserved', reserved_for = 'ORD-999999',"
+                                " reserved_at = now() WHERE number = '90000042'"))
+    taken = await post(portal, "/signup/card", "/signup/card", {"number": GOOD, "exp": "12/30"})
+    assert taken.status_code == 409 and "The number you chose was taken a moment ago" in words(taken)
+    assert "Choose your number" in words(taken) and GOOD not in taken.text
+    assert len((await seeded_api.get(ORDERS, params={"limit": 1000})).json()) == orders_before  # no order
+    # The card step now wants a number again; another one goes through.
+    assert (await portal.get("/signup/card")).status_code == 409
+    again = await post(portal, "/signup/number", "/signup/number", {"wanted": "90000043"})
+    assert again.status_code == 303 and again.headers["location"] == "/signup/card"  # details are done
+    paid = await post(portal, "/signup/card", "/signup/card", {"number": GOOD, "exp": "12/30"})
+    assert paid.status_code == 303 and paid.headers["location"] == "/signup/progress", words(paid)
+    live = await finish(portal)
+    assert live.headers["location"] == "/signup/done"
+    assert "9000 0043 is live" in words(await portal.get("/signup/done"))
+    # The card given twice is on file once: the second replaced the first.
+    customer_id = (await seeded_api.get(ORDERS, params={"limit": 1000})).json()[0]["relatedParty"][0]["id"]
+    cards = (await seeded_api.get(METHODS, params={"relatedParty.id": customer_id})).json()
+    assert sorted(c["status"] for c in cards) == ["active", "removed"]

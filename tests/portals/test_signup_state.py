@@ -38,7 +38,7 @@ def test_each_step_names_the_first_missing_one():
 
 
 def test_the_state_round_trips_through_session_data_and_keeps_other_keys():
-    state = SignupState(plan="PLAN_M", msisdn="90000001", attempt=2, declined_cards=["PM-000003"])
+    state = SignupState(plan="PLAN_M", msisdn="90000001", attempt=2, replaced_cards=["PM-000003"])
     data = state.to_data({"other": 1})
     assert data["other"] == 1 and data[KEY]["plan"] == "PLAN_M"
     assert SignupState.from_data(data) == state
