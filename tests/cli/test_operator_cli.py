@@ -40,3 +40,20 @@ async def test_add_list_and_disable_an_operator(seeded_api, api_url, bss):
         refused = await csr.post("/portal-api/v1/operator-login", json={"username": "dana.lee", "password": PASSWORD})
         assert refused.status_code == 422
         assert json.loads((await bss("operator", "list", "--json")).stdout)[0]["disabledAt"]
+
+
+async def test_an_operator_finds_a_customer_and_reads_its_timeline_from_the_cli(seeded_api, bss):
+    from tests.support.factories import ready_customer
+
+    customer_id = await ready_customer(seeded_api)
+    name = (await seeded_api.get(f"/crm-api/v1/customer/{customer_id}/summary")).json()["customer"]["name"]
+    found = await bss("customer", "search", name.upper())
+    assert found.exit_code == 0 and customer_id in found.stdout and "active" in found.stdout, found.output
+    none = await bss("customer", "search", "nobody-by-that-name")
+    assert none.exit_code == 0 and "no customer matches" in none.stdout
+    short = await bss("customer", "search", "x")
+    assert short.exit_code == 2 and "at least 2 characters" in short.output
+    timeline = json.loads((await bss("customer", "timeline", customer_id, "--json")).stdout)
+    assert timeline[-1]["eventType"] == "customer.created" and timeline[-1]["channel"] == "cli"
+    card = await bss("customer", "timeline", customer_id, "--limit", "1")
+    assert card.exit_code == 0 and len(card.stdout.strip().splitlines()) == 1, card.output
