@@ -27,7 +27,7 @@ CARDS = "/account/cards"
 # What a finished change says on the list; the query names one of these, never free text.
 DONE = {"added": "Your card was added.", "removed": "The card was removed.",
         "default": "Your default card was changed. Renewals and purchases are charged to it."}
-EXPIRY = re.compile(r"^(\d{1,2})\s*/\s*(\d{2}|\d{4})$")
+EXPIRY = re.compile(r"^([0-9]{1,2})\s*/\s*([0-9]{2}|[0-9]{4})$")
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,12 @@ def card_form_errors(form: dict[str, str]) -> dict[str, str]:
     """Field -> what is wrong with it, for the mistakes a person can fix before anything is sent."""
     errors = {}
     digits = re.sub(r"[\s-]", "", form.get("number", ""))
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+    if not re.fullmatch(r"[0-9]{12,19}", digits):  # ASCII only: str.isdigit() accepts other scripts' digits
         errors["number"] = "Enter the long number on the front of your card (12 to 19 digits)."
     match = EXPIRY.match(form.get("exp", ""))
     if not match or not 1 <= int(match.group(1)) <= 12:
         errors["exp"] = "Enter the expiry date as MM/YY, for example 08/29."
-    if form.get("cvv") and not re.fullmatch(r"\d{3,4}", form["cvv"]):
+    if form.get("cvv") and not re.fullmatch(r"[0-9]{3,4}", form["cvv"]):
         errors["cvv"] = "The security code is the 3 or 4 digits on the back of your card."
     if len(form.get("name", "")) > 120:
         errors["name"] = "The name on the card can be at most 120 characters."

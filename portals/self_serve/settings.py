@@ -24,8 +24,9 @@ from portals.web import Portal
 
 T = TypeVar("T")
 
-ID_PATTERNS = {"card": re.compile(r"PM-\d{1,18}"), "bill": re.compile(r"BILL-\d{1,18}"),
-               "line": re.compile(r"SUB-\d{1,18}")}
+# ASCII digits only: `\d` would let other scripts' digits through to the API.
+ID_PATTERNS = {"card": re.compile(r"PM-[0-9]{1,18}"), "bill": re.compile(r"BILL-[0-9]{1,18}"),
+               "line": re.compile(r"SUB-[0-9]{1,18}")}
 
 
 def owned_id(kind: str, value: str) -> str:

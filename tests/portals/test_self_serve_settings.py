@@ -317,3 +317,50 @@ async def test_a_replayed_step_up_code_is_refused_and_changes_nothing(portal_url
                                   data={"csrf": post_form(replayed.text, "/step-up")["fields"]["csrf"]})
         assert urlsplit(str(again.url)).path in ("/step-up", "/login")
     assert [c["id"] for c in await cards(seeded_api, customer_id)] == [method_id]
+
+
+class Controls(HTMLParser):
+    """The visible form controls of a page and the ids its labels name."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.labelled: set[str] = set()
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "label" and attr.get("for"):
+            self.labelled.add(attr["for"])
+        if tag in ("input", "select", "textarea") and attr.get("type") not in ("hidden", "submit", "button"):
+            self.controls.append(attr)
+
+
+async def test_every_settings_form_labels_its_controls_and_carries_the_csrf_field(browser, customer):
+    _, email, _ = customer
+    await step_up(browser, await browser.get("/account/cards/add"), email)
+    for path, action in (("/account/cards/add", "/account/cards/add"), ("/account/profile", "/account/profile"),
+                         ("/account/profile/email", "/account/profile/email")):
+        page = await browser.get(path)
+        assert page.status_code == 200 and len(page.content) < LIMIT, path
+        found = Controls(page.text)
+        assert found.controls, path
+        assert all(c.get("id") in found.labelled for c in found.controls), (path, found.controls)
+        assert post_form(page.text, action)["fields"]["csrf"]
+
+
+async def test_a_tampered_customer_id_in_the_card_form_is_ignored(browser, customer, seeded_api):
+    customer_id, email, _ = customer
+    other_id = await ready_customer(seeded_api)
+    page = await step_up(browser, await browser.get("/account/cards/add"), email)
+    fields = post_form(page.text, "/account/cards/add")["fields"]
+    # The portal takes the customer from the session only; extra fields naming another customer change nothing.
+    done = await browser.post("/account/cards/add", data={
+        **fields, "number": MASTERCARD, "exp": "08/34", "customer_id": other_id, "relatedParty.id": other_id})
+    assert done.status_code == 200 and "Your card was added" in done.text
+    assert {c["lastFourDigits"] for c in await cards(seeded_api, customer_id)} == {"4242", "4444"}
+    assert [c["lastFourDigits"] for c in await cards(seeded_api, other_id)] == ["4242"]
+    # An oversized or garbled number is answered in words, without reaching the API or a 500.
+    for number in ("9" * 5000, "４２４２４２４２４２４２４２４２", "<script>"):
+        refused = await browser.post("/account/cards/add", data={**fields, "number": number, "exp": "08/34"})
+        assert refused.status_code == 422 and "12 to 19 digits" in refused.text and number not in refused.text

@@ -30,6 +30,7 @@ def test_a_card_shows_its_brand_last_four_and_the_expiry_people_read_off_the_car
     ({"number": "4242-4242-4242-4242", "exp": "1/2035", "cvv": "123", "name": "Mei"}, set()),
     ({"number": "", "exp": "12/35"}, {"number"}),
     ({"number": "4242abcd42424242", "exp": "12/35"}, {"number"}),
+    ({"number": "４２４２４２４２４２４２４２４２", "exp": "１２/３５"}, {"number", "exp"}),  # digits, but not ASCII
     ({"number": "4242424242424242", "exp": "13/35"}, {"exp"}),
     ({"number": "4242424242424242", "exp": "2035-12"}, {"exp"}),
     ({"number": "4242424242424242", "exp": "12/35", "cvv": "12a"}, {"cvv"}),
