@@ -11,9 +11,11 @@ submit charges once. A refusal is shown on the page with the rule's message; not
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,36 +69,51 @@ async def posted(request: Request, step_up: bool = False) -> tuple[PortalSession
     return session, form
 
 
-def load_dashboard(client: BssClient, customer_id: str) -> tuple[list[LineCard], list[LineCard]]:
-    """(live lines, ended lines) of the customer, with balances and usage: one call per kind, one per line's usage."""
-    products = subscription.list_(client, customer_id=customer_id)
+Call = Callable[[Callable[[BssClient], Any]], Awaitable[Any]]
+
+
+async def load_dashboard(call: Call, customer_id: str) -> tuple[list[LineCard], list[LineCard]]:
+    """(live lines, ended lines) of the customer with balances and usage; independent calls go in parallel."""
+    # Two rounds of calls whatever the number of lines: lines and balances, then each line's usage per day.
+    products, buckets = await asyncio.gather(
+        call(lambda c: subscription.list_(c, customer_id=customer_id)),
+        call(lambda c: c.request("GET", subscription.BUCKETS, params={"relatedParty.id": customer_id, "limit": 100})))
     live = [p for p in products if characteristics(p).get("subscriptionState") in LIVE]
-    buckets = buckets_by_line(client.request("GET", subscription.BUCKETS, params={
-        "relatedParty.id": customer_id, "limit": 100})) if live else {}
+    with_period = [p["id"] for p in live if characteristics(p).get("subscriptionState") in PERIOD_STATES]
     blocked_for_data = any(characteristics(p).get("blockedReason") == "data_exhausted" for p in live)
-    addons = offers(catalog.vas(client)) if blocked_for_data else []
-    cards = [line_card(p, buckets.get(p["id"], []), usage.daily(client, subscription_id=p["id"])
-                       if characteristics(p).get("subscriptionState") in PERIOD_STATES else None, addons)
-             for p in live]
+    found = await asyncio.gather(*(call(partial(daily_of, line_id=line_id)) for line_id in with_period),
+                                 *([call(vas_offers)] if blocked_for_data else []))
+    daily = dict(zip(with_period, found, strict=False))
+    addons = found[-1] if blocked_for_data else []
+    by_line = buckets_by_line(buckets)
+    cards = [line_card(p, by_line.get(p["id"], []), daily.get(p["id"]), addons) for p in live]
     ended = [line_card(p, [], None, []) for p in products if p not in live]
     return cards, ended
 
 
-def load_line(client: BssClient, subscription_id: str) -> tuple[LineCard, list[Offer]]:
+def daily_of(client: BssClient, line_id: str) -> Any:
+    """A line's usage per day of its period."""
+    return usage.daily(client, subscription_id=line_id)
+
+
+def vas_offers(client: BssClient) -> list[Offer]:
+    """The add-ons on sale."""
+    return offers(catalog.vas(client))
+
+
+async def load_line(call: Call, subscription_id: str) -> tuple[LineCard, list[Offer]]:
     """One line's card and the add-ons on sale (a bound call: another customer's line is a 404)."""
-    shown = subscription.show(client, subscription_id=subscription_id)
-    product = shown["product"]
-    addons = offers(catalog.vas(client))
-    has_period = characteristics(product).get("subscriptionState") in PERIOD_STATES
-    daily = usage.daily(client, subscription_id=subscription_id) if has_period else None
-    return line_card(product, shown["bucket"], daily, addons), addons
+    shown, addons, daily = await asyncio.gather(
+        call(lambda c: subscription.show(c, subscription_id=subscription_id)), call(vas_offers),
+        call(partial(daily_of, line_id=subscription_id)))
+    return line_card(shown["product"], shown["bucket"], daily, addons), addons
 
 
 def add_account_routes(app: FastAPI, portal: Portal) -> None:
     """Register the dashboard and the line pages."""
 
     async def bound(session: PortalSession, work: Callable[[BssClient], Any]) -> Any:
-        # One client for all of a page's calls (one keep-alive connection), in the thread pool.
+        # A bound client per call, in the thread pool; clients share the portal's pool of warm connections.
         def run() -> Any:
             with portal.client_for(session) as client:
                 return work(client)
@@ -111,7 +128,7 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
     @app.get(ACCOUNT, response_class=HTMLResponse)
     async def dashboard(request: Request, done: str = "") -> HTMLResponse:
         session = await signed_in(request)
-        lines, ended = await bound(session, lambda c: load_dashboard(c, session.customer_id))
+        lines, ended = await load_dashboard(partial(bound, session), session.customer_id)
         return portal.page(request, "dashboard.html", lines=lines, ended=ended, done=DONE.get(done),
                              new_request_id=new_request_id, session=session, page="account")
 
@@ -119,7 +136,7 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
     async def line(request: Request, subscription_id: str, done: str = "") -> HTMLResponse:
         owned_id("line", subscription_id)
         session = await signed_in(request)
-        card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+        card, addons = await load_line(partial(bound, session), subscription_id)
         return line_page(request, session, card, addons, done=done)
 
     @app.post(line_path("{subscription_id}", "addons"), response_model=None)
@@ -132,7 +149,7 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
                                                             offering=form.get("offering") or "-", request_id=key))
         except ApiError as exc:
             message = refusal(exc)
-            card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+            card, addons = await load_line(partial(bound, session), subscription_id)
             return line_page(request, session, card, addons, 409 if exc.status == 409 else 422, error=message)
         return RedirectResponse(line_path(subscription_id) + "?done=addon", status_code=303)
 
@@ -145,7 +162,7 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
             await bound(session, lambda c: subscription.renew(c, subscription_id=subscription_id, request_id=key))
         except ApiError as exc:
             message = refusal(exc)
-            card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+            card, addons = await load_line(partial(bound, session), subscription_id)
             return line_page(request, session, card, addons, 409 if exc.status == 409 else 422, error=message)
         return RedirectResponse(line_path(subscription_id) + "?done=renewed", status_code=303)
 
@@ -191,7 +208,7 @@ def add_account_routes(app: FastAPI, portal: Portal) -> None:
             await bound(session, lambda c: subscription.cancel_plan_change(c, subscription_id=subscription_id))
         except ApiError as exc:
             message = refusal(exc)
-            card, addons = await bound(session, lambda c: load_line(c, subscription_id))
+            card, addons = await load_line(partial(bound, session), subscription_id)
             return line_page(request, session, card, addons, 409 if exc.status == 409 else 422, error=message)
         return RedirectResponse(line_path(subscription_id) + "?done=plan_cancelled", status_code=303)
 
