@@ -99,4 +99,5 @@ def add_bills_routes(app: FastAPI, portal: Portal) -> None:
         session = await signed_in(request)
         text = await call(portal, session, bills_op.document, bill_id=bill_id)
         return PlainTextResponse(text, headers={
-            "Content-Disposition": f'inline; filename="{bill_id}.txt"', "Cache-Control": "private, no-store"})
+            "Content-Disposition": f'inline; filename="{bill_id}.txt"', "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff"})  # text stays text, whatever a line of it looks like

@@ -76,6 +76,9 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
         session, form = await posted(request)
         profile = await current(session)
         errors = details_errors(form)
+        if profile.phone and not form.get("phone"):
+            # The API changes a contact medium but never drops one: say so rather than keep the old number silently.
+            errors["phone"] = "Your contact number cannot be removed, only changed. Enter the number to use."
         if not errors:
             try:
                 await _save_details(portal, session, profile, form)

@@ -249,6 +249,7 @@ async def test_bills_list_and_show_the_document_the_api_renders(browser, custome
     assert all(line.strip() in shown.text for line in document.splitlines() if line.strip())
     raw = await browser.get(f"/account/bills/{bill['id']}/document")
     assert raw.headers["content-type"].startswith("text/plain") and raw.text == document
+    assert raw.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_the_esim_is_shown_after_a_step_up_as_a_qr_and_its_code(browser, customer, seeded_api):
@@ -281,6 +282,10 @@ async def test_contact_details_change_with_the_form_and_the_email_only_after_a_s
                                                        "phone": "call me"})
     assert bad.status_code == 422 and "cannot be empty" in bad.text and "digits only" in bad.text
     assert (await seeded_api.get(f"{CUSTOMERS}/{customer_id}")).json()["name"] == "Mei Ling Tan"
+    # A number once given can be changed, not dropped: said in words rather than silently kept.
+    emptied = await browser.post("/account/profile", data={**form["fields"], "given": "Mei", "family": "Tan",
+                                                           "phone": ""})
+    assert emptied.status_code == 422 and "cannot be removed" in emptied.text
     # The email: a step-up first, then the change.
     asked = await browser.get("/account/profile/email")
     page = await step_up(browser, asked, email)
