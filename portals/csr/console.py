@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from core.api_client import ApiError
+from core.settings import get_settings
 from operations import (
     bill,
     case,
@@ -64,6 +65,12 @@ NOTICES = {
 NOTICE_ID = re.compile(r"^[A-Z]{2,5}-[0-9A-Z]{1,20}$")
 LIVE = ("active", "blocked")  # lines with a current period, so a usage chart
 ADD_ONS = ("VAS_DATA_1GB", "VAS_DATA_5GB", "VAS_UNLIMITED_DAY", "VAS_ROAMING_1GB")
+
+
+def workflow_link(order_id: str) -> str:
+    """The Temporal Web UI page of an order's workflow (its latest run), from the stack's settings."""
+    settings = get_settings()
+    return f"{settings.temporal_web_url}/namespaces/{settings.temporal_namespace}/workflows/order-{order_id}"
 
 
 def valid(kind: str, ident: str) -> bool:
@@ -137,7 +144,12 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
             bills = bill.list_(client, customer_id=customer_id)
             contacts = interaction.list_(client, customer_id=customer_id, limit=20)
             events = customer.timeline(client, customer_id=customer_id, limit=50)
+            tickets = ticket.list_(client, customer_id=customer_id, limit=50)
+            now = views.parse_time(clock.now(client)["now"])
             charts = {line["id"]: line_charts(client, line) for line in card["lines"]}
+        for t in tickets:
+            t["_countdown"] = views.countdown(t.get("expectedResolutionDate"), now, t.get("slaBreached", False),
+                                              done=t["status"] in ("resolved", "closed", "cancelled"))
         refunded: dict[str, int] = {}
         for r in money["refunds"]:
             if r.get("status") == "approved":
@@ -145,7 +157,8 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                 refunded[pid] = refunded.get(pid, 0) + views.amount(r["totalAmount"])
         return page("customer.html", request, session, card=card, c=card["customer"], orders=orders,
                     payments=money["payments"], refunds=money["refunds"], refunded=refunded, bills=bills[:20],
-                    interactions=contacts, events=events, charts=charts, may_refund=views.allowed(role(session), "refund"),
+                    interactions=contacts, events=events, charts=charts, tickets=tickets, link=workflow_link,
+                    may_refund=views.allowed(role(session), "refund"),
                     may_care=views.allowed(role(session), "care"), nav="search")
 
     @app.post("/customer/{customer_id}/case", response_class=HTMLResponse)
@@ -399,7 +412,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                     raise
                 stuck, temporal_error = [], exc.message
         web_ui = {views.workflow_order(w["workflowId"]): w.get("webUi") for w in stuck}
-        return page("orders.html", request, session, recent=recent, stuck=stuck, web_ui=web_ui,
+        return page("orders.html", request, session, recent=recent, stuck=stuck, web_ui=web_ui, link=workflow_link,
                     stuck_tasks=stuck_tasks, failed_tasks=failed_tasks, temporal_error=temporal_error,
                     may_fix=views.allowed(role(session), "provisioning"), nav="orders")
 
