@@ -25,6 +25,7 @@ from portals.self_serve.app import create_app
 from tests.support import mailbox
 from tests.support.factories import ready_customer
 from tests.support.http import free_port
+from tests.support.polling import until
 from tests.support.portal_login import login_customer
 from tests.workflows.order_helpers import place_order, wait_order
 
@@ -369,3 +370,18 @@ async def test_a_tampered_customer_id_in_the_card_form_is_ignored(browser, custo
     for number in ("9" * 5000, "４２４２４２４２４２４２４２４２", "<script>"):
         refused = await browser.post("/account/cards/add", data={**fields, "number": number, "exp": "08/34"})
         assert refused.status_code == 422 and "12 to 19 digits" in refused.text and number not in refused.text
+
+
+async def test_an_ended_line_has_no_esim_to_download(browser, customer, seeded_api):
+    _, email, line = customer
+    code = (await seeded_api.get(f"/bss-api/v1/subscription/{line}/esim")).json()["activationCode"]
+    ended = await seeded_api.post(f"/bss-api/v1/subscription/{line}/terminate", json={"reason": "test"})
+    assert ended.status_code in (200, 202), ended.text
+
+    async def terminated() -> bool:
+        return (await seeded_api.get(f"/bss-api/v1/subscription/{line}/esim")).json()["subscriptionState"] == "terminated"
+
+    await until(terminated, "the line ends", timeout=30)
+    shown = await step_up(browser, await browser.get(f"/account/lines/{line}/esim"), email)
+    assert shown.status_code == 200 and "This line has ended" in shown.text
+    assert code not in shown.text and 'role="img"' not in shown.text
