@@ -51,15 +51,17 @@ def axis_top(peak: int, unit: str) -> int:
     return nice_ceiling(peak)
 
 
-def _day_label(start: str | None, day: int) -> str:
-    if not start:
-        return f"Day {day}"
-    when = dt.datetime.fromisoformat(start)
-    return f"Day {day} ({when.day} {when:%b})"
+def day_labels(starts: Sequence[str | None]) -> list[str]:
+    """`Day 3 (9 Dec)` for each day's start (ISO date-time), `Day 3` when it has none."""
+    labels = []
+    for index, start in enumerate(starts, 1):
+        when = dt.datetime.fromisoformat(start) if start else None
+        labels.append(f"Day {index} ({when.day} {when:%b})" if when else f"Day {index}")
+    return labels
 
 
 def bar_chart(values: Sequence[int], unit: str, title: str, *, current: int | None = None,
-              starts: Sequence[str | None] = (), ident: str = "chart") -> Markup:
+              labels: Sequence[str] = (), ident: str = "chart") -> Markup:
     """An SVG bar chart of one value per day; days after `current` (1-based) are to come and drawn empty."""
     count = max(len(values), 1)
     seen = list(values[:current] if current else values)
@@ -82,10 +84,10 @@ def bar_chart(values: Sequence[int], unit: str, title: str, *, current: int | No
     for index, value in enumerate(values):
         day = index + 1
         x = PLOT_LEFT + index * slot + (slot - width) / 2
-        label = _day_label(starts[index] if index < len(starts) else None, day)
         if current and day > current:
             parts.append(f'<rect class="future" x="{x:.1f}" y="{PLOT_BOTTOM - 1}" width="{width:.1f}" height="1"/>')
             continue
+        label = labels[index] if index < len(labels) else f"Day {day}"
         tall = height * value / top if value else 0
         cls = "bar today" if day == current else "bar"
         parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{PLOT_BOTTOM - tall:.1f}" width="{width:.1f}" '
@@ -103,8 +105,8 @@ def usage_charts(daily: dict[str, Any], ident: str = "usage") -> list[tuple[str,
     days = daily.get("days") or []
     if not days:
         return []
-    starts = [d.get("start") for d in days]
-    return [(title, bar_chart([int(d.get(key, 0)) for d in days], unit, f"{title} used per day", starts=starts,
+    labels = day_labels([d.get("start") for d in days])  # once for the three charts
+    return [(title, bar_chart([int(d.get(key, 0)) for d in days], unit, f"{title} used per day", labels=labels,
                               current=daily.get("currentDay"), ident=f"{ident}-{key}"))
             for key, title, unit in USAGE_SERIES]
 
