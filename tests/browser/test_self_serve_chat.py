@@ -86,6 +86,10 @@ async def test_an_escalation_opens_a_case_the_customer_sees_and_the_csr_console_
     await expect(case_id).to_have_text(re.compile(r"^CASE-\d+$"))
     case = await case_id.inner_text()
     await expect(page.page.locator("#chat-page-message-log")).to_contain_text("A person from our team will follow up")
+    # The widget on the customer's other pages carries the same conversation, case included.
+    await page.page.goto(self_serve_url + "/plans")
+    await page.page.get_by_text("Chat about your account").click()
+    await expect(page.page.locator("#chat-widget-message-log")).to_contain_text(f"case {case}")
 
     # The care agent finds the escalated chat and the case in the console.
     username, password = await make_operator(seeded_api)

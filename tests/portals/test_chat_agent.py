@@ -139,3 +139,24 @@ def test_the_browse_throttle_counts_turns_per_address_in_a_sliding_hour():
     assert not throttle.allow("a", now=3599) and throttle.allow("a", now=3601)  # the first turn left the window
     throttle.allow("c", now=3602)  # at most max_keys addresses are remembered (the oldest go first)
     assert set(throttle._hits) == {"a", "c"}
+
+
+def test_a_live_turn_shows_tokens_and_tool_calls_as_they_come():
+    from agent.events import AgentEvent, EventKind, Proposal
+
+    live = chat.LiveTurn(id="t1", owner="token-a", session_id="SES-x", message="fix it")
+    live.on_event(AgentEvent(EventKind.TOOL_START, operation="subscription.show"))
+    assert live.snapshot()[1] == [chat.Line("tool", "subscription.show …", operation="subscription.show")]
+    live.on_event(AgentEvent(EventKind.TOOL_END, operation="subscription.show", result={"id": "SUB-1"}))
+    live.on_event(AgentEvent(EventKind.TOOL_START, operation="subscription.vas"))
+    live.on_event(AgentEvent(EventKind.PROPOSAL, operation="subscription.vas"))
+    live.on_event(AgentEvent(EventKind.TOKEN, text="I propose "))
+    text, steps, reply = live.snapshot()
+    assert text == "I propose " and reply is None
+    assert [s.text for s in steps] == ["subscription.show done", "subscription.vas proposed, waiting for a confirm"]
+    live.on_event(AgentEvent(EventKind.TOKEN, text="the add-on."))
+    assert live.snapshot()[0] == "I propose the add-on."
+    live.reply = chat.Reply(session_id="SES-x", answer="I propose the add-on.",
+                            proposal=Proposal("subscription.vas", {"subscription_id": "SUB-1"}))
+    assert live.snapshot()[2] is live.reply
+    assert chat.proposal_words(live.reply.proposal) == "buy the add-on SUB-1"
