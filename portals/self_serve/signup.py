@@ -17,6 +17,7 @@ shown on the page that asked for it. The card step then only adds the card and p
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import quote
@@ -49,6 +50,7 @@ PORTAL_API = "/portal-api/v1"
 POLL_MS = 300  # the progress fragment's refresh: an order completes in ~1 s, so a few polls show each stage
 FINISHED = 286  # htmx's "stop polling" status for the last answer of the progress fragment
 PICKER_SIZE = 6
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")  # the API's own check has the last word
 
 
 def add_signup_routes(app: FastAPI, portal: Portal) -> None:
@@ -164,7 +166,7 @@ class SignupPages:
             state.plan = plan
             self.save(session, state)
             return self.go("/signup/number")
-        if "@" not in email or len(email) > 254:
+        if not EMAIL.match(email) or len(email) > 254:
             return self.plan_page(request, state, status=422, chosen=plan, email=email,
                                   problems={"email": "Enter your email address, like name@example.com."})
         try:

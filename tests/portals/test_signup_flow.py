@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portals.self_serve.app import create_app
 from tests.conftest import client_for
-from tests.portals.test_self_serve_public import Page
+from tests.portals.test_self_serve_public import LIMIT, Page
 from tests.support.http import serve
 from tests.support.mailbox import latest_code
 
@@ -49,6 +49,20 @@ async def post(client: httpx.AsyncClient, form_page: str, action: str, data: dic
     token = CSRF.search(page.text)
     assert token, f"{form_page} has no CSRF field"
     return await client.post(action, data={**data, "csrf": token.group(1)})
+
+
+async def light_and_labelled(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """GET a wizard page; check it is under 100 KB with its assets and every control has a label."""
+    page = await client.get(path)
+    parsed = Page(page.text)
+    weight = len(page.content)
+    for asset in parsed.assets:
+        weight += len((await client.get(asset)).content)
+    assert weight < LIMIT, (path, weight)
+    unlabelled = [c for c in parsed.controls if not c["wrapped"] and c.get("id") not in parsed.labelled
+                  and not c.get("aria-label")]
+    assert unlabelled == [], (path, unlabelled)
+    return page
 
 
 async def verified(client: httpx.AsyncClient, email: str, plan: str = "PLAN_S") -> None:
@@ -84,6 +98,7 @@ async def finish(client: httpx.AsyncClient, timeout_s: float = 30) -> httpx.Resp
 async def test_a_skipped_or_tampered_step_gets_a_clear_message_and_creates_nothing(
         portal: httpx.AsyncClient, seeded_api: httpx.AsyncClient, seeded_db: AsyncEngine) -> None:
     before = await counts(seeded_api)
+    assert (await light_and_labelled(portal, "/signup?plan=PLAN_M")).status_code == 200
     # A plan that is not on sale, typed into the form: refused before any mail is sent.
     page = await post(portal, "/signup", "/signup", {"plan": "PLAN_FREE", "email": "eve@example.com"})
     assert page.status_code == 422 and "That plan is not on sale" in words(page)
@@ -124,7 +139,7 @@ async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_liv
     caplog.set_level(logging.DEBUG)
     email = "ada.signup@example.com"
     await verified(portal, email, plan="PLAN_M")
-    picker = await portal.get("/signup/number")
+    picker = await light_and_labelled(portal, "/signup/number")
     offered = re.findall(r'id="msisdn-(\d+)"', picker.text)
     assert len(offered) == 6
     chosen = await post(portal, "/signup/number", "/signup/number", {"msisdn": offered[2]})
@@ -137,7 +152,8 @@ async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_liv
         "given": "Ada", "family": "Tan", "phone": "+65 9123 4567", "document_type": "nric",
         "document_number": "S7654321B"})
     assert details.status_code == 303 and details.headers["location"] == "/signup/card", words(details)
-    card_page = await portal.get("/signup/card")
+    assert (await light_and_labelled(portal, "/signup/details")).status_code == 200
+    card_page = await light_and_labelled(portal, "/signup/card")
     assert "Standard" in words(card_page) and f"{offered[2][:4]} {offered[2][4:]}" in words(card_page)
     assert 'method="post" action="/signup/card"' in card_page.text  # the number never travels in a URL
 
@@ -151,7 +167,7 @@ async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_liv
     assert again.status_code == 303
     live = await finish(portal)
     assert live.status_code == 303 and live.headers["location"] == "/signup/done"
-    done = await portal.get("/signup/done")
+    done = await light_and_labelled(portal, "/signup/done")
     assert done.status_code == 200, words(done)
     assert "<svg" in done.text and 'class="qr"' in done.text and "LPA:1$" in words(done)
     assert f"Your line {offered[2][:4]} {offered[2][4:]} is live" in words(done)
