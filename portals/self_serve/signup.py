@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from core.api_client import ApiError, BssClient
@@ -374,7 +375,7 @@ class SignupPages:
         if (back := self.back_to(request, state, "card")) is not None:
             return back
         keep = {"exp": card["exp"], "name": card["name"]}  # never the number or the code back into the page
-        problems = card_problems(card["number"], card["exp"], card["cvv"])
+        problems = card_problems(card["number"], card["exp"], card["cvv"], card["name"])
         if problems:
             return self.card_page(request, state, status=422, problems=problems, values=keep,
                                   message="Please correct the fields marked below.")
@@ -389,6 +390,10 @@ class SignupPages:
             try:
                 added = payment.add_card(client, customer_id=customer_id, number=card["number"], exp=card["exp"],
                                          cvv=card["cvv"] or None, name=card["name"] or None)
+            except ValidationError:
+                # Never let it reach the crash log: a validation error quotes the values it refused.
+                return self.card_page(request, state, status=422, values=keep,
+                                      message="Please check the card details and try again.")
             except ApiError as exc:
                 if exc.status >= 500:
                     raise

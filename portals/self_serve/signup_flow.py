@@ -94,7 +94,7 @@ def normal_document(number: str) -> str:
     return re.sub(r"[\s-]", "", number or "").upper()
 
 
-def card_problems(number: str, exp: str, cvv: str) -> dict[str, str]:
+def card_problems(number: str, exp: str, cvv: str, name: str = "") -> dict[str, str]:
     """Field name → what is wrong, for a card form (format only; the API tokenises and checks the rest)."""
     problems = {}
     if not re.fullmatch(r"[0-9]{12,19}", digits(number)):
@@ -103,6 +103,8 @@ def card_problems(number: str, exp: str, cvv: str) -> dict[str, str]:
         problems["exp"] = "Enter the expiry date as MM/YY."
     if cvv and not re.fullmatch(r"\d{3,4}", cvv):
         problems["cvv"] = "The security code is the 3 or 4 digits on the back of the card."
+    if len(name) > 120:
+        problems["name"] = "The name on the card is at most 120 characters."
     return problems
 
 

@@ -157,6 +157,10 @@ async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_liv
     assert "Standard" in words(card_page) and f"{offered[2][:4]} {offered[2][4:]}" in words(card_page)
     assert 'method="post" action="/signup/card"' in card_page.text  # the number never travels in a URL
 
+    # A refusal of the card by the API comes back in words, and the number is not put back into the page.
+    luhn = await post(portal, "/signup/card", "/signup/card", {"number": "4242424242424241", "exp": "12/30"})
+    assert luhn.status_code == 422 and "the card number is not valid (Luhn check)" in words(luhn)
+    assert "4242424242424241" not in luhn.text and 'value="12/30"' in luhn.text
     paid = await post(portal, "/signup/card", "/signup/card", {"number": DECLINED, "exp": "12/30", "cvv": "123"})
     assert paid.status_code == 303 and paid.headers["location"] == "/signup/progress"
     failed = await finish(portal)
@@ -213,6 +217,19 @@ async def test_a_number_taken_before_the_order_sends_the_visitor_back_to_pick_an
     assert again.status_code == 303 and again.headers["location"] == "/signup/card"  # details are done
     paid = await post(portal, "/signup/card", "/signup/card", {"number": GOOD, "exp": "12/30"})
     assert paid.status_code == 303 and paid.headers["location"] == "/signup/progress", words(paid)
+    # The progress page: htmx polls its status on a fixed beat; without JavaScript it refreshes itself.
+    progress = await portal.get("/signup/progress")
+    if progress.status_code == 200:
+        assert 'hx-get="/signup/progress/status" hx-trigger="every 300ms"' in progress.text
+        assert '<noscript><meta http-equiv="refresh" content="1"></noscript>' in progress.text
+        assert "Order received" in words(progress)
+    # The fragment answers 286 (stop polling) with the eSIM once the line is live, and names the new address.
+    deadline = time.monotonic() + 30
+    while (status := await portal.get("/signup/progress/status", headers={"HX-Request": "true"})).status_code == 200:
+        assert time.monotonic() < deadline, "the order did not finish"
+        await asyncio.sleep(0.1)
+    assert status.status_code == 286 and status.headers["HX-Push-Url"] == "/signup/done"
+    assert '<svg role="img"' in status.text and "LPA:1$" in status.text and 'hx-swap-oob="true"' in status.text
     live = await finish(portal)
     assert live.headers["location"] == "/signup/done"
     assert "9000 0043 is live" in words(await portal.get("/signup/done"))
