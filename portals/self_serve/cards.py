@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from core.api_client import ApiError
 from operations import payment
@@ -104,13 +105,16 @@ def add_cards_routes(app: FastAPI, portal: Portal) -> None:
         if not errors:
             try:
                 await call(portal, session, payment.add_card, customer_id=session.customer_id,
-                           number=re.sub(r"[\s-]", "", form["number"]), exp=form["exp"],
+                           number=re.sub(r"[\s-]", "", form["number"]), exp=re.sub(r"\s", "", form["exp"]),
                            name=form.get("name") or None, cvv=form.get("cvv") or None)
                 return RedirectResponse(f"{CARDS}?done=added", status_code=303)
             except ApiError as exc:
                 if exc.status >= 500 or exc.status in (401, 403, 404):
                     raise
                 errors["form"] = exc.message
+            except ValidationError:
+                # Never let it reach the crash handler: its log would carry the input the check saw.
+                errors["form"] = "Some of the card details are not valid. Check them and try again."
         # Shown again without the number or the security code: they are never echoed into a page.
         kept = {"exp": form.get("exp", ""), "name": form.get("name", "")}
         return portal.page(request, "cards_add.html", 422, errors=errors, form=kept, page="cards")

@@ -164,7 +164,7 @@ async def test_adding_a_card_asks_for_a_step_up_and_the_number_goes_no_further_t
     assert urlsplit(str(page.url)).path == "/account/cards/add" and page.status_code == 200
     form = post_form(page.text, "/account/cards/add")
     done = await browser.post("/account/cards/add", data={**form["fields"], "number": MASTERCARD,
-                                                          "exp": "08/34", "cvv": "123", "name": "Mei Tan"})
+                                                          "exp": "08 / 34", "cvv": "123", "name": "Mei Tan"})
     assert done.status_code == 200 and urlsplit(str(done.url)).path == "/account/cards", done.text
     assert "Your card was added" in done.text and "ending 4444" in done.text and "08/34" in done.text
     assert {c["lastFourDigits"] for c in await cards(seeded_api, customer_id)} == {"4242", "4444"}
