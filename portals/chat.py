@@ -258,8 +258,10 @@ def lines_from_entries(entries: list[dict[str, Any]], *, staff: bool) -> list[Li
     return lines
 
 
-def transcript(session_id: str | None, *, staff: bool = False, actor: str | None = None) -> list[Line]:
-    """The lines of a conversation (empty when there is none yet, or it cannot be read just now)."""
+def transcript(session_id: str | None, *, staff: bool = False, actor: str | None = None,
+               customer_id: str | None = None) -> list[Line]:
+    """The lines of a conversation (empty when there is none yet, or it cannot be read just now);
+    with `customer_id`, only when the conversation is that customer's (a customer never reads another's)."""
     if not session_id:
         return []
     if session_id.startswith("BRW-"):
@@ -271,6 +273,9 @@ def transcript(session_id: str | None, *, staff: bool = False, actor: str | None
     except ApiError as exc:
         if exc.status != 404:
             log.warning("chat: transcript %s unreadable (%s %s)", session_id, exc.status, exc.code)
+        return []
+    if customer_id is not None and (found.get("profile") != "customer" or found.get("customerId") != customer_id):
+        log.warning("chat: %s is not a conversation of %s; not shown", session_id, customer_id)
         return []
     return lines_from_entries(found.get("transcript", []), staff=staff)
 

@@ -97,7 +97,7 @@ def add_agent_routes(app: FastAPI, portal: Portal) -> None:
         lines = chat.transcript(state.get("session"), staff=True, actor=actor)
         proposal = chat.pending(state.get("session"))
         return portal.page(request, "agent.html", lines=lines, proposal=proposal,
-                             focus=state.get("focus", ""), available=chat.available(), nav="agent", **extra)
+                           focus=state.get("focus", ""), available=chat.available(), nav="agent", **extra)
 
     @app.get("/agent", response_class=HTMLResponse)
     def agent_page(request: Request) -> HTMLResponse:
@@ -132,7 +132,7 @@ def add_agent_routes(app: FastAPI, portal: Portal) -> None:
             live = chat.start(message, owner=session.token, profile="operator", session_id=session_id, actor=actor,
                               customer_id=focus or None, confirm=confirm)
             return portal.page(request, "agent_live.html", live=live, text="", steps=[], reply=None,
-                                 message=message or "Confirm")
+                               message=message or "Confirm")
         reply = chat.run(message, profile="operator", session_id=session_id, actor=actor,
                          customer_id=focus or None, confirm=confirm)
         if reply.error:
@@ -142,7 +142,7 @@ def add_agent_routes(app: FastAPI, portal: Portal) -> None:
     def refuse(request: Request, session: Any, text: str) -> Response:
         if _htmx(request):
             return portal.page(request, "agent_live.html", live=None, text="", steps=[], message="",
-                                 reply=chat.Reply(session_id="", answer="", error=text))
+                               reply=chat.Reply(session_id="", answer="", error=text))
         return panel(request, session, error=text)
 
     @app.post("/agent")
@@ -163,7 +163,7 @@ def add_agent_routes(app: FastAPI, portal: Portal) -> None:
         if _htmx(request):
             text = f"Cancelled {dropped.operation}: nothing was run." if dropped else "There was nothing to cancel."
             return portal.page(request, "agent_live.html", live=None, text="", steps=[], message="",
-                                 reply=chat.Reply(session_id="", answer=text))
+                               reply=chat.Reply(session_id="", answer=text))
         return RedirectResponse("/agent#latest", status_code=303)
 
     @app.post("/agent/new")
@@ -189,7 +189,7 @@ def add_agent_routes(app: FastAPI, portal: Portal) -> None:
             escalated = escalated_chats(client)
             recent = client.get(SESSIONS, profile="customer", limit=30)
         return portal.page(request, "agent_transcripts.html", escalated=escalated, recent=recent,
-                             nav="agent")
+                           nav="agent")
 
     @app.get("/agent/transcripts/{session_id}", response_class=HTMLResponse)
     def transcript(request: Request, session_id: str) -> HTMLResponse:

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from core.settings import get_settings
 from portals import chat
 from portals import session as sessions
 from portals.web import Portal
@@ -64,7 +65,8 @@ def _remember(portal: Portal, mode: Mode, session_id: str, response: Response) -
         data[DATA_KEY] = {mode.customer_id: session_id}
         chat.save_data(portal, mode.session, data)
     else:
-        response.set_cookie(COOKIE, session_id, httponly=True, samesite="lax", max_age=7 * 24 * 3600, path="/")
+        response.set_cookie(COOKIE, session_id, httponly=True, samesite="lax", max_age=7 * 24 * 3600, path="/",
+                            secure=get_settings().secure_cookies)
 
 
 def _forget(portal: Portal, mode: Mode, response: Response) -> None:
@@ -81,17 +83,17 @@ def add_chat_routes(app: FastAPI, portal: Portal) -> None:
     chat.preload()
 
     def page(request: Request, mode: Mode, **extra: Any) -> HTMLResponse:
-        lines = chat.transcript(mode.chat_id, actor=mode.customer_id)
+        lines = chat.transcript(mode.chat_id, actor=mode.customer_id, customer_id=mode.customer_id)
         proposal = chat.pending(mode.chat_id) if mode.customer_id else None
         return portal.page(request, "chat.html", lines=lines, proposal=proposal,
-                             proposal_words=chat.proposal_words(proposal) if proposal else "",
-                             available=chat.available(), hide_chat_widget=True, page="chat",
-                             **mode.context(), **extra)
+                           proposal_words=chat.proposal_words(proposal) if proposal else "",
+                           available=chat.available(), hide_chat_widget=True, page="chat",
+                           **mode.context(), **extra)
 
     def turn_fragment(request: Request, mode: Mode, message: str, reply: chat.Reply) -> HTMLResponse:
         return portal.page(request, "chat_turn.html", message=message, reply=reply,
-                             proposal_words=chat.proposal_words(reply.proposal) if reply.proposal else "",
-                             **mode.context())
+                           proposal_words=chat.proposal_words(reply.proposal) if reply.proposal else "",
+                           **mode.context())
 
     @app.get("/chat", response_class=HTMLResponse)
     def chat_page(request: Request) -> HTMLResponse:
@@ -100,10 +102,10 @@ def add_chat_routes(app: FastAPI, portal: Portal) -> None:
     @app.get("/chat/log", response_class=HTMLResponse)
     def chat_log(request: Request) -> HTMLResponse:
         mode = Mode(request)
-        lines = chat.transcript(mode.chat_id, actor=mode.customer_id)
+        lines = chat.transcript(mode.chat_id, actor=mode.customer_id, customer_id=mode.customer_id)
         proposal = chat.pending(mode.chat_id) if mode.customer_id else None
         return portal.page(request, "chat_log.html", lines=lines, proposal=proposal,
-                             proposal_words=chat.proposal_words(proposal) if proposal else "", **mode.context())
+                           proposal_words=chat.proposal_words(proposal) if proposal else "", **mode.context())
 
     async def posted(request: Request) -> tuple[Mode, dict[str, str]]:
         """The chat mode and the form of a POST whose CSRF token is right."""
@@ -160,7 +162,7 @@ def add_chat_routes(app: FastAPI, portal: Portal) -> None:
         text = (f"Cancelled: I won't {chat.proposal_words(dropped)}." if dropped else "There was nothing to cancel.")
         if _htmx(request):
             return portal.page(request, "chat_turn.html", message="", reply=chat.Reply(session_id="", answer=text),
-                                 proposal_words="", **mode.context())
+                               proposal_words="", **mode.context())
         return RedirectResponse("/chat#latest", status_code=303)
 
     @app.post("/chat/new")
