@@ -71,6 +71,11 @@ async def test_a_csr_searches_opens_the_360_and_works_a_case(console, api_url):
         assert [(c["title"], c["priority"]) for c in cases] == [("Caller cannot see their bill", "high")]
         work = await browser.get("/work")
         assert cases[0]["id"] in work.text and "Caller cannot see their bill" in work.text
+        logged = await browser.post(f"/customer/{customer_id}/interaction", data={
+            "csrf": _csrf(card.text), "reason": "Called about roaming prices", "channel": "phone"})
+        assert logged.status_code == 303 and "done=logged" in logged.headers["location"]
+        again = await browser.get(logged.headers["location"])
+        assert "The interaction was logged." in again.text and "phone · inbound · Called about roaming prices" in again.text
 
         forged = await browser.post(f"/customer/{customer_id}/case", data={"csrf": "forged", "title": "nope"})
         assert forged.status_code == 403 and "expired" in forged.text
