@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from core.api_client import ApiError
 from operations import customer
@@ -87,6 +88,8 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
                 if exc.status not in (409, 422):
                     raise
                 errors["form"] = exc.message
+            except ValidationError:
+                errors["form"] = "Some of these details are too long or not valid. Check them and try again."
         return portal.page(request, "profile.html", 422, profile=profile, form=form, errors=errors, done=None,
                            page="profile")
 
@@ -115,20 +118,29 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
                 if exc.status not in (409, 422):
                     raise
                 errors["form"] = exc.message
+            except ValidationError:
+                errors["form"] = "That email address is not valid. Check it and try again."
         return portal.page(request, "profile_email.html", 422, profile=profile, form={"email": email}, errors=errors,
                            page="profile")
 
 
 async def _save_details(portal: Portal, session: Any, profile: Profile, form: dict[str, str]) -> None:
-    """Send only what changed: the person's names, the display name that follows them, the phone."""
+    """Send only what changed: the person's names, the display name that follows them, the phone.
+
+    Both inputs are validated before either call, so a refused one never leaves the other half-done.
+    """
     given, family, phone = form["given"], form["family"], form.get("phone", "")
+    calls = []
     if (given, family) != (profile.given, profile.family):
-        await call(portal, session, customer.update_individual, customer_id=session.customer_id,
-                   given=given, family=family)
+        calls.append((customer.update_individual, customer.update_individual.input.model_validate(
+            {"customer_id": session.customer_id, "given": given, "family": family})))
     changes: dict[str, str] = {}
     if (given, family) != (profile.given, profile.family):
         changes["name"] = f"{given} {family}"
     if phone and phone != profile.phone:
         changes["phone"] = phone
     if changes:
-        await call(portal, session, customer.update, customer_id=session.customer_id, **changes)
+        calls.append((customer.update, customer.update.input.model_validate(
+            {"customer_id": session.customer_id, **changes})))
+    for op, args in calls:
+        await call(portal, session, op, args=args)

@@ -287,6 +287,13 @@ async def test_contact_details_change_with_the_form_and_the_email_only_after_a_s
     emptied = await browser.post("/account/profile", data={**form["fields"], "given": "Mei", "family": "Tan",
                                                            "phone": ""})
     assert emptied.status_code == 422 and "cannot be removed" in emptied.text
+    # Names at their limit make a display name the API's model refuses: still words, not a 500.
+    long = await browser.post("/account/profile", data={**form["fields"], "given": "M" * 100, "family": "T" * 100,
+                                                        "phone": "+65 9123 4567"})
+    assert long.status_code == 422 and "too long or not valid" in long.text
+    assert (await seeded_api.get(f"{CUSTOMERS}/{customer_id}")).json()["name"] == "Mei Ling Tan"
+    summary = (await seeded_api.get(f"/crm-api/v1/customer/{customer_id}/summary")).json()["customer"]
+    assert (summary["givenName"], summary["familyName"]) == ("Mei Ling", "Tan")  # neither half was sent
     # The email: a step-up first, then the change.
     asked = await browser.get("/account/profile/email")
     page = await step_up(browser, asked, email)
