@@ -55,6 +55,10 @@ async def test_the_dashboard_shows_balances_and_the_usage_chart_on_a_phone(phone
     await expect(line.get_by_role("img", name="Calls used per day")).to_be_visible()
     assert await horizontal_overflow(page) == 0
     assert await page.evaluate("() => document.scrollingElement.scrollWidth") <= PHONE["width"]
+    # The line page (add-ons, actions) fits too.
+    await line.get_by_role("link", name="Manage this line").click()
+    await expect(page.get_by_role("heading", name="Add-ons and top-ups")).to_be_visible()
+    assert await horizontal_overflow(page) == 0
     assert phone_page.errors == []
 
 
