@@ -136,9 +136,9 @@ class SignupPages:
         """Pick a plan and give the email address the code goes to."""
         plans = self.plans()
         chosen = chosen or state.plan or (plans[len(plans) // 2].id if plans else None)
-        session = sessions.current(request)
+        session, _ = self.wizard(request)
         return self.page(request, "signup_plan.html", "plan", status, plans=plans, chosen=chosen, email=email,
-                         verified_email=session.email if session and session.kind == "visitor" else None,
+                         verified_email=session.email if session else None,
                          message=message, problems=problems or {})
 
     async def plan_form(self, request: Request) -> Response:
@@ -162,11 +162,14 @@ class SignupPages:
         if plan not in {p.id for p in self.plans()}:
             return self.plan_page(request, state, status=422, email=email,
                                   message="That plan is not on sale. Choose one of the plans below.")
-        if session is not None and session.kind == "visitor":
-            # The email is already proved in this session: keep the plan and go on.
+        if session is not None:
+            # The email is already proved in this session: keep the plan and go on where the visitor left off.
+            if self.order_open(state):
+                return self.go("/signup/progress")  # the order was placed with the plan it has
             state.plan = plan
             self.save(session, state)
-            return self.go("/signup/number")
+            missing = needed_before(state, "progress")
+            return self.go(f"/signup/{missing[0] if missing else 'card'}")  # no missing step: a failed order
         if not EMAIL.match(email) or len(email) > 254:
             return self.plan_page(request, state, status=422, chosen=plan, email=email,
                                   problems={"email": "Enter your email address, like name@example.com."})

@@ -130,6 +130,12 @@ async def test_a_skipped_or_tampered_step_gets_a_clear_message_and_creates_nothi
     # …and the state did not move: the details step still wants a number.
     still = await portal.get("/signup/details")
     assert still.status_code == 409 and "Choose your number first." in words(still)
+    # Back at the plan step with the email proved: no second code, a new plan kept, on to the missing step.
+    plan_page = await portal.get("/signup")
+    assert "Signing up as eve@example.com (checked)." in words(plan_page) and 'name="email"' not in plan_page.text
+    other = await post(portal, "/signup", "/signup", {"plan": "PLAN_L"})
+    assert other.status_code == 303 and other.headers["location"] == "/signup/number"
+    assert 'id="plan-PLAN_L" value="PLAN_L" checked' in (await portal.get("/signup")).text
     assert await counts(seeded_api) == before  # no customer, order or card was created by any of it
 
 
