@@ -88,14 +88,3 @@ def add_settings_routes(app: FastAPI, portal: Portal) -> None:
     for add in (add_cards_routes, add_profile_routes, add_bills_routes, add_esim_routes):
         add(app, portal)
 
-
-async def checked_plain_write(request: Request) -> tuple[PortalSession, dict[str, str]]:
-    """The signed-in customer and the posted form of a write that needs CSRF but no step-up."""
-    return await posted(request)
-
-
-async def checked_write(request: Request) -> tuple[PortalSession, dict[str, str]]:
-    """The signed-in customer and the posted form of a write, after CSRF and a still-valid step-up."""
-    session, form = await posted(request)
-    await stepped_up(request, session)
-    return session, form
