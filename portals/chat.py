@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from agent.events import AgentEvent, Proposal
+    from agent.rails import Rails
     from portals.session import PortalSession
     from portals.web import Portal
 
@@ -165,11 +166,15 @@ def new_session_id(profile: str) -> str:
 
 
 def run(message: str, *, profile: str, session_id: str, actor: str, customer_id: str | None = None,
-        confirm: bool = False, on_event: Callable[[AgentEvent], None] | None = None) -> Reply:
-    """One turn of the agent for a portal page; failures become a `Reply` with `error`, never an exception."""
+        confirm: bool = False, on_event: Callable[[AgentEvent], None] | None = None,
+        rails: Rails | None = None) -> Reply:
+    """One turn of the agent for a portal page; failures become a `Reply` with `error`, never an exception.
+
+    `rails`: the portal's own rail (the CSR console's role rules) run before the agent's own rails."""
     if not available():
         return Reply(session_id=session_id, answer="", error=NOT_AVAILABLE)
     from agent.events import EventKind
+    from agent.rails import ChainedRails, load_rails
     from agent.runtime import run_turn
 
     events: list[AgentEvent] = []
@@ -181,7 +186,8 @@ def run(message: str, *, profile: str, session_id: str, actor: str, customer_id:
 
     try:
         result = run_turn(message[:MAX_MESSAGE], session_id=session_id, profile=profile, customer_id=customer_id,
-                          actor=actor, model=model_for(session_id), confirm=confirm, on_event=sink)
+                          actor=actor, model=model_for(session_id), confirm=confirm, on_event=sink,
+                          rails=ChainedRails([rails, load_rails()]) if rails is not None else None)
     except ApiError as exc:
         log.warning("chat turn of %s: the API answered %s %s", session_id, exc.status, exc.code)
         text = FAILED if exc.status >= 500 else exc.message
@@ -394,13 +400,13 @@ LIVE_TTL_S = 600.0
 
 
 def start(message: str, *, owner: str, profile: str, session_id: str, actor: str, customer_id: str | None = None,
-          confirm: bool = False) -> LiveTurn:
+          confirm: bool = False, rails: Rails | None = None) -> LiveTurn:
     """Run a turn in a background thread; poll it with `live(turn_id, owner)`."""
     turn = LiveTurn(id=secrets.token_urlsafe(12), owner=owner, session_id=session_id, message=message)
 
     def work() -> None:
         reply = run(message, profile=profile, session_id=session_id, actor=actor, customer_id=customer_id,
-                    confirm=confirm, on_event=turn.on_event)
+                    confirm=confirm, on_event=turn.on_event, rails=rails)
         with turn.lock:
             turn.reply = reply
 

@@ -7,7 +7,9 @@ runs it (a refund, a charge or a termination asks for a fresh step-up code first
 money-moving actions do). With htmx the turn runs in the background and the panel polls a fragment that
 shows the answer's tokens and each tool call as they come; without JavaScript the form posts, the turn
 runs, and the browser is sent back to `/agent` with the whole answer (post/redirect/get).
-The conversation's id and focus are kept in the portal session's data.
+The conversation's id and focus are kept in the portal session's data. The console's role rules hold for
+what the agent does too (`RoleRail`, before the agent's own rails): a csr cannot have the agent refund, an
+engineer cannot have it buy an add-on; the model is told the refusal in words and nothing runs.
 
 Transcripts: the customer chats the agent escalated (the cases it opened name the session) and the most
 recent customer chats, each readable in full — messages, tool calls and the rails' notes.
@@ -22,10 +24,13 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from agent.rails import Rails, TurnContext
 from core.api_error import ApiError
 from operations import case as cases
+from operations.registry import load_all
 from portals import chat
 from portals import session as sessions
+from portals.csr import views
 from portals.web import Portal
 
 DATA_KEY = "agent"
@@ -35,6 +40,49 @@ SESSION_IN_CASE = re.compile(r"\bsession (SES-[A-Za-z0-9_.:-]+)")
 STEP_UP_FOR = ("payment.refund", "payment.charge", "subscription.terminate")
 ESCALATION_TITLE = "Agent escalation"
 SESSIONS = "/agent-api/v1/session"
+
+
+# Which of the console's role rules (portals/csr/views.py RULES) an operation the agent calls falls under.
+ACTION_OF = {"payment.refund": "refund", "subscription.terminate": "terminate", "order.create": "line",
+             "order.cancel": "line", "interaction.log": "care", "customer.update": "care",
+             "customer.update_individual": "care", "customer.attest_kyc": "care", "prov.resolve": "provisioning",
+             "prov.retry": "provisioning", "prov.fault_set": "provisioning", "prov.latency_set": "provisioning"}
+DOMAIN_ACTION = {"subscription": "line", "case": "care", "ticket": "care"}
+ROLE_DENIED = "portal.role.denied"
+
+
+def action_of(operation: str) -> str | None:
+    """The console action an operation is (None: it only reads, anyone may); `other` for writes the console
+    does not offer, which only a supervisor may have the agent do."""
+    op = load_all().get(operation)
+    if op is None:
+        return "other"
+    if all(route.split(" ", 1)[0] == "GET" for route in op.routes):
+        return None
+    return ACTION_OF.get(operation) or DOMAIN_ACTION.get(op.domain) or "other"
+
+
+class RoleRail(Rails):
+    """The operator's role decides which writes the agent may make for them (proposals and confirms included)."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def before_tool(self, ctx: TurnContext, operation: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """A write outside the role is refused (the model gets the refusal as the tool's result)."""
+        action = action_of(operation)
+        if action is None:
+            return None
+        if action == "other":
+            if self.role == "supervisor":
+                return None
+            message = f"Your role ({self.role}) is not allowed to have the agent run {operation}: only supervisors may."
+        elif views.allowed(self.role, action):
+            return None
+        else:
+            message = views.refusal(self.role, action)
+        return {"error": {"code": ROLE_DENIED, "message": message, "context": {"operation": operation,
+                                                                                "role": self.role}}}
 
 
 def _username(session: Any) -> str:
@@ -130,11 +178,11 @@ def add_agent_routes(app: FastAPI, portal: Portal) -> None:
             _save(portal, session, {"session": session_id, **({"focus": focus} if focus else {})})
         if _htmx(request):
             live = chat.start(message, owner=session.token, profile="operator", session_id=session_id, actor=actor,
-                              customer_id=focus or None, confirm=confirm)
+                              customer_id=focus or None, confirm=confirm, rails=RoleRail(session.operator.role))
             return portal.page(request, "agent_live.html", live=live, text="", steps=[], reply=None,
                                message=message or "Confirm")
         reply = chat.run(message, profile="operator", session_id=session_id, actor=actor,
-                         customer_id=focus or None, confirm=confirm)
+                         customer_id=focus or None, confirm=confirm, rails=RoleRail(session.operator.role))
         if reply.error:
             return panel(request, session, error=reply.error)
         return RedirectResponse("/agent#latest", status_code=303)

@@ -151,3 +151,24 @@ async def test_an_escalated_customer_chat_is_listed_with_its_case_and_readable(c
     three_sixty = await console.get(f"/customer/{customer}")
     assert three_sixty.status_code == 200 and reply.case_id in three_sixty.text
     assert (await console.get("/agent/transcripts/SES-nosuchchat")).status_code == 404
+
+
+async def test_the_consoles_role_rules_hold_for_what_the_agent_does(console, seeded_api, api_url):
+    customer, line = await blocked_line(seeded_api, api_url)
+    payments = (await seeded_api.get("/tmf-api/paymentManagement/v4/payment", params={"account.id": customer})).json()
+    engineer, _ = await make_operator(seeded_api, "engineer")
+    await login_operator(console, engineer)
+    model = script({"tool": "subscription.vas", "args": {"subscription_id": line, "offering": "VAS_DATA_1GB"}},
+                   {"tool": "payment.refund", "args": {"payment_id": payments[0]["id"], "reason": "goodwill"}},
+                   {"tool": "knowledge.search", "args": {"query": "blocked line"}},
+                   {"say": "I may not change lines or refund for you; see the runbook."})
+    page = await console.get("/agent")
+    await console.post("/agent", data={"csrf": csrf_of(page.text), "message": "fix the line and refund them"})
+    shown = words((await console.get("/agent")).text)
+    assert ("subscription.vas refused: portal.role.denied — Your role (engineer) is not allowed to change a "
+            "customer's line: only care agents and supervisors may.") in shown
+    assert "payment.refund refused: portal.role.denied" in shown and "knowledge.search done" in shown
+    assert "Confirm" not in shown  # nothing was proposed: refused before it could be
+    refusal = [m for m in model.received[1] if getattr(m, "tool_call_id", None)][-1]
+    assert "portal.role.denied" in refusal.content  # the model heard why, in words
+    assert chars((await seeded_api.get(f"{PRODUCTS}/{line}")).json())["blockedReason"] == "data_exhausted"
