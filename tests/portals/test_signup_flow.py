@@ -8,6 +8,7 @@ and what the API then holds (customers, orders, cards) read with the CLI's token
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -243,3 +244,28 @@ async def test_a_number_taken_before_the_order_sends_the_visitor_back_to_pick_an
     customer_id = (await seeded_api.get(ORDERS, params={"limit": 1000})).json()[0]["relatedParty"][0]["id"]
     cards = (await seeded_api.get(METHODS, params={"relatedParty.id": customer_id})).json()
     assert sorted(c["status"] for c in cards) == ["active", "removed"]
+
+
+async def test_a_stuck_network_task_is_shown_in_words_and_the_esim_follows_once_an_operator_resolves_it(
+        portal: httpx.AsyncClient, seeded_api: httpx.AsyncClient, bss) -> None:
+    assert (await bss("prov", "fault", "set", "ESIM_PROFILE_PREPARE", "stuck")).exit_code == 0
+    await verified(portal, "sam@example.com")
+    await post(portal, "/signup/number", "/signup/number", {"wanted": "90000077"})
+    await post(portal, "/signup/details", "/signup/details", {
+        "given": "Sam", "family": "Goh", "phone": "91234567", "document_type": "nric",
+        "document_number": "T0123456J"})
+    paid = await post(portal, "/signup/card", "/signup/card", {"number": GOOD, "exp": "12/30"})
+    assert paid.status_code == 303 and paid.headers["location"] == "/signup/progress", words(paid)
+    deadline = time.monotonic() + 30
+    while "taking longer than usual" not in words(status := await portal.get("/signup/progress/status")):
+        assert time.monotonic() < deadline and status.status_code == 200, words(status)
+        await asyncio.sleep(0.2)
+    assert "Setting up your line on the network" in words(status) and "LPA" not in status.text
+    order_id = (await seeded_api.get(ORDERS, params={"limit": 10})).json()[0]["id"]
+    tasks = await bss("prov", "tasks", "--order", order_id, "--state", "stuck", "--json")
+    task = json.loads(tasks.output)[0]["id"]
+    resolved = await bss("prov", "resolve", task, "--note", "profile pushed by hand", "--json")
+    assert resolved.exit_code == 0, resolved.output
+    live = await finish(portal)
+    assert live.headers["location"] == "/signup/done"
+    assert "9000 0077 is live" in words(await portal.get("/signup/done"))
