@@ -10,7 +10,9 @@ Who may do what (roles are csr, supervisor, engineer; portals/csr/views.py `RULE
   the orders queue;
 - care actions (cases, tickets, interactions, a line's add-on or renewal): csr and supervisor;
 - terminating a line: csr and supervisor, after a step-up code (it cannot be undone);
-- refunding a payment: supervisor only, after a step-up code (money leaves the company);
+- refunding a payment, or a goodwill credit: supervisor only, after a step-up code (money leaves the
+  company). A goodwill credit is money back to the card a payment came from, kept as a refund whose
+  reason starts `goodwill:` (prepaid bundles leave no account balance to credit);
 - resolving or retrying a provisioning task: engineer and supervisor (it touches the network).
 An action outside the role answers a 403 page that says so in words and changes nothing.
 
@@ -58,7 +60,7 @@ IDS = {"customer": r"CUST-\d+", "line": r"SUB-[0-9A-Z]+", "payment": r"PAY-[0-9A
        "case": r"CASE-\d+", "ticket": r"TT-\d+"}
 # What a redirect after a write says on the next page (a fixed text, never echoed input).
 NOTICES = {
-    "refunded": "Refund {id} was made.", "terminated": "Line {id} is being terminated.",
+    "refunded": "Refund {id} was made.", "goodwill": "Goodwill credit {id} was made.", "terminated": "Line {id} is being terminated.",
     "resolved": "Task {id} was resolved; the order continues.", "retried": "Task {id} is running again.",
     "case_moved": "Case {id} was updated.", "case_opened": "Case {id} was opened.",
     "ticket_moved": "Ticket {id} was updated.", "logged": "The interaction was logged.",
@@ -334,6 +336,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         sessions.require_step_up(request, session)  # expired since the form opened: a fresh code, then the form again
         loaded = await run_in_threadpool(load_payment, session, payment_id)
         reason = form.get("reason", "").strip()
+        goodwill = form.get("kind") == "goodwill"
         try:
             minor = round(float(form.get("amount", "").strip()) * 100)
         except ValueError:
@@ -349,7 +352,8 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
             def run() -> Any:
                 with portal.client_for(session) as client:
                     return payment.refund(client, payment_id=payment_id, amount=minor / 100,
-                                          currency=loaded["currency"], reason=reason[:200],
+                                          currency=loaded["currency"],
+                                          reason=(f"goodwill: {reason}" if goodwill else reason)[:200],
                                           idempotency_key=form.get("request_id") or None)
             try:
                 made = await run_in_threadpool(run)
@@ -358,7 +362,8 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                     raise
                 error = exc.message
             else:
-                return done(f"/customer/{loaded['paid']['account']['id']}", "refunded", made["id"])
+                return done(f"/customer/{loaded['paid']['account']['id']}", "goodwill" if goodwill else "refunded",
+                            made["id"])
         return page("refund.html", request, session, 422, **loaded, error=error, form=form,
                     request_id=f"csr-{uuid.uuid4()}", nav="search")
 

@@ -58,7 +58,7 @@ async def test_a_supervisor_finds_a_customer_opens_the_360_and_refunds_a_payment
     assert "(supervisor)" in await p.locator("header.site").inner_text()
     await p.get_by_label("Name, email, phone or line number, or customer id").fill(name)
     # No click on Search: htmx asks as the operator types and swaps the results in (the form works without it too).
-    await p.wait_for_url(f"**/search?q=*")
+    await p.wait_for_url("**/search?q=*")
     await p.get_by_role("link", name=name).click()
     await p.wait_for_url(f"**/customer/{customer_id}")
     assert await p.get_by_role("heading", level=1).inner_text() == f"{name} {customer_id}"
@@ -73,18 +73,19 @@ async def test_a_supervisor_finds_a_customer_opens_the_360_and_refunds_a_payment
     await p.get_by_role("button", name="Confirm").click()
     await p.wait_for_url(f"**/payment/{payment_id}/refund")
     await p.get_by_label("Amount (SGD)").fill("20.00")  # more than the SGD 10.00 paid
-    await p.get_by_label("Reason (kept with the refund)").fill("goodwill: outage on 3 Dec")
+    await p.get_by_label("Reason (kept with the refund)").fill("outage on 3 Dec")
     await p.get_by_role("button", name="Refund to the card").click()
     assert "At most SGD 10.00" in await p.get_by_role("alert").inner_text()
     await p.get_by_label("Amount (SGD)").fill("2.50")
+    await p.get_by_label("Goodwill credit: a gesture to the customer").check()
     await p.get_by_role("button", name="Refund to the card").click()
-    await p.wait_for_url(f"**/customer/{customer_id}?done=refunded**")
+    await p.wait_for_url(f"**/customer/{customer_id}?done=goodwill**")
     flash = await p.get_by_role("status").first.inner_text()
-    assert flash.startswith("Refund REF-") and flash.endswith("was made.")
+    assert flash.startswith("Goodwill credit REF-") and flash.endswith("was made.")
 
     refunds = (await seeded_api.get("/tmf-api/paymentManagement/v4/refund", params={"account.id": customer_id})).json()
-    assert [(r["payment"]["id"], r["totalAmount"]["value"], r["status"]) for r in refunds] == [(payment_id, 2.5,
-                                                                                                 "approved")]
+    assert [(r["payment"]["id"], r["totalAmount"]["value"], r["status"], r["description"]) for r in refunds] == [
+        (payment_id, 2.5, "approved", "goodwill: outage on 3 Dec")]
     events = (await seeded_api.get(f"/crm-api/v1/customer/{customer_id}/timeline")).json()
     assert any(e["aggregateId"] == refunds[0]["id"] and e["actor"] == username for e in events)  # the operator acted
     # The refused amount was answered 422 (the form again, with the message): Chromium logs that status, nothing else.
