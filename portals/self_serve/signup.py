@@ -44,7 +44,7 @@ from portals.self_serve.signup_flow import (
     pretty_number,
     progress_of,
 )
-from portals.web import Portal
+from portals.web import Portal, redirect
 
 log = logging.getLogger("bss.portals.signup")
 PORTAL_API = "/portal-api/v1"
@@ -447,6 +447,8 @@ class SignupPages:
 
     def _progress(self, request: Request, fragment: bool) -> Response:
         session, state = self.wizard(request)
+        if fragment and (session is None or needed_before(state, "progress") is not None):
+            return redirect(request, "/signup")  # the whole page goes (HX-Redirect), not a page inside the box
         if session is None:
             return self.go("/signup")
         if (back := self.back_to(request, state, "progress")) is not None:

@@ -106,6 +106,9 @@ async def test_a_skipped_or_tampered_step_gets_a_clear_message_and_creates_nothi
     # No CSRF token: the form is refused.
     bare = await portal.post("/signup", data={"plan": "PLAN_S", "email": "eve@example.com"})
     assert bare.status_code == 403 and "This form has expired" in words(bare)
+    # htmx asking for a progress that is not there is sent to the start as a whole page, not into the box.
+    lost = await portal.get("/signup/progress/status", headers={"HX-Request": "true"})
+    assert lost.status_code == 204 and lost.headers["HX-Redirect"] == "/signup"
 
     await verified(portal, "eve@example.com")
     # Skipping the number and the details straight to the card: sent back, with why.
