@@ -122,8 +122,9 @@ class AbandonedCharge(BaseModel):
 
 
 def luhn_ok(number: str) -> bool:
-    """True when `number` is 12–19 digits and passes the Luhn (mod 10) check."""
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    """True when `number` is 12–19 ASCII digits and passes the Luhn (mod 10) check."""
+    # `isdigit` alone admits other scripts' digits (full-width "４２…"), which no gateway takes.
+    if not (number.isascii() and number.isdigit()) or not 12 <= len(number) <= 19:
         return False
     total = 0
     for i, ch in enumerate(reversed(number)):

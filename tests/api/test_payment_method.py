@@ -125,6 +125,12 @@ async def test_a_card_failing_luhn_is_refused_without_echoing_it(api, db):
     assert "4242424242424241" not in str(error) and "4241" not in str(error)
 
 
+async def test_a_card_number_in_full_width_digits_is_refused_as_not_a_card_number(api, db):
+    customer = await make_customer(db)
+    wide = "".join(chr(ord(d) - ord("0") + 0xFF10) for d in "4242424242424242")
+    await assert_refused(api, db, "POST", METHODS, 422, "payment_method.add.luhn_valid", json=card_body(customer, wide))
+
+
 async def test_an_expired_card_is_refused(api, db):
     customer = await make_customer(db)
     await assert_refused(api, db, "POST", METHODS, 422, "payment_method.add.card_not_expired",
