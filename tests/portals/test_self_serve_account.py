@@ -287,3 +287,25 @@ async def test_another_customers_line_is_not_found_and_nothing_of_it_changes(see
     buckets = (await seeded_api.get("/tmf-api/prepayBalanceManagement/v4/bucket",
                                     params={"product.id": mine.line})).json()
     assert next(b for b in buckets if b["allowanceType"] == "data")["totalValue"]["amount"] == 5120
+
+
+async def test_a_tampered_hidden_field_is_refused_in_words_and_changes_nothing(seeded_api, api_url, portal_url):
+    acct, browser = await signed_in(seeded_api, api_url, portal_url)
+    async with browser:
+        csrf = await csrf_of(browser)
+        # A plan where an add-on belongs: the API's rule, in words, on the line page; no charge, no change.
+        page = await browser.post(f"/account/lines/{acct.line}/addons", data={"csrf": csrf, "offering": "PLAN_L"})
+        words = Page(page.text).words
+        assert page.status_code == 422 and "PLAN_L is not a value-added service on sale now" in words, words
+        assert "Nothing was changed." in words and "Traceback" not in page.text
+        await step_up(browser, acct.email, f"/account/lines/{acct.line}/plan")
+        page = await browser.post(f"/account/lines/{acct.line}/plan", data={"csrf": csrf, "offering": "VAS_DATA_1GB"})
+        assert page.status_code == 422 and "Nothing was changed." in Page(page.text).words
+        assert "Book the plan change" in page.text  # the form again, to choose a real plan
+        empty = await browser.post(f"/account/lines/{acct.line}/plan", data={"csrf": csrf})
+        assert empty.status_code == 422 and "Choose the plan you want to move to." in Page(empty.text).words
+    line = chars(await product(seeded_api, acct.line))
+    assert line["subscriptionState"] == "active" and "pendingPlanChange" not in line
+    payments = (await seeded_api.get("/tmf-api/paymentManagement/v4/payment",
+                                      params={"account.id": acct.customer})).json()
+    assert len(payments) == 1  # the first period's charge only
