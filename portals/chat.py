@@ -46,6 +46,7 @@ NOT_AVAILABLE = ("The assistant is not available right now (no model is configur
 FAILED = "Something went wrong while answering, so nothing was done. Please try again in a moment."
 CASE_NOTE = re.compile(r"^escalated \(([^)]+)\) to (CASE-\d+)")
 TRIPWIRE = "agent.tripwire"
+STEP_UP_REQUIRED = "portal.step_up.required"
 # What a proposal does, in words a customer understands (the CSR panel shows the operation and its arguments).
 PROPOSAL_WORDS = {"subscription.terminate": "terminate the line", "subscription.vas": "buy the add-on",
                   "subscription.plan_change": "change the plan"}
@@ -80,6 +81,7 @@ class Reply:
     refused: bool = False           # the trip-wire withheld a result or the answer
     tools: list[str] = field(default_factory=list)
     error: str = ""                 # the turn could not run: the page says so in words
+    needs_step_up: bool = False     # a call waited for a fresh emailed code (the page offers one)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -200,7 +202,8 @@ def run(message: str, *, profile: str, session_id: str, actor: str, customer_id:
                  case_id=case.text if case else "", escalated=result.escalated, stopped=result.stopped,
                  refused="trip-wire" in result.stopped or any(
                      (e.error or {}).get("code", "").startswith(TRIPWIRE) for e in result.tool_calls),
-                 tools=[e.operation for e in result.tool_calls])
+                 tools=[e.operation for e in result.tool_calls],
+                 needs_step_up=any((e.error or {}).get("code") == STEP_UP_REQUIRED for e in result.tool_calls))
 
 
 def cancel(session_id: str) -> Proposal | None:

@@ -10,7 +10,8 @@ data (a customer) or in an HttpOnly cookie (a visitor; the browse conversation l
 Without JavaScript the form posts to `/chat`, the turn runs, and the browser is sent to `/chat` where the
 whole conversation shows (post/redirect/get); htmx posts the same form and appends the answer to the log.
 A proposal (terminating a line, buying an add-on) shows Confirm and Cancel buttons; confirming a
-termination or a plan change needs a fresh step-up code first, as the account pages do.
+termination needs a fresh step-up code first, as the account pages do, and so does a plan change (which the
+agent runs at once): without the code the agent is told so (`StepUpRail`) and the page offers to email one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from agent.rails import Rails, TurnContext
 from core.settings import get_settings
 from portals import chat
 from portals import session as sessions
@@ -28,7 +30,24 @@ from portals.web import Portal
 
 COOKIE = "bss_chat"
 DATA_KEY = "chat"
-STEP_UP_FOR = ("subscription.terminate", "subscription.plan_change")
+STEP_UP_FOR = ("subscription.terminate", "subscription.plan_change")  # confirmed only within a fresh step-up
+# Writes the customer profile runs at once (not proposed), which the account pages guard with a step-up too.
+STEP_UP_AT_ONCE = ("subscription.plan_change",)
+
+
+class StepUpRail(Rails):
+    """A plan change through the chat needs the same fresh emailed code as on the account pages."""
+
+    def __init__(self, stepped_up: bool) -> None:
+        self.stepped_up = stepped_up
+
+    def before_tool(self, ctx: TurnContext, operation: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Refuse (to the model, in words) a step-up write while the session has no fresh code."""
+        if operation not in STEP_UP_AT_ONCE or self.stepped_up:
+            return None
+        return {"error": {"code": chat.STEP_UP_REQUIRED, "context": {"operation": operation},
+                          "message": "this change needs a fresh code from the customer's email first: tell them to "
+                                     "press 'Email me a code' below the chat, enter the code, and ask again"}}
 
 
 def _htmx(request: Request) -> bool:
@@ -129,14 +148,18 @@ def add_chat_routes(app: FastAPI, portal: Portal) -> None:
             return answer(request, mode, message, chat.Reply(session_id="", answer="", error=chat.BROWSE_LIMITED),
                           remember=False)
         session_id = mode.chat_id or chat.new_session_id(mode.profile)
+        rails = StepUpRail(mode.session.stepped_up) if mode.customer_id and mode.session is not None else None
         reply = chat.run(message, profile=mode.profile, session_id=session_id, actor=mode.actor,
-                         customer_id=mode.customer_id, confirm=confirm)
+                         customer_id=mode.customer_id, confirm=confirm, rails=rails)
         return answer(request, mode, message, reply, remember=not confirm and not reply.error)
 
     def answer(request: Request, mode: Mode, message: str, reply: chat.Reply, *, remember: bool) -> Response:
         response: Response
-        if reply.error and not _htmx(request):  # said on the page itself: a redirect would lose it
-            return page(request, mode, error=reply.error)
+        if (reply.error or reply.needs_step_up) and not _htmx(request):  # a redirect would lose what to say
+            response = page(request, mode, error=reply.error, needs_step_up=reply.needs_step_up)
+            if remember and reply.session_id and reply.session_id != mode.chat_id:
+                _remember(portal, mode, reply.session_id, response)
+            return response
         if _htmx(request):
             response = turn_fragment(request, mode, message, reply)
         else:

@@ -19,6 +19,7 @@ from portals.self_serve.app import create_app
 from portals.self_serve.chat import COOKIE, add_chat_routes
 from tests.api.test_product_inventory import PRODUCTS, active_line, chars
 from tests.portals.test_self_serve_public import Page
+from tests.support import mailbox
 from tests.support.http import serve
 from tests.support.portal_login import csrf_of, email_of, login_customer
 
@@ -160,3 +161,29 @@ async def test_a_visitor_is_limited_to_a_number_of_turns_an_hour(portal, monkeyp
     assert "Hello!" in words(first.text)
     second = await portal.post("/chat", headers=HX, data={"csrf": csrf_of(page.text), "message": "hi again"})
     assert chat.BROWSE_LIMITED in words(second.text) and "(not reached)" not in second.text
+
+
+async def test_a_plan_change_through_the_chat_needs_a_fresh_emailed_code(portal, seeded_api):
+    mine, line = await active_line(seeded_api, "PLAN_S")
+    email = await email_of(seeded_api, mine)
+    await login_customer(portal, email)
+    change = {"tool": "subscription.plan_change", "args": {"subscription_id": line, "offering": "PLAN_L"}}
+    model = script(change, {"say": "I need you to confirm a code from your email first."},
+                   change, {"say": "Done: your line moves to Max at its next renewal."})
+    page = await portal.get("/chat")
+    refused = await portal.post("/chat", data={"csrf": csrf_of(page.text), "message": "move me to Max"})
+    assert refused.status_code == 200 and 'action="/step-up/send"' in refused.text  # no-JS: said on the page
+    told = [m for m in model.received[1] if getattr(m, "tool_call_id", None)][-1]
+    assert "portal.step_up.required" in told.content
+    line_now = (await seeded_api.get(f"/tmf-api/productInventory/v4/product/{line}")).json()
+    assert "PLAN_L" not in str(line_now)  # nothing changed without the code
+    sent = await portal.post("/step-up/send", data={"csrf": csrf_of(refused.text), "next": "/chat"})
+    assert sent.status_code == 200
+    verified = await portal.post("/step-up", data={"csrf": csrf_of(sent.text), "next": "/chat",
+                                                   "code": mailbox.latest_code(email, "step_up_code")})
+    assert verified.status_code == 303 and verified.headers["location"] == "/chat"
+    again = await portal.post("/chat", headers=HX, data={"csrf": csrf_of(sent.text), "message": "move me to Max now"})
+    assert "Done: your line moves to Max at its next renewal." in words(again.text)
+    assert 'action="/step-up/send"' not in again.text
+    line_now = (await seeded_api.get(f"/tmf-api/productInventory/v4/product/{line}")).json()
+    assert "PLAN_L" in str(line_now)  # the pending plan change shows on the line
