@@ -115,6 +115,14 @@ async def _customer_of(conn: AsyncConnection, email: str) -> str | None:
         .limit(1))).scalar_one_or_none()
 
 
+async def _email_of(conn: AsyncConnection, customer_id: str) -> str | None:
+    """The customer's live email address (normalised)."""
+    m = contact_medium.c
+    found = (await conn.execute(select(m.value).where(m.customer_id == customer_id, m.medium_type == "email", m.live)
+                                .order_by(m.preferred.desc(), m.id.desc()).limit(1))).scalar_one_or_none()
+    return normal_email(found) if found else None
+
+
 def _login_mail(email: str, code: str, link: str, minutes: int) -> mailer.Mail:
     return mailer.Mail(email, f"Your BSS Mobile login code: {code}",
                        f"Your login code is {code}. It works once, for {minutes} minutes.\n\n"
@@ -357,13 +365,15 @@ async def bind_customer(token: str, surface: str, customer_id: str) -> Row:
 
 
 async def request_step_up(token: str, surface: str, settings: Settings | None = None) -> Row:
-    """Mail a fresh step-up code to the session's address."""
+    """Mail a fresh step-up code to the person's current address (a customer's may have changed since login)."""
     settings = settings or get_settings()
     expires = _now() + dt.timedelta(minutes=settings.portal_code_minutes)
     async with get_engine().begin() as conn:
         row = await _session_row(conn, token, surface)
         if row["kind"] == SessionKind.VISITOR:
             raise _refuse("portal.step_up.not_signed_in", "log in first")
+        if row["customer_id"]:
+            row["email"] = await _email_of(conn, row["customer_id"]) or row["email"]
         await _limit(conn, {f"mail:{row['email']}": settings.portal_codes_per_email}, settings)
         code = new_code()
         await conn.execute(insert(login_code).values(

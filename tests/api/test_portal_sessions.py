@@ -97,6 +97,18 @@ async def test_step_up_needs_a_fresh_code_of_this_session(portal, seeded_api):
     assert replay.status_code == 422 and replay.json()["code"] == "portal.step_up.code_invalid"
 
 
+async def test_step_up_codes_follow_the_customers_current_address(portal, seeded_api):
+    customer = await ready_customer(seeded_api)
+    email = await email_of(seeded_api, customer)
+    token = (await login(portal, email))["token"]
+    moved = f"moved.{email}"
+    changed = await seeded_api.patch(f"/tmf-api/customerManagement/v4/customer/{customer}", json={
+        "contactMedium": [{"mediumType": "email", "preferred": True, "characteristic": {"emailAddress": moved}}]})
+    assert changed.status_code == 200, changed.text
+    assert (await portal.post(f"{BASE}/session/{token}/step-up")).status_code == 202
+    assert mailbox.latest(moved, "step_up_code") and not mailbox.mails(email, "step_up_code")
+
+
 async def test_signup_code_gives_a_visitor_session_bound_only_to_its_own_new_customer(portal, seeded_api):
     email = "new.signup.portal@example.com"
     assert (await portal.post(f"{BASE}/login/code", json={"email": email, "purpose": "signup"})).status_code == 202
