@@ -54,6 +54,7 @@ async def test_an_operator_finds_a_customer_and_reads_its_timeline_from_the_cli(
     short = await bss("customer", "search", "x")
     assert short.exit_code == 2 and "at least 2 characters" in short.output
     timeline = json.loads((await bss("customer", "timeline", customer_id, "--json")).stdout)
-    assert timeline[-1]["eventType"] == "customer.created" and timeline[-1]["channel"] == "cli"
+    assert [e["eventType"] for e in timeline[-2:]] == ["customer.created", "individual.created"]  # oldest last
+    assert {e["channel"] for e in timeline} == {"cli"}
     card = await bss("customer", "timeline", customer_id, "--limit", "1")
     assert card.exit_code == 0 and len(card.stdout.strip().splitlines()) == 1, card.output
