@@ -286,7 +286,17 @@ def transcript(session_id: str | None, *, staff: bool = False, actor: str | None
     if customer_id is not None and (found.get("profile") != "customer" or found.get("customerId") != customer_id):
         log.warning("chat: %s is not a conversation of %s; not shown", session_id, customer_id)
         return []
-    return lines_from_entries(found.get("transcript", []), staff=staff)
+    return recent(lines_from_entries(found.get("transcript", []), staff=staff))
+
+
+MAX_LINES = 150  # a page shows the newest lines of a long conversation (pages stay under 100 KB)
+
+
+def recent(lines: list[Line]) -> list[Line]:
+    """The newest `MAX_LINES` lines, after a note of how many earlier ones are left out."""
+    if len(lines) <= MAX_LINES:
+        return lines
+    return [Line("note", f"{len(lines) - MAX_LINES} earlier lines are not shown"), *lines[-MAX_LINES:]]
 
 
 def read_session(session_id: str, actor: str | None = None) -> dict[str, Any] | None:
@@ -316,7 +326,7 @@ def _browse_lines(session_id: str) -> list[Line]:
             lines.append(Line("user", text))
         elif isinstance(message, AIMessage) and text:
             lines.append(Line("assistant", text))
-    return lines
+    return recent(lines)
 
 
 class Throttle:

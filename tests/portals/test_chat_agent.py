@@ -160,3 +160,10 @@ def test_a_live_turn_shows_tokens_and_tool_calls_as_they_come():
                             proposal=Proposal("subscription.vas", {"subscription_id": "SUB-1"}))
     assert live.snapshot()[2] is live.reply
     assert chat.proposal_words(live.reply.proposal) == "buy the add-on SUB-1"
+
+
+def test_a_long_conversation_shows_its_newest_lines():
+    lines = [chat.Line("user", f"message {n}") for n in range(chat.MAX_LINES + 5)]
+    shown = chat.recent(lines)
+    assert len(shown) == chat.MAX_LINES + 1 and shown[0] == chat.Line("note", "5 earlier lines are not shown")
+    assert shown[-1].text == f"message {chat.MAX_LINES + 4}" and chat.recent(lines[:3]) == lines[:3]

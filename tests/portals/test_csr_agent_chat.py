@@ -172,3 +172,20 @@ async def test_the_consoles_role_rules_hold_for_what_the_agent_does(console, see
     refusal = [m for m in model.received[1] if getattr(m, "tool_call_id", None)][-1]
     assert "portal.role.denied" in refusal.content  # the model heard why, in words
     assert chars((await seeded_api.get(f"{PRODUCTS}/{line}")).json())["blockedReason"] == "data_exhausted"
+
+
+async def test_confirming_a_termination_in_the_panel_asks_for_a_step_up_code_first(console, seeded_api):
+    _, line = await active_line(seeded_api, "PLAN_S")
+    username, _ = await make_operator(seeded_api)
+    await login_operator(console, username)
+    script({"tool": "subscription.terminate", "args": {"subscription_id": line}},
+           {"say": f"I propose terminating {line}."})
+    page = await console.get("/agent")
+    await console.post("/agent", data={"csrf": csrf_of(page.text), "message": f"terminate {line}"})
+    shown = (await console.get("/agent")).text
+    assert 'action="/agent/confirm"' in shown
+    confirmed = await console.post("/agent/confirm", data={"csrf": csrf_of(shown)},
+                                   headers={"Referer": f"{console.base_url}/agent"})
+    assert confirmed.status_code == 303 and confirmed.headers["location"].startswith("/step-up?next=%2Fagent")
+    assert (await seeded_api.get(f"{PRODUCTS}/{line}")).json()["status"] == "active"
+    assert 'action="/agent/confirm"' in (await console.get("/agent")).text  # still waiting for the confirm
