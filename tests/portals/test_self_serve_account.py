@@ -259,7 +259,7 @@ async def test_ending_a_line_needs_a_step_up_and_a_ticked_box(seeded_api, api_ur
         ended = await browser.post(end, data={"csrf": csrf, "confirm": "yes"})
         assert ended.status_code == 303 and ended.headers["location"] == "/account?done=terminated"
         home = Page((await browser.get(ended.headers["location"])).text).words
-        assert "Your line was ended" in home and "Ended lines" in home and "You have no line yet" in home
+        assert "Your line was ended" in home and "Ended lines" in home and "You have no active line" in home
     assert chars(await product(seeded_api, acct.line))["subscriptionState"] == "terminated"
 
 
