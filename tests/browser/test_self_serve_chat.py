@@ -48,6 +48,7 @@ async def test_a_visitor_asks_the_widget_about_plans_and_gets_the_catalog_answer
     await expect(log).to_contain_text("Max has unlimited data for SGD 45.00 every 30 days.")
     await expect(log).to_contain_text("Which plan has unlimited data?")
     assert await horizontal_overflow(page) == 0
+    await page.screenshot(path=str(_artifact("widget_on_the_plans_page-phone.png")), full_page=True)
     # The conversation is kept: the full chat page shows it after a reload, still without login.
     await page.goto(self_serve_url + "/chat")
     await expect(page.locator("#chat-page-message-log")).to_contain_text("Max has unlimited data")
