@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import hmac
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -432,7 +433,12 @@ async def add_operator(username: str, password: str, agent_id: str | None, name:
         if await conn.scalar(select(operator.c.username).where(operator.c.username == username)):
             raise Conflict("portal.operator.exists", f"operator '{username}' already exists", {"username": username})
         if agent_id is None:
-            agent_id = f"AG-{(role or OperatorRole.CSR).value[:3].upper()}-{username.upper()}"
+            # Staff ids are AG- plus capitals, digits and dashes (what case and ticket assignment accept): a
+            # username's dots and underscores become dashes.
+            agent_id = f"AG-{(role or OperatorRole.CSR).value[:3].upper()}-{re.sub(r'[^A-Z0-9]', '-', username.upper())}"
+            if await conn.scalar(select(agent.c.id).where(agent.c.id == agent_id)):
+                raise Conflict("portal.operator.exists", f"staff id {agent_id} is taken; name them with --agent-id",
+                               {"agentId": agent_id})
             if await conn.scalar(select(agent.c.id).where(func.lower(agent.c.email) == normal_email(email or ""))):
                 raise Conflict("portal.operator.email_taken", f"staff with email '{email}' already exist; "
                                "name them with --agent-id", {"email": email})

@@ -370,20 +370,55 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
     # --- cases and tickets -----------------------------------------------------------------
 
     @app.get("/work", response_class=HTMLResponse)
-    def workbench(request: Request, state: str = "") -> HTMLResponse:
+    def workbench(request: Request, mine: str = "") -> HTMLResponse:
         session = sessions.require_operator(request)
-        with portal.client_for(session) as client:
-            now = views.parse_time(clock.now(client)["now"])
-            cases = case.list_(client, limit=200)
-            tickets = ticket.list_(client, limit=200)
-        live_cases = [c for c in cases if c["state"] not in ("closed",)]
-        live_tickets = [t for t in tickets if t["status"] not in ("closed", "cancelled")]
+        read = at_once(session, {"clock": lambda c: clock.now(c), "cases": lambda c: case.list_(c, limit=200),
+                                 "tickets": lambda c: ticket.list_(c, limit=200)})
+        now, me = views.parse_time(read["clock"]["now"]), session.operator.agent_id
+        live_cases = [c for c in read["cases"] if c["state"] != "closed"]
+        live_tickets = [t for t in read["tickets"] if t["status"] not in ("closed", "cancelled")]
+        for c in live_cases:
+            c["_assignee"] = (c.get("assignedAgent") or {}).get("id")
+        for t in live_tickets:
+            t["_assignee"] = next((p["id"] for p in t.get("relatedParty", []) if p.get("role") == "assignee"), None)
+        if mine:
+            live_cases = [c for c in live_cases if c["_assignee"] == me]
+            live_tickets = [t for t in live_tickets if t["_assignee"] == me]
         for t in live_tickets:
             t["_countdown"] = views.countdown(t.get("expectedResolutionDate"), now, t.get("slaBreached", False),
                                               done=t["status"] == "resolved")
         live_tickets.sort(key=lambda t: (t["_countdown"].level != "breached", t.get("expectedResolutionDate") or "~"))
-        return page("work.html", request, session, cases=live_cases, tickets=live_tickets,
+        return page("work.html", request, session, cases=live_cases, tickets=live_tickets, mine=bool(mine), me=me,
+                    may_take=views.allowed(role(session), "care") and views.assignable(me),
                     may_care=views.allowed(role(session), "care"), nav="work")
+
+    @app.post("/case/{ident}/take", response_class=HTMLResponse)
+    async def take_case(request: Request, ident: str) -> Response:
+        return await take(request, "case", ident)
+
+    @app.post("/ticket/{ident}/take", response_class=HTMLResponse)
+    async def take_ticket(request: Request, ident: str) -> Response:
+        return await take(request, "ticket", ident)
+
+    async def take(request: Request, kind: str, ident: str) -> Response:
+        """Assign a case or ticket to the operator's own staff id."""
+        session, _ = await posted(request)
+        if not valid(kind, ident):
+            return not_found(request, session)
+        if not views.allowed(role(session), "care"):
+            return denied(request, session, "care")
+        me = session.operator.agent_id
+        if not views.assignable(me):
+            return portal.error_page(422, "portal.operator.not_assignable",
+                                     f"Your staff id {me} cannot be given work; ask an administrator.", request)
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                if kind == "case":
+                    return case.assign(client, case_id=ident, agent=me)
+                return ticket.assign(client, ticket_id=ident, agent=me)
+        await run_in_threadpool(run)
+        return done("/work?mine=1", f"{kind}_moved", ident)
 
     @app.post("/case/{case_id}/move", response_class=HTMLResponse)
     async def move_case(request: Request, case_id: str) -> Response:

@@ -6,6 +6,7 @@ Pure functions over API JSON (no I/O), so the pages stay thin and these are test
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,14 @@ def refusal(role: str | None, action: str) -> str:
     """The refusal in words: `Your role (csr) is not allowed to refund a payment: only supervisors may.`"""
     rule = RULES[action]
     return f"Your role ({role or 'none'}) is not allowed to {rule.words}: only {rule.who} may."
+
+
+AGENT_ID = re.compile(r"^AG-[A-Z0-9-]+$")
+
+
+def assignable(agent_id: str | None) -> bool:
+    """Whether cases and tickets can be assigned to this staff id (the API's agent id pattern)."""
+    return bool(agent_id and AGENT_ID.match(agent_id))
 
 
 def parse_time(value: str | None) -> dt.datetime | None:

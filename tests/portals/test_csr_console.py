@@ -210,6 +210,14 @@ async def test_the_workbench_shows_sla_countdowns_and_every_control_is_labelled(
         moved = await supervisor.post(f"/ticket/{ticket_id}/move", data={"csrf": _csrf(work.text),
                                                                          "status": "acknowledged"})
         assert moved.status_code == 303
+        assert ticket_id not in (await supervisor.get("/work?mine=1")).text
+        taken = await supervisor.post(f"/ticket/{ticket_id}/take", data={"csrf": _csrf(work.text)})
+        assert taken.status_code == 303 and taken.headers["location"].startswith("/work?mine=1")
+        mine = await supervisor.get(taken.headers["location"])
+        assert f"Ticket {ticket_id} was updated." in mine.text and f'<tr id="{ticket_id}">' in mine.text
+        assignee = next(p for p in (await api.get(f"/tmf-api/troubleTicket/v4/troubleTicket/{ticket_id}")).json()[
+            "relatedParty"] if p["role"] == "assignee")
+        assert assignee["id"].startswith("AG-SUP-")
         assert (await api.get(f"/tmf-api/troubleTicket/v4/troubleTicket/{ticket_id}")).json()["status"] == "acknowledged"
 
         for path in ("/search?q=Mei", f"/customer/{customer_id}", f"/line/{line_id}", "/work", "/orders"):
