@@ -56,3 +56,8 @@ def test_an_orders_step_and_its_workflow():
     assert views.order_step({"state": "inProgress", "note": [{"text": "step: STUCK"}]}) == "inProgress (STUCK)"
     assert views.order_step({"state": "completed"}) == "completed"
     assert views.workflow_order("order-ORD-000042") == "ORD-000042" and views.workflow_order("ping-PING-1") is None
+
+
+def test_only_staff_ids_of_the_apis_shape_can_be_given_work():
+    assert views.assignable("AG-CSR-01") and views.assignable("AG-SUP-DANA-LEE")
+    assert not views.assignable("AG-SUP-DANA.LEE") and not views.assignable(None) and not views.assignable("")
