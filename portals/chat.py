@@ -48,8 +48,9 @@ CASE_NOTE = re.compile(r"^escalated \(([^)]+)\) to (CASE-\d+)")
 TRIPWIRE = "agent.tripwire"
 STEP_UP_REQUIRED = "portal.step_up.required"
 # What a proposal does, in words a customer understands (the CSR panel shows the operation and its arguments).
-PROPOSAL_WORDS = {"subscription.terminate": "terminate the line", "subscription.vas": "buy the add-on",
-                  "subscription.plan_change": "change the plan"}
+PROPOSAL_WORDS = {"subscription.terminate": "terminate line {subscription_id}",
+                  "subscription.vas": "buy the add-on {offering} for line {subscription_id}",
+                  "subscription.plan_change": "change line {subscription_id} to {offering}"}
 
 ModelFactory = Callable[[str], Any]
 _factory: ModelFactory | None = None
@@ -231,10 +232,12 @@ def pending(session_id: str | None) -> Proposal | None:
 
 
 def proposal_words(proposal: Proposal) -> str:
-    """What a proposal does, in words (`terminate the line SUB-7`)."""
-    what = PROPOSAL_WORDS.get(proposal.operation, proposal.operation)
-    detail = [str(v) for k, v in proposal.args.items() if k in ("subscription_id", "offering", "new_offering")]
-    return f"{what} {' '.join(detail)}".strip()
+    """What a proposal does, in words (`buy the add-on VAS_DATA_1GB for line SUB-7`)."""
+    words = PROPOSAL_WORDS.get(proposal.operation)
+    try:
+        return words.format(**proposal.args) if words else proposal.operation
+    except (KeyError, IndexError):  # the model left out an argument: say what it is, not what it would do
+        return proposal.operation
 
 
 def _tool_text(entry: dict[str, Any]) -> str:

@@ -159,7 +159,9 @@ def test_a_live_turn_shows_tokens_and_tool_calls_as_they_come():
     live.reply = chat.Reply(session_id="SES-x", answer="I propose the add-on.",
                             proposal=Proposal("subscription.vas", {"subscription_id": "SUB-1"}))
     assert live.snapshot()[2] is live.reply
-    assert chat.proposal_words(live.reply.proposal) == "buy the add-on SUB-1"
+    assert chat.proposal_words(Proposal("subscription.vas", {"subscription_id": "SUB-1", "offering": "VAS_X"})) == (
+        "buy the add-on VAS_X for line SUB-1")
+    assert chat.proposal_words(live.reply.proposal) == "subscription.vas"  # an argument missing: named as is
 
 
 def test_a_long_conversation_shows_its_newest_lines():

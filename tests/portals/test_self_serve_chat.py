@@ -144,7 +144,7 @@ async def test_confirming_a_termination_asks_for_a_step_up_code_first(portal, se
     page = await portal.get("/chat")
     await portal.post("/chat", data={"csrf": csrf_of(page.text), "message": "please end my line"})
     shown = (await portal.get("/chat")).text
-    assert "terminate the line" in words(shown)
+    assert f"terminate line {line}" in words(shown)
     confirmed = await portal.post("/chat/confirm", data={"csrf": csrf_of(shown)},
                                   headers={"Referer": f"{portal.base_url}/chat"})
     assert confirmed.status_code == 303 and confirmed.headers["location"].startswith("/step-up?next=%2Fchat")
@@ -187,3 +187,20 @@ async def test_a_plan_change_through_the_chat_needs_a_fresh_emailed_code(portal,
     assert 'action="/step-up/send"' not in again.text
     line_now = (await seeded_api.get(f"/tmf-api/productInventory/v4/product/{line}")).json()
     assert "PLAN_L" in str(line_now)  # the pending plan change shows on the line
+
+
+async def test_a_customer_cancels_a_proposal_and_nothing_is_bought(portal, seeded_api):
+    mine, line = await active_line(seeded_api, "PLAN_S")
+    await login_customer(portal, await email_of(seeded_api, mine))
+    script({"tool": "subscription.vas", "args": {"subscription_id": line, "offering": "VAS_DATA_1GB"}},
+           {"say": "I can add 1 GB for SGD 3.00: please confirm."})
+    page = await portal.get("/chat")
+    await portal.post("/chat", data={"csrf": csrf_of(page.text), "message": "add 1 GB of data please"})
+    shown = (await portal.get("/chat")).text
+    cancelled = await portal.post("/chat/cancel", headers=HX, data={"csrf": csrf_of(shown)})
+    assert f"Cancelled: I won't buy the add-on VAS_DATA_1GB for line {line}." in words(cancelled.text)
+    assert 'action="/chat/confirm"' not in (await portal.get("/chat")).text
+    confirmed = await portal.post("/chat/confirm", headers=HX, data={"csrf": csrf_of(shown)})
+    assert "There is nothing to confirm." in words(confirmed.text)
+    payments = (await seeded_api.get("/tmf-api/paymentManagement/v4/payment", params={"account.id": mine})).json()
+    assert [p["amount"]["value"] for p in payments] == [10.0]  # the plan only
