@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +51,7 @@ log = logging.getLogger("bss.portals.signup")
 PORTAL_API = "/portal-api/v1"
 POLL_MS = 300  # the progress fragment's refresh: an order completes in ~1 s, so a few polls show each stage
 FINISHED = 286  # htmx's "stop polling" status for the last answer of the progress fragment
+FINAL_HOLD_S = 0.25  # how long the fragment waits for an activating order to finish before answering
 PICKER_SIZE = 6
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")  # the API's own check has the last word
 
@@ -455,6 +457,13 @@ class SignupPages:
             return back
         with self.bound(state.customer_id or "") as client:
             progress = progress_of(order.show(client, order_id=state.order_id))
+            if fragment and progress.step == "ACTIVATING":
+                # The last stage takes ~0.2 s: wait for it here (a few cheap reads) rather than show it and
+                # leave the eSIM to the next beat, up to 300 ms later.
+                deadline = time.monotonic() + FINAL_HOLD_S
+                while not progress.finished and time.monotonic() < deadline:
+                    time.sleep(0.04)
+                    progress = progress_of(order.show(client, order_id=state.order_id))
             esim = self._esim(client, progress.line_id) if progress.state == "completed" else None
         context = {"progress": progress, "poll_ms": POLL_MS, "esim": esim, "number": pretty_number(progress.msisdn
                                                                                                    or state.msisdn)}
