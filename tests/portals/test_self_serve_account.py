@@ -159,6 +159,9 @@ async def test_the_dashboard_shows_each_line_with_its_bars_chart_renewal_and_pri
                 and not c.get("aria-label")] == []
         detail = await browser.get(f"/account/lines/{acct.line}")
         assert detail.status_code == 200 and "Add-ons and top-ups" in detail.text
+        assert len(detail.content) + len((await browser.get("/static/portal.css")).content) < LIMIT
+        # Every add-on's button says which add-on it buys and its price, to a screen reader too.
+        assert 'aria-label="Buy Data Top-Up 1GB for SGD 3.00"' in detail.text
         assert 'name="offering" value="VAS_DATA_1GB"' in detail.text and "Change plan" in detail.text
 
 
