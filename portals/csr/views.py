@@ -155,6 +155,21 @@ def order_step(order: dict[str, Any]) -> str:
     return state
 
 
+# Ticket statuses as the API's TMF621 wire names them, in our words (SPEC §2), and where each may go next.
+TICKET_STATUS = {"held": "open", "inProgress": "in_progress"}
+TICKET_NEXT = {"open": ("acknowledged", "cancelled"), "acknowledged": ("in_progress", "cancelled"),
+               "in_progress": ("pending", "resolved", "cancelled"), "pending": ("in_progress", "resolved", "cancelled"),
+               "resolved": ("in_progress", "closed")}
+# Where a case may be moved from the workbench (closing takes a resolution code: `bss case close`).
+CASE_NEXT = {"open": ("in_progress",), "in_progress": ("pending_customer", "resolved"),
+             "pending_customer": ("in_progress", "resolved")}
+
+
+def ticket_status(wire: str) -> str:
+    """A ticket's status in our words (`held` → `open`)."""
+    return TICKET_STATUS.get(wire, wire)
+
+
 def workflow_order(workflow_id: str) -> str | None:
     """The order id a workflow id names (`order-ORD-000042` → `ORD-000042`), else None."""
     return workflow_id.removeprefix("order-") if workflow_id.startswith("order-ORD-") else None

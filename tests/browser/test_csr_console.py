@@ -149,3 +149,31 @@ async def test_a_csr_is_told_in_words_that_refunds_and_task_fixes_are_not_for_th
     assert "Resolving and retrying tasks is for engineers and supervisors." in await p.locator("main").inner_text()
     assert await p.get_by_role("button", name="Resolve").count() == 0
     assert [e for e in phone_page.errors if "status of 403" not in e] == []  # the refusal page's own status
+
+
+async def test_a_csr_takes_a_ticket_from_the_workbench_and_sees_its_sla_countdown(
+        page: BrowserPage, console_url: str, seeded_api: httpx.AsyncClient) -> None:
+    customer_id = await ready_customer(seeded_api)
+    opened = await seeded_api.post("/tmf-api/troubleTicket/v4/troubleTicket", json={
+        "description": "No data since this morning", "severity": "major", "ticketType": "network",
+        "relatedParty": [{"id": customer_id, "role": "customer", "@referredType": "Customer"}]})
+    assert opened.status_code == 201, opened.text
+    ticket_id = opened.json()["id"]
+    username, password = await make_operator(seeded_api, "csr")
+    p = page.page
+    await browser_login_operator(p, console_url, username, password, next_path="/work")
+    row = p.locator(f"tr#{ticket_id}")
+    assert (await row.locator(".sla").inner_text()).startswith("due in ")
+    await row.get_by_role("button", name=f"Take {ticket_id}").click()
+    await p.wait_for_url("**/work?mine=1**")
+    row = p.locator(f"tr#{ticket_id}")
+    assert "you" in await row.inner_text()
+    status = row.get_by_label(f"New status of {ticket_id}")
+    assert await status.locator("option").all_inner_texts() == ["acknowledged", "cancelled"]  # from open, only these
+    await status.select_option("acknowledged")
+    await row.get_by_role("button", name="Move").click()
+    await p.wait_for_url("**/work?done=ticket_moved**")
+    ticket = (await seeded_api.get(f"/tmf-api/troubleTicket/v4/troubleTicket/{ticket_id}")).json()
+    assert ticket["status"] == "acknowledged"
+    assert (await p.locator(f"tr#{ticket_id} td").nth(4).inner_text()) == "acknowledged"
+    assert page.errors == []
