@@ -262,9 +262,9 @@ class SignupPages:
         if not picked.isdigit() or not 8 <= len(picked) <= 15:
             return self.number_page(request, state, status=422, wanted=wanted,
                                     message="Choose one of the numbers, or type a number of 8 digits.")
-        with self.unbound() as client:
-            free = inventory.msisdn_available(client, contains=picked, limit=1)
-        if [row["msisdn"] for row in free] != [picked]:
+        with self.unbound() as client:  # `contains` also finds longer numbers holding these digits: look for it
+            free = inventory.msisdn_available(client, contains=picked, limit=20)
+        if picked not in {row["msisdn"] for row in free}:
             return self.number_page(request, state, status=409, wanted=wanted,
                                     message=f"{pretty_number(picked)} is not available. Choose another number.")
         state.msisdn = picked
@@ -277,11 +277,11 @@ class SignupPages:
     def details_page(self, request: Request, state: SignupState, *, status: int = 200, message: str = "",
                      values: dict[str, str] | None = None, problems: dict[str, str] | None = None) -> HTMLResponse:
         """Name, contact phone and the identity document (KYC)."""
+        # The document number is never shown again: once attested, an empty field keeps it.
         shown = values or {"given": state.given or "", "family": state.family or "", "phone": state.phone or "",
-                           "document_type": state.document_type or "nric",
-                           "document_number": state.document_number or ""}
+                           "document_type": state.document_type or "nric", "document_number": ""}
         return self.page(request, "signup_details.html", "details", status, values=shown, problems=problems or {},
-                         message=message)
+                         message=message, attested=state.document_number)
 
     async def details_form(self, request: Request) -> Response:
         """GET /signup/details."""
@@ -304,7 +304,8 @@ class SignupPages:
             return back
         if self.order_open(state):
             return self.go("/signup/progress")
-        problems = check_details(**values)
+        keep_document = bool(state.document_number and not values["document_number"])
+        problems = check_details(**values, attested=bool(state.document_number))
         if problems:
             return self.details_page(request, state, status=422, values=values, problems=problems,
                                      message="Please correct the fields marked below.")
@@ -315,19 +316,20 @@ class SignupPages:
             if exc.status >= 500:
                 raise
             return self.details_page(request, state, status=exc.status, values=values, message=exc.message)
-        try:
-            with self.bound(state.customer_id or "") as client:
-                customer.attest_kyc(client, customer_id=state.customer_id, document_type=values["document_type"],
-                                    document_number=document,
-                                    full_name=f"{values['given']} {values['family']}")
-        except ApiError as exc:
-            if exc.status >= 500:
-                raise
-            field = "document_number" if exc.code.startswith("customer.kyc.document") else ""
-            return self.details_page(request, state, status=exc.status, values=values,
-                                     problems={field: exc.message} if field else {}, message=exc.message)
+        if not keep_document:
+            try:
+                with self.bound(state.customer_id or "") as client:
+                    customer.attest_kyc(client, customer_id=state.customer_id, document_type=values["document_type"],
+                                        document_number=document, full_name=f"{values['given']} {values['family']}")
+            except ApiError as exc:
+                if exc.status >= 500:
+                    raise
+                field = "document_number" if exc.code.startswith("customer.kyc") else ""
+                return self.details_page(request, state, status=exc.status, values=values,
+                                         problems={field: exc.message} if field else {}, message=exc.message)
+            # Only its type and last 4 stay in the session: enough to say it is done, nothing to leak.
+            state.document_type, state.document_number = values["document_type"], f"…{document[-4:]}"
         state.given, state.family, state.phone = values["given"], values["family"], phone
-        state.document_type, state.document_number = values["document_type"], document
         self.save(session, state)
         return self.go("/signup/card")
 
@@ -338,6 +340,7 @@ class SignupPages:
             with self.unbound() as client:
                 created = customer.create(client, given=given, family=family, email=session.email, phone=phone)
             state.customer_id = created["id"]
+            state.given, state.family, state.phone = given, family, phone
             # Kept before binding: a failure between the two must not create a second customer on retry.
             self.save(session, state)
             with self.unbound() as client:

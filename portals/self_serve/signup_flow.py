@@ -73,8 +73,12 @@ def digits(text: str) -> str:
     return re.sub(r"[\s().-]", "", text or "")
 
 
-def check_details(given: str, family: str, phone: str, document_type: str, document_number: str) -> dict[str, str]:
-    """Field name → what is wrong with it, for the obvious mistakes (the API has the last word)."""
+def check_details(given: str, family: str, phone: str, document_type: str, document_number: str, *,
+                  attested: bool = False) -> dict[str, str]:
+    """Field name → what is wrong with it, for the obvious mistakes (the API has the last word).
+
+    With `attested`, an empty document number keeps the document already checked.
+    """
     problems = {}
     if not given.strip() or len(given) > 100:
         problems["given"] = "Enter your given name."
@@ -84,7 +88,7 @@ def check_details(given: str, family: str, phone: str, document_type: str, docum
         problems["phone"] = "Enter a phone number, digits only, with an optional + in front."
     if document_type not in ("nric", "passport"):
         problems["document_type"] = "Choose NRIC/FIN or passport."
-    if not DOCUMENT.match(normal_document(document_number)):
+    if not (attested and not document_number) and not DOCUMENT.match(normal_document(document_number)):
         problems["document_number"] = "Enter the document number as printed on it."
     return problems
 

@@ -162,7 +162,12 @@ async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_liv
         "given": "Ada", "family": "Tan", "phone": "+65 9123 4567", "document_type": "nric",
         "document_number": "S7654321B"})
     assert details.status_code == 303 and details.headers["location"] == "/signup/card", words(details)
-    assert (await light_and_labelled(portal, "/signup/details")).status_code == 200
+    # Back on the details: the document is not shown again; left empty, it is kept, and a new name is taken.
+    again_details = await light_and_labelled(portal, "/signup/details")
+    assert "Your document ending 321B is checked." in words(again_details) and "S7654321B" not in again_details.text
+    renamed = await post(portal, "/signup/details", "/signup/details", {
+        "given": "Adah", "family": "Tan", "phone": "+65 9123 4567", "document_type": "nric", "document_number": ""})
+    assert renamed.status_code == 303 and renamed.headers["location"] == "/signup/card", words(renamed)
     card_page = await light_and_labelled(portal, "/signup/card")
     assert "Standard" in words(card_page) and f"{offered[2][:4]} {offered[2][4:]}" in words(card_page)
     assert 'method="post" action="/signup/card"' in card_page.text  # the number never travels in a URL
@@ -200,6 +205,8 @@ async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_liv
     async with client_for(api_url, "portal-self-serve") as own:  # a session is read only by its own portal
         session = (await own.get(f"/portal-api/v1/session/{cookie}")).json()
     assert "signup" in session["data"] and GOOD not in str(session) and DECLINED not in str(session)
+    assert "S7654321B" not in str(session) and session["data"]["signup"]["document_number"] == "…321B"
+    assert mine[0]["name"] == "Adah Tan"
     assert GOOD not in caplog.text and DECLINED not in caplog.text
 
 

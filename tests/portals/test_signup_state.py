@@ -49,6 +49,8 @@ def test_the_state_round_trips_through_session_data_and_keeps_other_keys():
 
 def test_form_checks_catch_the_obvious_and_never_echo_a_card_number():
     assert check_details("Ada", "Tan", "+65 9123 4567", "nric", "s1234567d") == {}
+    assert check_details("Ada", "Tan", "91234567", "nric", "", attested=True) == {}
+    assert set(check_details("Ada", "Tan", "91234567", "nric", "")) == {"document_number"}
     problems = check_details("", "Tan", "call me", "licence", "??")
     assert set(problems) == {"given", "phone", "document_type", "document_number"}
     assert card_problems("4242 4242 4242 4242", "12/30", "") == {}
