@@ -111,6 +111,11 @@ async def test_a_skipped_or_tampered_step_gets_a_clear_message_and_creates_nothi
     assert lost.status_code == 204 and lost.headers["HX-Redirect"] == "/signup"
 
     await verified(portal, "eve@example.com")
+    # The same code again (a replayed form): refused in words, and the visitor keeps the session they have.
+    code = await asyncio.to_thread(latest_code, "eve@example.com", "signup_code")
+    replay = await post(portal, "/signup/number", "/signup/verify",
+                        {"email": "eve@example.com", "code": code, "plan": "PLAN_S"})
+    assert replay.status_code == 422 and "already used" in words(replay), words(replay)
     # Skipping the number and the details straight to the card: sent back, with why.
     skipped = await post(portal, "/signup/number", "/signup/card",
                          {"number": GOOD, "exp": "12/30"})
