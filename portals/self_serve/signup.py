@@ -75,6 +75,11 @@ class SignupPages:
                                 page="signup", **context)
 
     @staticmethod
+    def restart(request: Request) -> RedirectResponse:
+        """Back to the first step; saying why when the browser had a session that has ended."""
+        return RedirectResponse("/signup?ended=1" if sessions.token_of(request) else "/signup", status_code=303)
+
+    @staticmethod
     def go(path: str) -> RedirectResponse:
         """See-other to the next page, so a reload never posts twice."""
         return RedirectResponse(path, status_code=303)
@@ -149,7 +154,9 @@ class SignupPages:
         wanted = request.query_params.get("plan")
         if session is not None and state.order_id:
             return self.go("/signup/progress")
-        return await run_in_threadpool(self.plan_page, request, state, chosen=wanted)
+        ended = session is None and request.query_params.get("ended") == "1"
+        return await run_in_threadpool(self.plan_page, request, state, chosen=wanted, message=(
+            "Your signup session has ended. Start again: we will email you a new code." if ended else ""))
 
     async def plan_submit(self, request: Request) -> Response:
         """POST /signup: the plan (re-checked against the catalog) and the email a code is sent to."""
@@ -239,7 +246,7 @@ class SignupPages:
     def _get(self, request: Request, step: str) -> Response:
         session, state = self.wizard(request)
         if session is None:
-            return self.go("/signup")
+            return self.restart(request)
         return self.back_to(request, state, step) or self.show(request, step, state)
 
     async def number_submit(self, request: Request) -> Response:
@@ -248,7 +255,7 @@ class SignupPages:
         await sessions.check_csrf(request, session)
         form = await request.form()
         if session is None:
-            return self.go("/signup")
+            return self.restart(request)
         wanted = digits(str(form.get("wanted", "")))
         picked = wanted or str(form.get("msisdn", ""))
         return await run_in_threadpool(self._number_submit, request, session, state, picked, wanted)
@@ -293,7 +300,7 @@ class SignupPages:
         await sessions.check_csrf(request, session)
         form = await request.form()
         if session is None:
-            return self.go("/signup")
+            return self.restart(request)
         values = {k: str(form.get(k, "")).strip() for k in
                   ("given", "family", "phone", "document_type", "document_number")}
         return await run_in_threadpool(self._details_submit, request, session, state, values)
@@ -373,7 +380,7 @@ class SignupPages:
         await sessions.check_csrf(request, session)
         form = await request.form()
         if session is None:
-            return self.go("/signup")
+            return self.restart(request)
         card = {"number": digits(str(form.get("number", ""))), "exp": str(form.get("exp", "")).strip(),
                 "cvv": str(form.get("cvv", "")).strip(), "name": str(form.get("name", "")).strip()}
         return await run_in_threadpool(self._card_submit, request, session, state, card)
@@ -455,7 +462,7 @@ class SignupPages:
         if fragment and (session is None or needed_before(state, "progress") is not None):
             return redirect(request, "/signup")  # the whole page goes (HX-Redirect), not a page inside the box
         if session is None:
-            return self.go("/signup")
+            return self.restart(request)
         if (back := self.back_to(request, state, "progress")) is not None:
             return back
         with self.bound(state.customer_id or "") as client:
@@ -499,7 +506,7 @@ class SignupPages:
     def _done(self, request: Request) -> Response:
         session, state = self.wizard(request)
         if session is None:
-            return self.go("/signup")
+            return self.restart(request)
         if (back := self.back_to(request, state, "done")) is not None:
             return back
         with self.bound(state.customer_id or "") as client:

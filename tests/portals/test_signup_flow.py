@@ -146,6 +146,11 @@ async def test_a_skipped_or_tampered_step_gets_a_clear_message_and_creates_nothi
     assert other.status_code == 303 and other.headers["location"] == "/signup/number"
     assert 'id="plan-PLAN_L" value="PLAN_L" checked' in (await portal.get("/signup")).text
     assert await counts(seeded_api) == before  # no customer, order or card was created by any of it
+    # A session that has ended (logged out elsewhere, expired): back to the start, told why.
+    cookie = next(k for k in portal.cookies if k.endswith("_session"))
+    portal.cookies.set(cookie, "x" * 43)
+    ended = await portal.get("/signup/details", follow_redirects=True)
+    assert "Your signup session has ended. Start again: we will email you a new code." in words(ended)
 
 
 async def test_a_declined_card_can_be_retried_with_another_and_the_line_goes_live(
