@@ -62,7 +62,7 @@ IDS = {"customer": r"CUST-\d+", "line": r"SUB-[0-9A-Z]+", "payment": r"PAY-[0-9A
 NOTICES = {
     "refunded": "Refund {id} was made.", "goodwill": "Goodwill credit {id} was made.", "terminated": "Line {id} is being terminated.",
     "resolved": "Task {id} was resolved; the order continues.", "retried": "Task {id} is running again.",
-    "case_moved": "Case {id} was updated.", "case_opened": "Case {id} was opened.",
+    "case_moved": "Case {id} was updated.", "case_closed": "Case {id} was closed.", "case_opened": "Case {id} was opened.",
     "ticket_moved": "Ticket {id} was updated.", "logged": "The interaction was logged.",
     "renewed": "Line {id} was renewed.", "vas": "The add-on was bought for line {id}.",
 }
@@ -436,6 +436,25 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                     case.transition(client, case_id=case_id, state=form["state"])
         await run_in_threadpool(run)
         return done("/work", "case_moved", case_id)
+
+    @app.post("/case/{case_id}/close", response_class=HTMLResponse)
+    async def close_case(request: Request, case_id: str) -> Response:
+        session, form = await posted(request)
+        if not valid("case", case_id):
+            return not_found(request, session)
+        if not views.allowed(role(session), "care"):
+            return denied(request, session, "care")
+        resolution = form.get("resolution", "").strip()
+        if resolution not in views.RESOLUTIONS:
+            return portal.error_page(422, "case.close.requires_resolution_and_tickets_resolved",
+                                     "Choose how the case was resolved.", request)
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return case.close(client, case_id=case_id, resolution=resolution,
+                                  notes=form.get("notes", "").strip()[:4000] or None)
+        await run_in_threadpool(run)
+        return done("/work", "case_closed", case_id)
 
     @app.post("/ticket/{ticket_id}/move", response_class=HTMLResponse)
     async def move_ticket(request: Request, ticket_id: str) -> Response:

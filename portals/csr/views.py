@@ -160,7 +160,9 @@ TICKET_STATUS = {"held": "open", "inProgress": "in_progress"}
 TICKET_NEXT = {"open": ("acknowledged", "cancelled"), "acknowledged": ("in_progress", "cancelled"),
                "in_progress": ("pending", "resolved", "cancelled"), "pending": ("in_progress", "resolved", "cancelled"),
                "resolved": ("in_progress", "closed")}
-# Where a case may be moved from the workbench (closing takes a resolution code: `bss case close`).
+# Resolution codes a case is closed with from the console.
+RESOLUTIONS = ("FIXED", "NO_FAULT_FOUND", "CUSTOMER_EDUCATED", "REFUNDED", "DUPLICATE", "WONT_FIX")
+# Where a case may be moved from the workbench (a resolved case is closed with a resolution code).
 CASE_NEXT = {"open": ("in_progress",), "in_progress": ("pending_customer", "resolved"),
              "pending_customer": ("in_progress", "resolved")}
 

@@ -77,6 +77,20 @@ async def test_a_csr_searches_opens_the_360_and_works_a_case(console, api_url):
         again = await browser.get(logged.headers["location"])
         assert "The interaction was logged." in again.text and "phone · inbound · Called about roaming prices" in again.text
 
+        case_id = cases[0]["id"]
+        for state in ("in_progress", "resolved"):
+            moved = await browser.post(f"/case/{case_id}/move", data={"csrf": _csrf(work.text), "state": state,
+                                                                     "note": f"now {state}"})
+            assert moved.status_code == 303
+        work = await browser.get("/work")
+        assert f'action="/case/{case_id}/close"' in work.text
+        closed = await browser.post(f"/case/{case_id}/close", data={"csrf": _csrf(work.text), "resolution": "FIXED",
+                                                                    "notes": "bill re-sent"})
+        assert closed.status_code == 303 and "done=case_closed" in closed.headers["location"]
+        shown = (await api.get(f"/crm-api/v1/case/{case_id}")).json()
+        assert (shown["state"], shown["resolutionCode"]) == ("closed", "FIXED")
+        assert [n["text"] for n in shown["note"]][:2] == ["now in_progress", "now resolved"]
+
         forged = await browser.post(f"/customer/{customer_id}/case", data={"csrf": "forged", "title": "nope"})
         assert forged.status_code == 403 and "expired" in forged.text
         assert len((await api.get("/crm-api/v1/case", params={"customerId": customer_id})).json()) == 1
