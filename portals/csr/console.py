@@ -1,9 +1,9 @@
 """The CSR console's work pages: search → customer 360 → line, cases and tickets, orders and stuck tasks, refunds.
 
 Every page needs an operator session (`require_operator`); every POST's CSRF token is checked by the
-app before the handler runs (`create_portal`, portals/web.py); every call
-to the API goes through `portal.client_for(session)`, so the audit trail names the operator as the
-actor. The portal never reads the database.
+app before the handler runs (`create_portal`, portals/web.py); every call to the API goes through
+`portal.client_for(session)`, so the audit trail names the operator as the actor. The portal never
+reads the database.
 
 Who may do what (roles are csr, supervisor, engineer; portals/csr/views.py `RULES`):
 - everyone signed in may read: search, the 360 page, line detail, the cases and tickets workbench,
@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from core.api_client import ApiError
@@ -60,11 +61,12 @@ IDS = {"customer": r"CUST-\d+", "line": r"SUB-[0-9A-Z]+", "payment": r"PAY-[0-9A
        "case": r"CASE-\d+", "ticket": r"TT-\d+"}
 # What a redirect after a write says on the next page (a fixed text, never echoed input).
 NOTICES = {
-    "refunded": "Refund {id} was made.", "goodwill": "Goodwill credit {id} was made.", "terminated": "Line {id} is being terminated.",
+    "refunded": "Refund {id} was made.", "goodwill": "Goodwill credit {id} was made.",
+    "terminated": "Line {id} is being terminated.", "renewed": "Line {id} was renewed.",
+    "vas": "The add-on was bought for line {id}.",
     "resolved": "Task {id} was resolved; the order continues.", "retried": "Task {id} is running again.",
-    "case_moved": "Case {id} was updated.", "case_closed": "Case {id} was closed.", "case_opened": "Case {id} was opened.",
+    "case_opened": "Case {id} was opened.", "case_moved": "Case {id} was updated.", "case_closed": "Case {id} was closed.",
     "ticket_moved": "Ticket {id} was updated.", "logged": "The interaction was logged.",
-    "renewed": "Line {id} was renewed.", "vas": "The add-on was bought for line {id}.",
 }
 NOTICE_ID = re.compile(r"^[A-Z]{2,5}-[0-9A-Z]{1,20}$")
 # The threads a page's independent API reads run on (blocking httpx calls; the API does the work).
@@ -85,7 +87,7 @@ def valid(kind: str, ident: str) -> bool:
 
 
 def notice_of(request: Request) -> str | None:
-    """The notice a redirect asked for (`?done=refunded&id=RF-1`), when it is one of ours."""
+    """The notice a redirect asked for (`?done=refunded&id=REF-000001`), when it is one of ours."""
     key, ident = request.query_params.get("done", ""), request.query_params.get("id", "")
     if key not in NOTICES or (ident and not NOTICE_ID.match(ident)):
         return None
@@ -121,6 +123,15 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
 
     def role(session: Any) -> str:
         return session.operator.role if session.operator else ""
+
+    async def act(request: Request, run: Callable[[], Any]) -> Any:
+        """Run a write in the thread pool; input the operation refuses becomes a 422 page in words, not a crash."""
+        try:
+            return await run_in_threadpool(run)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
+            return portal.error_page(422, "portal.form.invalid", f"The form was not filled in right ({problems}).",
+                                     request)
 
     async def posted(request: Request) -> tuple[Any, dict[str, str]]:
         """The operator session and the form of a POST (its CSRF token was checked by the app, portals/web.py)."""
@@ -176,8 +187,8 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                 refunded[pid] = refunded.get(pid, 0) + views.amount(r["totalAmount"])
         return page("customer.html", request, session, card=card, c=card["customer"], orders=orders,
                     payments=money["payments"], refunds=money["refunds"], refunded=refunded, bills=bills[:20],
-                    interactions=card["interactions"], events=events, charts=charts, tickets=tickets, link=workflow_link,
-                    may_refund=views.allowed(role(session), "refund"),
+                    interactions=card["interactions"], events=events, charts=charts, tickets=tickets,
+                    link=workflow_link, may_refund=views.allowed(role(session), "refund"),
                     may_care=views.allowed(role(session), "care"), nav="search")
 
     @app.post("/customer/{customer_id}/case", response_class=HTMLResponse)
@@ -193,7 +204,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                 return case.open_(client, customer_id=customer_id, title=form.get("title", "").strip(),
                                   priority=form.get("priority", "medium"),
                                   description=form.get("description", "").strip() or None)
-        opened = await run_in_threadpool(run)
+        opened = await act(request, run)
+        if isinstance(opened, Response):
+            return opened
         return done(f"/customer/{customer_id}", "case_opened", opened["id"])
 
     @app.post("/customer/{customer_id}/interaction", response_class=HTMLResponse)
@@ -209,7 +222,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                 return interaction.log(client, customer_id=customer_id, reason=form.get("reason", "").strip(),
                                        channel=form.get("channel", "phone") or "phone",
                                        description=form.get("description", "").strip() or None)
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done(f"/customer/{customer_id}", "logged")
 
     # --- a line ----------------------------------------------------------------------------
@@ -231,6 +246,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         with portal.client_for(session) as client:
             charts = line_charts(client, loaded["line"] or {})
         return page("line.html", request, session, **loaded, charts=charts, add_ons=ADD_ONS,
+                    request_id=f"csr-{uuid.uuid4()}",
                     may_line=views.allowed(role(session), "line"),
                     may_terminate=views.allowed(role(session), "terminate"), nav="search")
 
@@ -255,7 +271,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
             with portal.client_for(session) as client:
                 return subscription.vas(client, subscription_id=line_id, offering=offering,
                                         request_id=form.get("request_id") or f"csr-{uuid.uuid4()}")
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done(f"/line/{line_id}", "vas", line_id)
 
     @app.post("/line/{line_id}/renew", response_class=HTMLResponse)
@@ -270,7 +288,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
             with portal.client_for(session) as client:
                 return subscription.renew(client, subscription_id=line_id,
                                           request_id=form.get("request_id") or f"csr-{uuid.uuid4()}")
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done(f"/line/{line_id}", "renewed", line_id)
 
     @app.get("/line/{line_id}/terminate", response_class=HTMLResponse)
@@ -300,7 +320,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         def run() -> Any:
             with portal.client_for(session) as client:
                 return subscription.terminate(client, subscription_id=line_id, reason=reason[:500])
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done(f"/line/{line_id}", "terminated", line_id)
 
     # --- refunds ---------------------------------------------------------------------------
@@ -417,7 +439,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                 if kind == "case":
                     return case.assign(client, case_id=ident, agent=me)
                 return ticket.assign(client, ticket_id=ident, agent=me)
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done("/work?mine=1", f"{kind}_moved", ident)
 
     @app.post("/case/{case_id}/move", response_class=HTMLResponse)
@@ -434,7 +458,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
                     case.note(client, case_id=case_id, text=form["note"].strip())
                 if form.get("state"):
                     case.transition(client, case_id=case_id, state=form["state"])
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done("/work", "case_moved", case_id)
 
     @app.post("/case/{case_id}/close", response_class=HTMLResponse)
@@ -453,7 +479,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
             with portal.client_for(session) as client:
                 return case.close(client, case_id=case_id, resolution=resolution,
                                   notes=form.get("notes", "").strip()[:4000] or None)
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done("/work", "case_closed", case_id)
 
     @app.post("/ticket/{ticket_id}/move", response_class=HTMLResponse)
@@ -468,7 +496,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
             with portal.client_for(session) as client:
                 return ticket.transition(client, ticket_id=ticket_id, status=form.get("status", ""),
                                          notes=form.get("notes", "").strip() or None)
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done("/work", "ticket_moved", ticket_id)
 
     # --- orders and stuck provisioning tasks -------------------------------------------------
@@ -508,7 +538,9 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         def run() -> Any:
             with portal.client_for(session) as client:
                 return provisioning.resolve(client, task_id=task_id, note=note[:2000])
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done("/orders", "resolved", task_id)
 
     @app.post("/task/{task_id}/retry", response_class=HTMLResponse)
@@ -522,5 +554,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         def run() -> Any:
             with portal.client_for(session) as client:
                 return provisioning.retry(client, task_id=task_id)
-        await run_in_threadpool(run)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
         return done("/orders", "retried", task_id)

@@ -91,6 +91,9 @@ async def test_a_csr_searches_opens_the_360_and_works_a_case(console, api_url):
         assert (shown["state"], shown["resolutionCode"]) == ("closed", "FIXED")
         assert [n["text"] for n in shown["note"]][:2] == ["now in_progress", "now resolved"]
 
+        empty = await browser.post(f"/customer/{customer_id}/case", data={"csrf": _csrf(work.text), "title": " ",
+                                                                        "priority": "urgent!"})
+        assert empty.status_code == 422 and "The form was not filled in right" in empty.text and "priority" in empty.text
         forged = await browser.post(f"/customer/{customer_id}/case", data={"csrf": "forged", "title": "nope"})
         assert forged.status_code == 403 and "expired" in forged.text
         assert len((await api.get("/crm-api/v1/case", params={"customerId": customer_id})).json()) == 1
@@ -148,6 +151,14 @@ async def test_terminating_a_line_needs_a_step_up_code_a_reason_and_a_confirm(co
         assert refused.status_code == 403 and "not allowed to terminate a line" in refused.text
 
     async with await _signed_in(url, api_url, api, "csr") as csr:
+        shown = await csr.get(f"/line/{line_id}")
+        request_id = re.search(r'name="request_id" value="([^"]+-vas)"', shown.text).group(1)
+        for _ in range(2):  # a double click: the same request id, one purchase
+            bought = await csr.post(f"/line/{line_id}/vas", data={"csrf": _csrf(shown.text), "offering": "VAS_DATA_1GB",
+                                                                  "request_id": request_id})
+            assert bought.status_code == 303 and "done=vas" in bought.headers["location"]
+        charges = (await api.get("/tmf-api/paymentManagement/v4/payment", params={"account.id": customer_id})).json()
+        assert sorted(p["totalAmount"]["value"] for p in charges) == [3.0, 10.0]  # the plan, one 1 GB add-on
         card = await csr.get(f"/customer/{customer_id}")
         assert f'href="/line/{line_id}"' in card.text and card.text.count('<figure class="usage">') == 3
         first = await csr.get(f"/line/{line_id}/terminate")
