@@ -361,7 +361,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         goodwill = form.get("kind") == "goodwill"
         try:
             minor = round(float(form.get("amount", "").strip()) * 100)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, or "inf"
             minor = 0
         error = None
         if minor <= 0:

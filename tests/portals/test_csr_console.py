@@ -249,3 +249,29 @@ async def test_the_workbench_shows_sla_countdowns_and_every_control_is_labelled(
             page = await supervisor.get(path)
             assert page.status_code == 200 and len(page.content) <= LIMIT, path
             assert _unlabelled(page.text) == [], path
+
+
+async def test_a_refund_form_refuses_bad_amounts_in_words_and_moves_no_money(console, api_url):
+    from tests.support import mailbox
+
+    url, api = console
+    customer_id, _ = await _active_line(api)
+    payment_id = (await api.get("/tmf-api/paymentManagement/v4/payment", params={"account.id": customer_id})).json()[
+        0]["id"]
+    async with await _signed_in(url, api_url, api, "supervisor") as supervisor:
+        first = await supervisor.get(f"/payment/{payment_id}/refund")
+        assert first.status_code == 303 and first.headers["location"].startswith("/step-up?next=")
+        step = await supervisor.get(first.headers["location"])
+        email = next(o["email"] for o in (await api.get("/portal-api/v1/operator")).json() if o["role"] == "supervisor")
+        await supervisor.post("/step-up", data={"csrf": _csrf(step.text), "next": f"/payment/{payment_id}/refund",
+                                                "code": mailbox.latest_code(email, "step_up_code")})
+        form = await supervisor.get(f"/payment/{payment_id}/refund")
+        assert form.status_code == 200 and "Refundable" in form.text and "SGD 10.00" in form.text
+        for amount, reason, words in (("inf", "x", "Give the amount"), ("-1", "x", "Give the amount"),
+                                      ("10.01", "x", "At most SGD 10.00"), ("1.00", " ", "Give the reason")):
+            refused = await supervisor.post(f"/payment/{payment_id}/refund", data={
+                "csrf": _csrf(form.text), "amount": amount, "reason": reason})
+            assert refused.status_code == 422 and words in refused.text, amount
+        unsigned = await supervisor.post(f"/payment/{payment_id}/refund", data={"amount": "1.00", "reason": "x"})
+        assert unsigned.status_code == 403
+    assert (await api.get("/tmf-api/paymentManagement/v4/refund", params={"account.id": customer_id})).json() == []
