@@ -9,9 +9,9 @@ the sessions API as the login page does). In each round every session asks for i
 once (one request each, concurrently), and the time from sending the request to the response's
 headers is its TTFB. Beside it, in the same rounds and at the same concurrency, the floors: the
 portal's `GET /health` (uvicorn + FastAPI, no API call), and each API call the dashboard makes
-(session read, line list, buckets, daily usage) sent straight to the API with the portal's token,
-bound to the same customer. A dashboard makes those calls one after another, so the sum of their
-medians is the page's API floor. Prints numbers; asserts nothing.
+(the session read, then the customer's lines with their balances and usage per day) sent straight
+to the API with the portal's token, bound to the same customer. A dashboard makes those calls one
+after the other, so the sum of their medians is the page's API floor. Prints numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 COOKIE = "portal_self_serve_session"
 PRODUCT = "/tmf-api/productInventory/v4/product"
-BUCKET = "/tmf-api/prepayBalanceManagement/v4/bucket"
 USAGE = "/tmf-api/usageManagement/v4/usage"
 
 
@@ -130,12 +129,8 @@ async def measure(sessions: int, rounds: int) -> None:
         "floor: portal `GET /health`": lambda i: ttfb(browsers[i], "/health"),
         "API: session read `GET /portal-api/v1/session/{token}`": lambda i: ttfb(
             raw, f"/portal-api/v1/session/{tokens[i]}"),
-        "API: lines `GET product?relatedParty.id`": lambda i: ttfb(
-            bound[i], f"{PRODUCT}?relatedParty.id={people[i][0]}&limit=100"),
-        "API: balances `GET bucket?relatedParty.id`": lambda i: ttfb(
-            bound[i], f"{BUCKET}?relatedParty.id={people[i][0]}&limit=100"),
-        "API: usage per day `GET subscription/{id}/usage/daily`": lambda i: ttfb(
-            bound[i], f"/bss-api/v1/subscription/{people[i][2]}/usage/daily"),
+        "API: lines with balances and usage `GET customer/{id}/lines`": lambda i: ttfb(
+            bound[i], f"/bss-api/v1/customer/{people[i][0]}/lines"),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     print(f"portal {portal}, API {api_url}: {sessions} concurrent sessions x {rounds} rounds, load average "

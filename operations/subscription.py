@@ -14,13 +14,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from core.scopes import Scope
-from operations.fields import CUSTOMER_ID, SubscriptionId
+from operations.fields import CUSTOMER_ID, CustomerId, SubscriptionId
 from operations.registry import Client, Input, operation
 
 PRODUCTS = "/tmf-api/productInventory/v4/product"
 BUCKETS = "/tmf-api/prepayBalanceManagement/v4/bucket"
 TOPUP = "/tmf-api/prepayBalanceManagement/v4/topupBalance"
 LINES = "/bss-api/v1/subscription"
+CUSTOMER_LINES = "/bss-api/v1/customer"
 # Our line states as TMF637 `status` values (the API filters on the TMF names).
 STATUS_OF_STATE = {"pending": "pendingActive", "active": "active", "blocked": "suspended", "terminated": "terminated"}
 RequestId = Field(default=None, min_length=1, max_length=100,
@@ -149,3 +150,16 @@ class Terminate(Input):
 def terminate(client: Client, args: Terminate) -> Any:
     """Terminate the line: number to 90-day quarantine, eSIM recycled, network deprovisioned."""
     return client.request("POST", f"{LINES}/{args.subscription_id}/terminate", json={"reason": args.reason})
+
+
+class CustomerLines(Input):
+    """Whose lines."""
+
+    customer_id: CustomerId
+
+
+@operation("subscription.overview", scope=Scope.LINE_READ, routes=[f"GET {CUSTOMER_LINES}/{{customer_id}}/lines"],
+           arguments=("customer_id",))
+def overview(client: Client, args: CustomerLines) -> Any:
+    """Show every line of a customer with its balances and its usage per day of the period, in one read."""
+    return client.request("GET", f"{CUSTOMER_LINES}/{args.customer_id}/lines")

@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
     group = register_group(app, "subscription", "Subscriptions (lines): eSIM, balances, lifecycle.", [
         ("show", ops.show, _card),
         ("list", ops.list_, _table),
+        ("overview", ops.overview, None),
         ("vas", ops.vas, _line(_vas)),
         ("top-up", ops.top_up, _topped_up),
         ("renew", ops.renew, _line(_renewed)),

@@ -25,14 +25,13 @@ from starlette.concurrency import run_in_threadpool
 from core.api_client import ApiError, BssClient
 from operations import catalog, subscription, usage
 from portals.self_serve.catalog_view import Offer, offers
-from portals.self_serve.dashboard import DONE, LIVE, LineCard, buckets_by_line, characteristics, line_card
+from portals.self_serve.dashboard import DONE, LIVE, LineCard, characteristics, line_card
 from portals.self_serve.settings import owned_id, signed_in
 from portals.session import PortalSession, check_csrf, require_customer, require_step_up
 from portals.web import Portal
 
 ACCOUNT = "/account"
 REQUEST_ID = re.compile(r"^req-[0-9a-f-]{36}$")
-PERIOD_STATES = ("active", "blocked")  # lines with a period, hence usage to chart
 
 
 def line_path(subscription_id: str, action: str = "") -> str:
@@ -73,21 +72,14 @@ Call = Callable[[Callable[[BssClient], Any]], Awaitable[Any]]
 
 
 async def load_dashboard(call: Call, customer_id: str) -> tuple[list[LineCard], list[LineCard]]:
-    """(live lines, ended lines) of the customer with balances and usage; independent calls go in parallel."""
-    # Two rounds of calls whatever the number of lines: lines and balances, then each line's usage per day.
-    products, buckets = await asyncio.gather(
-        call(lambda c: subscription.list_(c, customer_id=customer_id)),
-        call(lambda c: c.request("GET", subscription.BUCKETS, params={"relatedParty.id": customer_id, "limit": 100})))
-    live = [p for p in products if characteristics(p).get("subscriptionState") in LIVE]
-    with_period = [p["id"] for p in live if characteristics(p).get("subscriptionState") in PERIOD_STATES]
-    blocked_for_data = any(characteristics(p).get("blockedReason") == "data_exhausted" for p in live)
-    found = await asyncio.gather(*(call(partial(daily_of, line_id=line_id)) for line_id in with_period),
-                                 *([call(vas_offers)] if blocked_for_data else []))
-    daily = dict(zip(with_period, found, strict=False))
-    addons = found[-1] if blocked_for_data else []
-    by_line = buckets_by_line(buckets)
-    cards = [line_card(p, by_line.get(p["id"], []), daily.get(p["id"]), addons) for p in live]
-    ended = [line_card(p, [], None, []) for p in products if p not in live]
+    """(live lines, ended lines) of the customer with balances and usage per day, in one API read."""
+    lines = (await call(lambda c: subscription.overview(c, customer_id=customer_id)))["lines"]
+    live = [line for line in lines if characteristics(line["product"]).get("subscriptionState") in LIVE]
+    # The add-ons are read only when a line is out of data: the page then offers the one that fixes it.
+    blocked_for_data = any(characteristics(line["product"]).get("blockedReason") == "data_exhausted" for line in live)
+    addons = await call(vas_offers) if blocked_for_data else []
+    cards = [line_card(line["product"], line["bucket"], line["usageDaily"], addons) for line in live]
+    ended = [line_card(line["product"], [], None, []) for line in lines if line not in live]
     return cards, ended
 
 

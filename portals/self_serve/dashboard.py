@@ -143,11 +143,3 @@ def line_card(product: dict[str, Any], buckets: list[dict[str, Any]], daily: dic
         gauges=gauges(buckets) if state in LIVE else [],
         charts=usage_charts(daily, ident=f"usage-{product['id']}") if daily and state in LIVE else [])
 
-
-def buckets_by_line(buckets: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """A customer's buckets grouped by the line (product) they belong to."""
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for bucket in buckets:
-        for product in bucket.get("product", []):
-            grouped.setdefault(product["id"], []).append(bucket)
-    return grouped

@@ -64,3 +64,24 @@ def test_a_period_of_n_days_has_n_bars_and_a_short_last_day_keeps_its_own():
     assert [d["day"] for d in days] == [1, 2, 3]
     assert (days[0]["data"], days[0]["dataRoaming"], days[2]["voice"]) == (5, 2, 60)
     assert days[1]["start"] == "2026-01-02T08:00:00Z" and sum(d["sms"] for d in days) == 0
+
+
+async def test_a_customers_lines_come_in_one_read_as_the_tmf_routes_show_them(api_url, seeded_api, seeded_db):
+    sub_id, msisdn = await active_line(seeded_api, seeded_db, offering="PLAN_M")
+    assert (await seeded_api.post(USAGE, json=now_body(msisdn, 42, "data"))).status_code == 201
+    owner = (await seeded_api.get(f"/tmf-api/productInventory/v4/product/{sub_id}")).json()["relatedParty"][0]["id"]
+    other = await ready_customer(seeded_api)
+    async with client_for(api_url, "portal-self-serve", **{"X-BSS-On-Behalf-Of": owner}) as mine, \
+            client_for(api_url, "portal-self-serve", **{"X-BSS-On-Behalf-Of": other}) as theirs:
+        body = (await mine.get(f"/bss-api/v1/customer/{owner}/lines")).json()
+        (line,) = body["lines"]
+        assert body["customerId"] == owner
+        assert line["product"] == (await mine.get(f"/tmf-api/productInventory/v4/product/{sub_id}")).json()
+        assert line["bucket"] == (await mine.get("/tmf-api/prepayBalanceManagement/v4/bucket",
+                                                 params={"product.id": sub_id})).json()
+        assert line["usageDaily"] == (await mine.get(daily(sub_id))).json() and line["usageDaily"]["days"][0]["data"] == 42
+        refused = await theirs.get(f"/bss-api/v1/customer/{owner}/lines")
+        assert refused.status_code == 404 and refused.json()["code"] == "customer.not_found"
+        assert (await theirs.get(f"/bss-api/v1/customer/{other}/lines")).json() == {"customerId": other, "lines": []}
+    absent = await seeded_api.get("/bss-api/v1/customer/CUST-999999/lines")
+    assert absent.status_code == 404 and absent.json()["code"] == "customer.not_found"

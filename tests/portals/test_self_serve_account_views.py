@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from portals.self_serve.catalog_view import Offer
-from portals.self_serve.dashboard import buckets_by_line, data_fix, day, gauges, line_card
+from portals.self_serve.dashboard import data_fix, day, gauges, line_card
 
 
 def product(state: str = "active", reason: str | None = None, pending: bool = False) -> dict[str, Any]:
@@ -84,9 +84,6 @@ def test_an_ended_line_has_no_bars_charts_or_renewal():
     assert 'id="usage-SUB-000007-data-t"' in live.charts[0][1]
 
 
-def test_buckets_are_grouped_by_line_and_dates_read_for_people():
-    other = bucket("data", 100, 50, "MB") | {"product": [{"id": "SUB-000009"}]}
-    grouped = buckets_by_line([*BUCKETS, other])
-    assert len(grouped["SUB-000007"]) == 4 and grouped["SUB-000009"] == [other]
+def test_dates_are_read_for_people_and_no_buckets_give_no_bars():
     assert day("2027-01-06T10:00:00Z") == "6 Jan 2027" and day(None) is None
     assert gauges([]) == []
