@@ -35,11 +35,17 @@ async def test_add_list_and_disable_an_operator(seeded_api, api_url, bss):
                           "--role", "csr", "--password", "short")
         assert short.exit_code == 2 and "--password" in short.output
 
+        prompted = await bss("operator", "add", "eng.ravi", "--name", "Ravi K", "--email", "ravi@example.com",
+                             "--role", "engineer", input=PASSWORD + "\n")
+        assert prompted.exit_code == 0 and "Password" in prompted.output and PASSWORD not in prompted.output
+        assert "AG-ENG-ENG-RAVI" in prompted.stdout  # a staff id cases and tickets can be assigned to
+
         disabled = await bss("operator", "disable", "dana.lee", "--yes")
         assert disabled.exit_code == 0 and "disabled" in disabled.stdout, disabled.output
         refused = await csr.post("/portal-api/v1/operator-login", json={"username": "dana.lee", "password": PASSWORD})
         assert refused.status_code == 422
-        assert json.loads((await bss("operator", "list", "--json")).stdout)[0]["disabledAt"]
+        rows = {r["username"]: r for r in json.loads((await bss("operator", "list", "--json")).stdout)}
+        assert rows["dana.lee"]["disabledAt"] and rows["eng.ravi"]["disabledAt"] is None
 
 
 async def test_an_operator_finds_a_customer_and_reads_its_timeline_from_the_cli(seeded_api, bss):
