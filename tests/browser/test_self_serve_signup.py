@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest_asyncio
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from portals.self_serve.app import create_app
-from tests.browser.conftest import BrowserPage, horizontal_overflow
+from tests.browser.conftest import ARTIFACTS, DESKTOP, BrowserPage, horizontal_overflow
 from tests.support.http import serve
 from tests.support.mailbox import latest_code
 
@@ -120,3 +120,19 @@ async def test_every_signup_step_fits_a_360px_phone(phone_page: BrowserPage, sel
     assert widths == dict.fromkeys(("plans", "plans table", "plan", "code", "number", "details", "card", "done"),
                                    0), widths
     assert phone_page.errors == []
+
+
+async def test_signup_works_without_javascript(browser: Browser, self_serve: str) -> None:
+    # Plain forms all the way; the progress page refreshes itself (<noscript><meta refresh>) until the eSIM.
+    context = await browser.new_context(viewport=DESKTOP, locale="en-GB", java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    try:
+        number = await sign_up(page, self_serve, "nojs@example.com", "S4567890C")
+        await expect(page).to_have_url(re.compile(r"/signup/(progress|done)$"))
+        await the_esim_is_on_screen(page, number)
+        await expect(page).to_have_url(re.compile(r"/signup/done$"))
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "test_signup_works_without_javascript.png"), full_page=True)
+        await context.close()
