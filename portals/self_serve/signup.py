@@ -11,7 +11,13 @@ page or a URL (every form posts). Errors from the API come back as the rule's me
 
 The customer is created at the details step (with the email the code proved), the visitor session
 is bound to them there, and the identity document attested: so a refusal about the document is
-shown on the page that asked for it. The card step then only adds the card and places the order.
+shown on the page that asked for it (the session keeps only the document's type and last 4). The
+card step then only adds the card and places the order; a declined card leaves a failed order, and
+another card replaces it with a new order (a new request id), the declined card removed.
+
+The progress page shows the order workflow's stages: htmx asks for the status fragment on a fixed
+300 ms beat and the last answer (286) stops it and swaps the eSIM in; without JavaScript the page
+refreshes itself each second and goes to /signup/done when the line is live.
 """
 
 from __future__ import annotations
