@@ -28,6 +28,18 @@ MAX_PAGES = 40
 # Links that leave the page's purpose: logging out, the raw static files, streams.
 SKIP = ("/logout", "/static/", "/health")
 
+# The outermost elements that stick out past the viewport's right edge: what to fix when a page scrolls sideways.
+WIDE = """() => {
+  const edge = document.documentElement.clientWidth + 1;
+  const clipped = el => { for (let a = el.parentElement; a; a = a.parentElement) {
+    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX) && a !== document.body
+        && a !== document.documentElement) return true; } return false; };
+  return [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > edge && !clipped(el))
+    .filter(el => !el.parentElement || el.parentElement.getBoundingClientRect().right <= edge)
+    .slice(0, 3).map(el => el.tagName.toLowerCase() + (typeof el.className === 'string' && el.className ? '.' + el.className : ''));
+}"""
+
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter(el => !['hidden', 'submit', 'button'].includes(el.type) && el.offsetParent !== null)
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
@@ -71,7 +83,7 @@ async def _walk(page: BrowserPage, base: str, start: str) -> dict[str, list[str]
         if unlabelled := await page.page.evaluate(UNLABELLED):
             found.append(f"controls without a label: {unlabelled}")
         if (overflow := await horizontal_overflow(page.page)) > 0:
-            found.append(f"{overflow}px wider than the phone")
+            found.append(f"{overflow}px wider than the phone: {await page.page.evaluate(WIDE)}")
         if page.errors:
             found.append(f"console: {page.errors}")
             page.errors.clear()
