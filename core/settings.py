@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     portal_failures_per_client: int = Field(default=20, gt=0) # failed logins per client address per window
     portal_failures_per_user: int = Field(default=5, gt=0)    # failed operator logins per username per window
     portal_rate_window_minutes: int = Field(default=15, gt=0)
+    # A portal process keeps a session it read for this long (0: ask the API on every request). Its own
+    # writes to a session evict it at once; a logout or an operator disabled elsewhere takes effect within it.
+    portal_session_cache_seconds: float = Field(default=2.0, ge=0)
 
     # The agent's model: any OpenAI-compatible chat-completions endpoint (the agent is off until both are set).
     llm_base_url: str | None = None

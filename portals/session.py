@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -79,6 +82,44 @@ def from_api(token: str, body: dict[str, Any]) -> PortalSession:
         step_up_until=dt.datetime.fromisoformat(until) if until else None, data=body.get("data") or {})
 
 
+class SessionCache:
+    """Sessions this portal process read in the last `ttl` seconds, by token.
+
+    Most pages are one session read plus one or two API calls; keeping the read for a moment takes
+    the read off every page but the first. Every write to a session made through the portal's
+    transport (`evict_on_write`) drops it here first, so a page never sees its own change late.
+    """
+
+    WRITE = re.compile(rf"^{SESSION_API}/session/([^/?]+)")
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        """The session body read less than `ttl` seconds ago, if any."""
+        with self._lock:
+            entry = self._entries.get(token)
+        return entry[1] if entry and time.monotonic() - entry[0] < self.ttl else None
+
+    def put(self, token: str, body: dict[str, Any]) -> None:
+        """Keep a session body just read from the API."""
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._entries) > 10_000:  # never grows without bound: old entries are useless anyway
+                    self._entries.clear()
+                self._entries[token] = (time.monotonic(), body)
+
+    def evict_on_write(self, method: str, path: str) -> None:
+        """Drop the session a write request names (any method but GET to `/portal-api/v1/session/{token}…`)."""
+        if method != "GET" and (match := self.WRITE.match(path)):
+            from urllib.parse import unquote
+
+            with self._lock:
+                self._entries.pop(unquote(match.group(1)), None)
+
+
 class LoginRequired(Exception):
     """The page needs a logged-in person: go to the login page, then back to `next`."""
 
@@ -118,12 +159,16 @@ def current(request: Request) -> PortalSession | None:
     token = token_of(request)
     if token:
         portal = portal_of(request)
-        try:
-            with portal.client() as client:
-                found = from_api(token, client.get(f"{SESSION_API}/session/{quote(token, safe='')}"))
-        except ApiError as exc:
-            if exc.status not in (400, 404):
-                raise
+        body = portal.sessions.get(token)
+        if body is None:
+            try:
+                with portal.client() as client:
+                    body = client.get(f"{SESSION_API}/session/{quote(token, safe='')}")
+                portal.sessions.put(token, body)
+            except ApiError as exc:
+                if exc.status not in (400, 404):
+                    raise
+        found = from_api(token, body) if body is not None else None
     request.state.portal_session = found
     return found
 

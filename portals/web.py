@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from core.api_client import ApiError, BssClient
+from core.settings import get_settings
 from portals import session as sessions
 from portals.placeholder import serve  # noqa: F401 - one CLI contract for every portal process
 
@@ -77,7 +78,22 @@ def friendly(status: int, code: str, message: str) -> tuple[int, str, str, str]:
 
 
 class _SharedTransport(httpx.HTTPTransport):
-    """One keep-alive connection pool for all of a portal's API clients; a client's `close` leaves it open."""
+    """One keep-alive connection pool for all of a portal's API clients; a client's `close` leaves it open.
+
+    Every request passes here, so this is where a write to a session evicts it from the session cache.
+    """
+
+    def __init__(self, cache: sessions.SessionCache, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cache = cache
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`, dropping the cached session it changes before and after (no read in between keeps it)."""
+        self.cache.evict_on_write(request.method, request.url.path)
+        try:
+            return super().handle_request(request)
+        finally:
+            self.cache.evict_on_write(request.method, request.url.path)
 
     def close(self) -> None:
         """Keep the pool: it outlives every client that borrows it."""
@@ -102,7 +118,9 @@ class Portal:
         # Both portals are served from one host on different ports, and cookies ignore ports: distinct names.
         prefix = name.replace("-", "_")
         self.cookie, self.csrf_cookie = f"{prefix}_session", f"{prefix}_csrf"
-        self.transport = _SharedTransport(limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
+        self.sessions = sessions.SessionCache(get_settings().portal_session_cache_seconds)
+        self.transport = _SharedTransport(self.sessions,
+                                          limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
         self.env = Environment(loader=ChoiceLoader([FileSystemLoader(templates), FileSystemLoader(SHARED_TEMPLATES),
                                                     DictLoader({"error.html": ERROR_TEMPLATE})]),
                                autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)

@@ -19,6 +19,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.settings import get_settings
 from portals.self_serve.app import create_app
 from portals.self_serve.dashboard import day
 from tests.conftest import client_for
@@ -106,10 +107,11 @@ async def step_up(browser: httpx.AsyncClient, email: str, next_path: str) -> Non
 
 
 async def expire_step_up(db: AsyncEngine, customer: str) -> None:
-    """Let the customer's step-up run out (as five minutes would)."""
+    """Let the customer's step-up run out (as five minutes would), and the portal's cached read of it too."""
     async with db.begin() as conn:
         await conn.execute(text("UPDATE portal.session SET step_up_until = now() - interval '1 minute'"
                                 " WHERE customer_id = :c"), {"c": customer})
+    await asyncio.sleep(get_settings().portal_session_cache_seconds)
 
 
 @pytest_asyncio.fixture
