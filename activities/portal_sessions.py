@@ -410,6 +410,50 @@ async def verify_step_up(token: str, surface: str, code: str, settings: Settings
     return await read(token, surface, settings, slide=False)
 
 
+async def request_email_change(token: str, surface: str, email: str, settings: Settings | None = None) -> Row:
+    """Mail a code to a customer's new address; only a session within its step-up may ask."""
+    settings = settings or get_settings()
+    email = normal_email(email)
+    expires = _now() + dt.timedelta(minutes=settings.portal_code_minutes)
+    async with get_engine().begin() as conn:
+        row = await _session_row(conn, token, surface)
+        if row["kind"] != SessionKind.CUSTOMER:
+            raise _refuse("portal.email_change.not_a_customer", "only a customer's session can change its email")
+        if row["step_up_until"] is None or row["step_up_until"] <= _now():
+            raise _refuse("portal.email_change.step_up_required", "confirm it is you (a step-up code) first")
+        await _limit(conn, {f"mail:{email}": settings.portal_codes_per_email}, settings)
+        code = new_code()
+        await conn.execute(insert(login_code).values(
+            purpose=CodePurpose.EMAIL_CHANGE.value, email=email, code_digest=digest(code),
+            session_digest=row["token_digest"], created_at=_now(), expires_at=expires))
+    await mailer.send(mailer.Mail(email, f"Confirm your new BSS Mobile address: {code}",
+                                  f"Your code to make this your account's email address is {code}. It works once, "
+                                  f"for {settings.portal_code_minutes} minutes. If you did not ask for it, ignore "
+                                  "this mail: nothing changes without the code.", "email_change_code"), settings)
+    return {"sent": True, "expiresAt": expires.isoformat()}
+
+
+async def verify_email_change(token: str, surface: str, code: str, settings: Settings | None = None) -> Row:
+    """Check the code mailed to the new address; answer the address it proved (`{email}`)."""
+    settings = settings or get_settings()
+    async with unit_of_work() as uow:
+        row = await _session_row(uow.conn, token, surface, lock=True)
+        c = login_code.c
+        found = await _newest_code(uow.conn, c.session_digest == row["token_digest"],
+                                   c.purpose == CodePurpose.EMAIL_CHANGE.value)
+        refusal = await _take_code(uow.conn, found, code, settings)
+        customer_id = row["customer_id"] or row["email"]
+        if refusal is None and found is not None:
+            uow.record("portal.email_change.verified", "customer", customer_id, {"surface": surface})
+        else:
+            uow.record("portal.email_change.failed", "customer", customer_id,
+                       {"surface": surface, "code": refusal.code if refusal else "none"})
+    if refusal is not None or found is None:
+        raise _refuse("portal.email_change.code_invalid",
+                      "that code is not right, was already used, or has expired; ask for a new one")
+    return {"email": found["email"]}
+
+
 # --- operators -----------------------------------------------------------------------------------
 
 def _operator_view(row: Any) -> Row:

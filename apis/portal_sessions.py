@@ -88,6 +88,12 @@ class CodeIn(Strict):
     code: str = Field(pattern=CODE)
 
 
+class EmailIn(Strict):
+    """Body of POST /session/{token}/email-change: the new address."""
+
+    email: str = Field(pattern=EMAIL, max_length=254)
+
+
 class OperatorIn(Strict):
     """Body of POST /operator: an existing staff member (`agentId`) or a new one (name, email, role)."""
 
@@ -170,6 +176,18 @@ async def request_step_up(token: str) -> JSONResponse:
 async def verify_step_up(token: str, body: CodeIn) -> JSONResponse:
     """Trade a step-up code for a few minutes of sensitive writes (`stepUpUntil`)."""
     return tmf_response(await store.verify_step_up(_token(token), _surface(), body.code))
+
+
+@router.post("/session/{token}/email-change", scope=Scope.PORTAL_SESSION, status_code=202)
+async def request_email_change(token: str, body: EmailIn) -> JSONResponse:
+    """Mail a code to a customer's new address (the session must be within its step-up)."""
+    return tmf_response(await store.request_email_change(_token(token), _surface(), body.email), 202)
+
+
+@router.post("/session/{token}/email-change/verify", scope=Scope.PORTAL_SESSION)
+async def verify_email_change(token: str, body: CodeIn) -> JSONResponse:
+    """Check the new address's code; answers the proven address, which the portal then writes to the customer."""
+    return tmf_response(await store.verify_email_change(_token(token), _surface(), body.code))
 
 
 @router.post("/operator", scope=Scope.OPERATOR_ADMIN, status_code=201)

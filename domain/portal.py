@@ -43,6 +43,7 @@ class CodePurpose(StrEnum):
     LOGIN = "login"
     SIGNUP = "signup"
     STEP_UP = "step_up"
+    EMAIL_CHANGE = "email_change"  # proves a customer's new address before it replaces the old one
 
 
 class OperatorRole(StrEnum):
@@ -85,8 +86,9 @@ login_code = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Column("failed_attempts", Integer, nullable=False, server_default="0"),
-    CheckConstraint("purpose IN ('login', 'signup', 'step_up')", name="purpose_known"),
-    CheckConstraint("purpose <> 'step_up' OR session_digest IS NOT NULL", name="step_up_has_session"),
+    CheckConstraint("purpose IN ('login', 'signup', 'step_up', 'email_change')", name="purpose_known"),
+    CheckConstraint("purpose NOT IN ('step_up', 'email_change') OR session_digest IS NOT NULL",
+                    name="step_up_has_session"),
     Index("ix_login_code_email_purpose_created_at", "email", "purpose", "created_at"),
     Index("ix_login_code_link_digest", "link_digest", unique=True, postgresql_where="link_digest IS NOT NULL"),
     schema="portal",

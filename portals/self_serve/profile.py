@@ -2,7 +2,9 @@
 
 Name and phone change with the form alone (CSRF-checked). The email address is where login and
 step-up codes go, so changing it asks for a step-up code first (mailed to the current address):
-someone holding an unlocked session cannot move the account's mail elsewhere without it.
+someone holding an unlocked session cannot move the account's mail elsewhere without it. The new
+address then proves itself with a second code mailed to it (`/portal-api/v1/session/…/email-change`),
+so a typo cannot lock the customer out; only the address the API says was proven is written.
 Only what changed is sent, through `customer.update_individual` (the person's names) and
 `customer.update` (the display name and contact media).
 """
@@ -12,13 +14,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from core.api_client import ApiError
 from operations import customer
+from portals import session as sessions
 from portals.self_serve.settings import call, posted, signed_in, stepped_up
 from portals.web import Portal
 
@@ -112,16 +117,44 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
             errors["email"] = "That is already your email address."
         else:
             try:
-                await call(portal, session, customer.update, customer_id=session.customer_id, email=email)
-                return RedirectResponse(f"{PROFILE}?done=email", status_code=303)
+                await run_in_threadpool(_session_call, portal, request, "email-change", {"email": email})
+                return portal.page(request, "profile_email_code.html", email=email.lower(), errors={},
+                                   page="profile")
             except ApiError as exc:
-                if exc.status not in (409, 422):
+                if exc.status not in (400, 422, 429):
                     raise
-                errors["form"] = exc.message
-            except ValidationError:
-                errors["form"] = "That email address is not valid. Check it and try again."
+                errors["form"] = exc.message.capitalize() + "."
         return portal.page(request, "profile_email.html", 422, profile=profile, form={"email": email}, errors=errors,
                            page="profile")
+
+    @app.post(f"{PROFILE}/email/verify", response_model=None)
+    async def verify_email(request: Request) -> Response:
+        session, form = await posted(request)
+        await stepped_up(request, session)
+        try:
+            proved = await run_in_threadpool(_session_call, portal, request, "email-change/verify",
+                                             {"code": form.get("code", "").strip()})
+        except ApiError as exc:
+            if exc.status not in (400, 422):
+                raise
+            message = "A code is the 6 digits from the email." if exc.status == 400 else exc.message.capitalize() + "."
+            return portal.page(request, "profile_email_code.html", 422, email=form.get("email", ""),
+                               errors={"code": message}, page="profile")
+        try:
+            await call(portal, session, customer.update, customer_id=session.customer_id, email=proved["email"])
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            return portal.page(request, "profile_email.html", 422, profile=await current(session),
+                               form={"email": proved["email"]}, errors={"form": exc.message}, page="profile")
+        return RedirectResponse(f"{PROFILE}?done=email", status_code=303)
+
+
+def _session_call(portal: Portal, request: Request, action: str, body: dict[str, str]) -> Any:
+    """POST to this browser's session at the sessions API (`/portal-api/v1/session/{token}/{action}`)."""
+    with portal.client() as client:
+        return client.post(f"{sessions.SESSION_API}/session/{quote(sessions.token_of(request) or '', safe='')}/{action}",
+                           body)
 
 
 async def _save_details(portal: Portal, session: Any, profile: Profile, form: dict[str, str]) -> None:

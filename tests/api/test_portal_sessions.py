@@ -146,3 +146,22 @@ async def test_malformed_bodies_are_400_and_the_agent_cannot_open_sessions(api_u
     assert (await portal.post(f"{BASE}/login/code", json={"email": "not-an-email"})).status_code == 400
     async with client_for(api_url, "agent") as agent:
         assert (await agent.post(f"{BASE}/login/code", json={"email": "a@b.co"})).status_code == 403
+
+
+async def test_a_new_email_proves_itself_with_a_code_mailed_to_it_within_a_step_up(portal, seeded_api):
+    email = await email_of(seeded_api, await ready_customer(seeded_api))
+    token = (await login(portal, email))["token"]
+    new = f"changed.{email}"
+    early = await portal.post(f"{BASE}/session/{token}/email-change", json={"email": new})
+    assert early.status_code == 422 and early.json()["code"] == "portal.email_change.step_up_required"
+    await portal.post(f"{BASE}/session/{token}/step-up")
+    await portal.post(f"{BASE}/session/{token}/step-up/verify", json={"code": mailbox.latest_code(email, "step_up_code")})
+    assert (await portal.post(f"{BASE}/session/{token}/email-change", json={"email": new})).status_code == 202
+    code = mailbox.latest_code(new, "email_change_code")
+    wrong = await portal.post(f"{BASE}/session/{token}/email-change/verify",
+                              json={"code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert wrong.status_code == 422 and wrong.json()["code"] == "portal.email_change.code_invalid"
+    proved = await portal.post(f"{BASE}/session/{token}/email-change/verify", json={"code": code})
+    assert proved.status_code == 200 and proved.json() == {"email": new.lower()}
+    replay = await portal.post(f"{BASE}/session/{token}/email-change/verify", json={"code": code})
+    assert replay.status_code == 422

@@ -299,10 +299,22 @@ async def test_contact_details_change_with_the_form_and_the_email_only_after_a_s
     page = await step_up(browser, asked, email)
     fields = post_form(page.text, "/account/profile/email")["fields"]
     new = f"new.{email}"
-    changed = await browser.post("/account/profile/email", data={**fields, "email": new})
+    asked_code = await browser.post("/account/profile/email", data={**fields, "email": new})
+    assert asked_code.status_code == 200 and "We sent a 6-digit code to" in asked_code.text
+
+    def stored_email(body: dict) -> str:
+        return {m["mediumType"]: m["characteristic"] for m in body["contactMedium"]}["email"]["emailAddress"]
+
+    # Nothing changes until the new address proves itself: a wrong code is refused in words.
+    code = mailbox.latest_code(new, kind="email_change_code")
+    verify = post_form(asked_code.text, "/account/profile/email/verify")["fields"]
+    wrong = await browser.post("/account/profile/email/verify",
+                               data={**verify, "code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert wrong.status_code == 422 and "not right" in wrong.text
+    assert stored_email((await seeded_api.get(f"{CUSTOMERS}/{customer_id}")).json()) == email
+    changed = await browser.post("/account/profile/email/verify", data={**verify, "code": code})
     assert changed.status_code == 200 and "email address was changed" in changed.text
-    body = (await seeded_api.get(f"{CUSTOMERS}/{customer_id}")).json()
-    assert {m["mediumType"]: m["characteristic"] for m in body["contactMedium"]}["email"]["emailAddress"] == new
+    assert stored_email((await seeded_api.get(f"{CUSTOMERS}/{customer_id}")).json()) == new
 
 
 @pytest.mark.parametrize("path", ["/account/cards", "/account/bills", "/account/profile"])
