@@ -365,6 +365,25 @@ async def bind_customer(token: str, surface: str, customer_id: str) -> Row:
     return await read(token, surface, slide=False)
 
 
+async def _issue_session_code(conn: AsyncConnection, row: Row, purpose: CodePurpose, email: str,
+                              expires: dt.datetime, settings: Settings) -> str:
+    """A fresh code of `purpose` for the session `row`, to be mailed to `email` (rate-limited per address)."""
+    await _limit(conn, {f"mail:{email}": settings.portal_codes_per_email}, settings)
+    code = new_code()
+    await conn.execute(insert(login_code).values(
+        purpose=purpose.value, email=email, code_digest=digest(code), session_digest=row["token_digest"],
+        created_at=_now(), expires_at=expires))
+    return code
+
+
+async def _use_session_code(conn: AsyncConnection, row: Row, purpose: CodePurpose, code: str,
+                            settings: Settings) -> tuple[Row | None, Violation | None]:
+    """The session's newest code of `purpose`, used up by `code`; or why it could not be."""
+    c = login_code.c
+    found = await _newest_code(conn, c.session_digest == row["token_digest"], c.purpose == purpose.value)
+    return found, await _take_code(conn, found, code, settings)
+
+
 async def request_step_up(token: str, surface: str, settings: Settings | None = None) -> Row:
     """Mail a fresh step-up code to the person's current address (a customer's may have changed since login)."""
     settings = settings or get_settings()
@@ -375,11 +394,7 @@ async def request_step_up(token: str, surface: str, settings: Settings | None = 
             raise _refuse("portal.step_up.not_signed_in", "log in first")
         if row["customer_id"]:
             row["email"] = await _email_of(conn, row["customer_id"]) or row["email"]
-        await _limit(conn, {f"mail:{row['email']}": settings.portal_codes_per_email}, settings)
-        code = new_code()
-        await conn.execute(insert(login_code).values(
-            purpose=CodePurpose.STEP_UP.value, email=row["email"], code_digest=digest(code),
-            session_digest=row["token_digest"], created_at=_now(), expires_at=expires))
+        code = await _issue_session_code(conn, row, CodePurpose.STEP_UP, row["email"], expires, settings)
     await mailer.send(mailer.Mail(row["email"], f"Your BSS confirmation code: {code}",
                                   f"Your code to confirm this change is {code}. It works once, for "
                                   f"{settings.portal_code_minutes} minutes. If you did not ask for it, "
@@ -392,10 +407,7 @@ async def verify_step_up(token: str, surface: str, code: str, settings: Settings
     settings = settings or get_settings()
     async with unit_of_work() as uow:
         row = await _session_row(uow.conn, token, surface, lock=True)
-        c = login_code.c
-        found = await _newest_code(uow.conn, c.session_digest == row["token_digest"],
-                                   c.purpose == CodePurpose.STEP_UP.value)
-        refusal = await _take_code(uow.conn, found, code, settings)
+        _, refusal = await _use_session_code(uow.conn, row, CodePurpose.STEP_UP, code, settings)
         who = ("operator", row["operator"]) if row["operator"] else ("customer", row["customer_id"])
         if refusal is None:
             until = _now() + dt.timedelta(minutes=settings.portal_step_up_minutes)
@@ -421,11 +433,7 @@ async def request_email_change(token: str, surface: str, email: str, settings: S
             raise _refuse("portal.email_change.not_a_customer", "only a customer's session can change its email")
         if row["step_up_until"] is None or row["step_up_until"] <= _now():
             raise _refuse("portal.email_change.step_up_required", "confirm it is you (a step-up code) first")
-        await _limit(conn, {f"mail:{email}": settings.portal_codes_per_email}, settings)
-        code = new_code()
-        await conn.execute(insert(login_code).values(
-            purpose=CodePurpose.EMAIL_CHANGE.value, email=email, code_digest=digest(code),
-            session_digest=row["token_digest"], created_at=_now(), expires_at=expires))
+        code = await _issue_session_code(conn, row, CodePurpose.EMAIL_CHANGE, email, expires, settings)
     await mailer.send(mailer.Mail(email, f"Confirm your new BSS Mobile address: {code}",
                                   f"Your code to make this your account's email address is {code}. It works once, "
                                   f"for {settings.portal_code_minutes} minutes. If you did not ask for it, ignore "
@@ -438,10 +446,7 @@ async def verify_email_change(token: str, surface: str, code: str, settings: Set
     settings = settings or get_settings()
     async with unit_of_work() as uow:
         row = await _session_row(uow.conn, token, surface, lock=True)
-        c = login_code.c
-        found = await _newest_code(uow.conn, c.session_digest == row["token_digest"],
-                                   c.purpose == CodePurpose.EMAIL_CHANGE.value)
-        refusal = await _take_code(uow.conn, found, code, settings)
+        found, refusal = await _use_session_code(uow.conn, row, CodePurpose.EMAIL_CHANGE, code, settings)
         customer_id = row["customer_id"] or row["email"]
         if refusal is None and found is not None:
             uow.record("portal.email_change.verified", "customer", customer_id, {"surface": surface})
