@@ -165,3 +165,51 @@ async def test_a_new_email_proves_itself_with_a_code_mailed_to_it_within_a_step_
     assert proved.status_code == 200 and proved.json() == {"email": new.lower()}
     replay = await portal.post(f"{BASE}/session/{token}/email-change/verify", json={"code": code})
     assert replay.status_code == 422
+
+
+async def test_an_expired_code_says_so(portal, seeded_api, seeded_db):
+    from sqlalchemy import text
+
+    email = await email_of(seeded_api, await ready_customer(seeded_api))
+    await portal.post(f"{BASE}/login/code", json={"email": email})
+    async with seeded_db.begin() as conn:
+        await conn.execute(text("UPDATE portal.login_code SET expires_at = now() - interval '1 second'"
+                                " WHERE email = :e"), {"e": email.lower()})
+    late = await portal.post(f"{BASE}/login", json={"email": email, "code": mailbox.latest_code(email)})
+    assert late.status_code == 422 and late.json()["code"] == "portal.login.code_expired"
+
+
+async def test_session_rules_refuse_in_words_and_change_nothing(portal, seeded_api):
+    email = await email_of(seeded_api, await ready_customer(seeded_api))
+    token = (await login(portal, email))["token"]
+    big = await portal.patch(f"{BASE}/session/{token}", json={"data": {"x": "y" * 9000}})
+    assert big.status_code == 422 and big.json()["code"] == "portal.session.data_too_large"
+    assert (await portal.get(f"{BASE}/session/{token}")).json()["data"] == {}
+    customer = (await portal.get(f"{BASE}/session/{token}")).json()["customerId"]
+    again = await portal.post(f"{BASE}/session/{token}/customer", json={"customerId": customer})
+    assert again.status_code == 422 and again.json()["code"] == "portal.signup.not_a_visitor"
+    visitor_email = "visitor.only@example.com"
+    await portal.post(f"{BASE}/login/code", json={"email": visitor_email, "purpose": "signup"})
+    visitor = (await portal.post(f"{BASE}/login", json={
+        "email": visitor_email, "code": mailbox.latest_code(visitor_email, "signup_code")})).json()["token"]
+    refused = await portal.post(f"{BASE}/session/{visitor}/step-up")
+    assert refused.status_code == 422 and refused.json()["code"] == "portal.step_up.not_signed_in"
+    assert (await portal.get(f"{BASE}/session/not-a-token")).status_code == 400
+
+
+async def test_operator_accounts_refuse_duplicates_system_staff_and_taken_emails(seeded_api):
+    first = await seeded_api.post(f"{BASE}/operator", json={"username": "priya", "password": "a long passphrase",
+                                                             "agentId": "AG-CSR-03"})
+    assert first.status_code == 201
+    twice = await seeded_api.post(f"{BASE}/operator", json={"username": "priya2", "password": "a long passphrase",
+                                                             "agentId": "AG-CSR-03"})
+    assert twice.status_code == 409 and twice.json()["code"] == "portal.operator.exists"
+    robot = await seeded_api.post(f"{BASE}/operator", json={"username": "robot", "password": "a long passphrase",
+                                                             "agentId": "AG-SYS-01"})
+    assert robot.status_code == 422 and robot.json()["code"] == "portal.operator.role_invalid"
+    taken = await seeded_api.post(f"{BASE}/operator", json={
+        "username": "newbie", "password": "a long passphrase", "name": "New Bie", "role": "csr",
+        "email": "priya.nair@bss-cli.local"})
+    assert taken.status_code == 409 and taken.json()["code"] == "portal.operator.email_taken"
+    listed = (await seeded_api.get(f"{BASE}/operator")).json()
+    assert [o["username"] for o in listed] == ["priya"]
