@@ -139,6 +139,31 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         form = await request.form()
         return session, {k: str(v) for k, v in form.items()}
 
+    async def write(request: Request, kind: str, ident: str, rule: str, call: Callable[[Any, dict[str, str]], Any],
+                    back: str, notice: str, notice_id: str | Callable[[Any], str] = "",
+                    check: Callable[[Any, dict[str, str]], tuple[str, str] | None] | None = None) -> Response:
+        """One console write, in the order every write keeps.
+
+        The operator and the form; a well-formed id (else 404); the role (else the refusal in words); the
+        form's own check (`(code, message)`: a 422 page in words); the operation as the operator (input it
+        refuses: 422 in words; the API's refusals: its rule's message); then 303 back with a notice.
+        """
+        session, form = await posted(request)
+        if not valid(kind, ident):
+            return not_found(request, session)
+        if not views.allowed(role(session), rule):
+            return denied(request, session, rule)
+        if check is not None and (problem := check(session, form)):
+            return portal.error_page(422, problem[0], problem[1], request)
+
+        def run() -> Any:
+            with portal.client_for(session) as client:
+                return call(client, form)
+        outcome = await act(request, run)
+        if isinstance(outcome, Response):
+            return outcome
+        return done(back, notice, notice_id(outcome) if callable(notice_id) else notice_id)
+
     # --- search and the 360 --------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse)
@@ -193,39 +218,16 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/customer/{customer_id}/case", response_class=HTMLResponse)
     async def open_case(request: Request, customer_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("customer", customer_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "care"):
-            return denied(request, session, "care")
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return case.open_(client, customer_id=customer_id, title=form.get("title", "").strip(),
-                                  priority=form.get("priority", "medium"),
-                                  description=form.get("description", "").strip() or None)
-        opened = await act(request, run)
-        if isinstance(opened, Response):
-            return opened
-        return done(f"/customer/{customer_id}", "case_opened", opened["id"])
+        return await write(request, "customer", customer_id, "care", lambda c, f: case.open_(
+            c, customer_id=customer_id, title=f.get("title", "").strip(), priority=f.get("priority", "medium"),
+            description=f.get("description", "").strip() or None),
+            f"/customer/{customer_id}", "case_opened", lambda opened: opened["id"])
 
     @app.post("/customer/{customer_id}/interaction", response_class=HTMLResponse)
     async def log_interaction(request: Request, customer_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("customer", customer_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "care"):
-            return denied(request, session, "care")
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return interaction.log(client, customer_id=customer_id, reason=form.get("reason", "").strip(),
-                                       channel=form.get("channel", "phone") or "phone",
-                                       description=form.get("description", "").strip() or None)
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done(f"/customer/{customer_id}", "logged")
+        return await write(request, "customer", customer_id, "care", lambda c, f: interaction.log(
+            c, customer_id=customer_id, reason=f.get("reason", "").strip(), channel=f.get("channel", "phone") or "phone",
+            description=f.get("description", "").strip() or None), f"/customer/{customer_id}", "logged")
 
     # --- a line ----------------------------------------------------------------------------
 
@@ -258,40 +260,17 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/line/{line_id}/vas", response_class=HTMLResponse)
     async def buy_add_on(request: Request, line_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("line", line_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "line"):
-            return denied(request, session, "line")
-        offering = form.get("offering", "")
-        if offering not in ADD_ONS:
-            return portal.error_page(422, "portal.form.invalid", "Choose one of the add-ons in the list.", request)
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return subscription.vas(client, subscription_id=line_id, offering=offering,
-                                        request_id=form.get("request_id") or f"csr-{uuid.uuid4()}")
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done(f"/line/{line_id}", "vas", line_id)
+        def listed(session: Any, f: dict[str, str]) -> tuple[str, str] | None:
+            return None if f.get("offering") in ADD_ONS else ("portal.form.invalid", "Choose one of the add-ons in the list.")
+        return await write(request, "line", line_id, "line", lambda c, f: subscription.vas(
+            c, subscription_id=line_id, offering=f["offering"], request_id=f.get("request_id") or f"csr-{uuid.uuid4()}"),
+            f"/line/{line_id}", "vas", line_id, check=listed)
 
     @app.post("/line/{line_id}/renew", response_class=HTMLResponse)
     async def renew(request: Request, line_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("line", line_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "line"):
-            return denied(request, session, "line")
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return subscription.renew(client, subscription_id=line_id,
-                                          request_id=form.get("request_id") or f"csr-{uuid.uuid4()}")
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done(f"/line/{line_id}", "renewed", line_id)
+        return await write(request, "line", line_id, "line", lambda c, f: subscription.renew(
+            c, subscription_id=line_id, request_id=f.get("request_id") or f"csr-{uuid.uuid4()}"),
+            f"/line/{line_id}", "renewed", line_id)
 
     @app.get("/line/{line_id}/terminate", response_class=HTMLResponse)
     def terminate_form(request: Request, line_id: str) -> HTMLResponse:
@@ -424,82 +403,41 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
 
     async def take(request: Request, kind: str, ident: str) -> Response:
         """Assign a case or ticket to the operator's own staff id."""
-        session, _ = await posted(request)
-        if not valid(kind, ident):
-            return not_found(request, session)
-        if not views.allowed(role(session), "care"):
-            return denied(request, session, "care")
-        me = session.operator.agent_id
-        if not views.assignable(me):
-            return portal.error_page(422, "portal.operator.not_assignable",
-                                     f"Your staff id {me} cannot be given work; ask an administrator.", request)
+        def assignable(session: Any, f: dict[str, str]) -> tuple[str, str] | None:
+            me = session.operator.agent_id
+            return None if views.assignable(me) else (
+                "portal.operator.not_assignable", f"Your staff id {me} cannot be given work; ask an administrator.")
 
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                if kind == "case":
-                    return case.assign(client, case_id=ident, agent=me)
-                return ticket.assign(client, ticket_id=ident, agent=me)
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done("/work?mine=1", f"{kind}_moved", ident)
+        def assign(client: Any, f: dict[str, str]) -> Any:
+            me = sessions.current(request).operator.agent_id
+            return (case.assign(client, case_id=ident, agent=me) if kind == "case"
+                    else ticket.assign(client, ticket_id=ident, agent=me))
+        return await write(request, kind, ident, "care", assign, "/work?mine=1", f"{kind}_moved", ident,
+                           check=assignable)
 
     @app.post("/case/{case_id}/move", response_class=HTMLResponse)
     async def move_case(request: Request, case_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("case", case_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "care"):
-            return denied(request, session, "care")
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                if form.get("note", "").strip():
-                    case.note(client, case_id=case_id, text=form["note"].strip())
-                if form.get("state"):
-                    case.transition(client, case_id=case_id, state=form["state"])
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done("/work", "case_moved", case_id)
+        def move(client: Any, f: dict[str, str]) -> None:
+            if f.get("note", "").strip():
+                case.note(client, case_id=case_id, text=f["note"].strip())
+            if f.get("state"):
+                case.transition(client, case_id=case_id, state=f["state"])
+        return await write(request, "case", case_id, "care", move, "/work", "case_moved", case_id)
 
     @app.post("/case/{case_id}/close", response_class=HTMLResponse)
     async def close_case(request: Request, case_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("case", case_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "care"):
-            return denied(request, session, "care")
-        resolution = form.get("resolution", "").strip()
-        if resolution not in views.RESOLUTIONS:
-            return portal.error_page(422, "case.close.requires_resolution_and_tickets_resolved",
-                                     "Choose how the case was resolved.", request)
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return case.close(client, case_id=case_id, resolution=resolution,
-                                  notes=form.get("notes", "").strip()[:4000] or None)
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done("/work", "case_closed", case_id)
+        def resolved(session: Any, f: dict[str, str]) -> tuple[str, str] | None:
+            return None if f.get("resolution", "").strip() in views.RESOLUTIONS else (
+                "case.close.requires_resolution_and_tickets_resolved", "Choose how the case was resolved.")
+        return await write(request, "case", case_id, "care", lambda c, f: case.close(
+            c, case_id=case_id, resolution=f["resolution"].strip(), notes=f.get("notes", "").strip()[:4000] or None),
+            "/work", "case_closed", case_id, check=resolved)
 
     @app.post("/ticket/{ticket_id}/move", response_class=HTMLResponse)
     async def move_ticket(request: Request, ticket_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("ticket", ticket_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "care"):
-            return denied(request, session, "care")
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return ticket.transition(client, ticket_id=ticket_id, status=form.get("status", ""),
-                                         notes=form.get("notes", "").strip() or None)
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done("/work", "ticket_moved", ticket_id)
+        return await write(request, "ticket", ticket_id, "care", lambda c, f: ticket.transition(
+            c, ticket_id=ticket_id, status=f.get("status", ""), notes=f.get("notes", "").strip() or None),
+            "/work", "ticket_moved", ticket_id)
 
     # --- orders and stuck provisioning tasks -------------------------------------------------
 
@@ -524,37 +462,14 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/task/{task_id}/resolve", response_class=HTMLResponse)
     async def resolve_task(request: Request, task_id: str) -> Response:
-        session, form = await posted(request)
-        if not valid("task", task_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "provisioning"):
-            return denied(request, session, "provisioning")
-        note = form.get("note", "").strip()
-        if not note:
-            return portal.error_page(422, "provisioning.resolve.requires_stuck_with_note",
-                                     "Say what you did on the network element: a note is required to resolve a task.",
-                                     request)
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return provisioning.resolve(client, task_id=task_id, note=note[:2000])
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done("/orders", "resolved", task_id)
+        def noted(session: Any, f: dict[str, str]) -> tuple[str, str] | None:
+            return None if f.get("note", "").strip() else (
+                "provisioning.resolve.requires_stuck_with_note",
+                "Say what you did on the network element: a note is required to resolve a task.")
+        return await write(request, "task", task_id, "provisioning", lambda c, f: provisioning.resolve(
+            c, task_id=task_id, note=f["note"].strip()[:2000]), "/orders", "resolved", task_id, check=noted)
 
     @app.post("/task/{task_id}/retry", response_class=HTMLResponse)
     async def retry_task(request: Request, task_id: str) -> Response:
-        session, _ = await posted(request)
-        if not valid("task", task_id):
-            return not_found(request, session)
-        if not views.allowed(role(session), "provisioning"):
-            return denied(request, session, "provisioning")
-
-        def run() -> Any:
-            with portal.client_for(session) as client:
-                return provisioning.retry(client, task_id=task_id)
-        outcome = await act(request, run)
-        if isinstance(outcome, Response):
-            return outcome
-        return done("/orders", "retried", task_id)
+        return await write(request, "task", task_id, "provisioning",
+                           lambda c, f: provisioning.retry(c, task_id=task_id), "/orders", "retried", task_id)
