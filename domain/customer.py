@@ -99,6 +99,28 @@ individual = Table(
     schema="crm",
 )
 
+# TMF632 Organization: a business a customer can be engaged with (small-business accounts).
+# `registration_number` is the first organizationIdentification's id (e.g. a UEN): one organization each.
+organization = Table(
+    "organization", metadata,
+    Column("id", Text, primary_key=True),
+    Column("trading_name", Text, nullable=False),
+    Column("name", Text),
+    Column("name_type", Text),
+    Column("organization_type", Text),
+    Column("is_legal_entity", Boolean),
+    Column("is_head_office", Boolean),
+    Column("registration_number", Text),
+    # organizationIdentification, contactMedium, externalReference, partyCharacteristic, otherName as sent
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Column("status", Text, nullable=False, server_default="initialized"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("uq_organization_registration_number", "registration_number", unique=True),
+    Index("ix_organization_trading_name", "trading_name"),
+    schema="crm",
+)
+
 customer = Table(
     "customer", metadata,
     Column("id", Text, primary_key=True),

@@ -10,6 +10,7 @@ class IdKind(StrEnum):
 
     CUSTOMER = "CUST"
     INDIVIDUAL = "IND"
+    ORGANIZATION = "ORG"
     INTERACTION = "INT"
     CASE = "CASE"
     TICKET = "TT"
@@ -30,6 +31,7 @@ class IdKind(StrEnum):
 ID_SEQUENCES: dict[IdKind, tuple[str, str]] = {
     IdKind.CUSTOMER: ("crm", "customer_seq"),
     IdKind.INDIVIDUAL: ("crm", "individual_seq"),
+    IdKind.ORGANIZATION: ("crm", "organization_seq"),
     IdKind.INTERACTION: ("crm", "interaction_seq"),
     IdKind.CASE: ("crm", "case_seq"),
     IdKind.TICKET: ("crm", "ticket_seq"),

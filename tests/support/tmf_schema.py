@@ -27,6 +27,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
     ("productCatalogManagement/v4", "catalog"): ("TMF620-ProductCatalog-v4.0.0.swagger.json", "Catalog"),
     ("customerManagement/v4", "customer"): ("TMF629-Customer-v4.0.0.swagger.json", "Customer"),
     ("party/v4", "individual"): ("TMF632-Party-v4.0.0.swagger.json", "Individual"),
+    ("party/v4", "organization"): ("TMF632-Party-v4.0.0.swagger.json", "Organization"),
     ("partyInteraction/v4", "partyInteraction"): ("TMF683-PartyInteraction-v4.0.0.swagger.json", "PartyInteraction"),
     ("troubleTicket/v4", "troubleTicket"): ("TMF621-TroubleTicket-v4.0.0.swagger.json", "TroubleTicket"),
     ("resourceInventoryManagement/v4", "resource"): ("TMF639-ResourceInventory-v4.0.0.swagger.json", "Resource"),
