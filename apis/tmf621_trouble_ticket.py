@@ -6,6 +6,22 @@ yet acknowledged by anyone) has no TMF value and is served as `held` (waiting in
 The customer is the `relatedParty` with role `customer`, the assigned agent the one with role
 `assignee`; the case is the `relatedEntity` with role `case`. Extensions (allowed by the spec's open
 schema): `slaResponseDue`, `slaBreached`, `resolutionNotes`.
+
+Accept what the spec accepts. `severity` is free text in TMF621 and ours has three words, so the
+common words are mapped (case-insensitive, surrounding blanks ignored) before anything else:
+
+| ours | words accepted |
+|---|---|
+| `critical` | critical, urgent, blocker, emergency, severe, highest, extensive, widespread, sev1, 1 |
+| `major` | major, high, significant, large, serious, important, sev2, 2 |
+| `minor` | minor, medium, moderate, normal, limited, low, lowest, localized, trivial, cosmetic, warning, sev3, sev4, 3, 4 |
+
+A word outside the table answers 422 `ticket.<operation>.severity_known` (with the words we know)
+rather than a guessed default: the severity sets the default priority, hence the SLA clock. The ticket
+then carries our word. What the spec leaves optional but a ticket needs answers 422 too, never 400:
+no customer in `relatedParty` (`ticket.create.requires_customer`), a party role other than customer
+or assignee (`ticket.<operation>.party_role_known`), two assignees (`ticket.<operation>.one_assignee`),
+a related entity other than the case (`ticket.create.entity_is_case`) or two cases (`ticket.create.one_case`).
 """
 
 from __future__ import annotations
@@ -34,7 +50,8 @@ from domain.care import (
     ticket_status_change,
     trouble_ticket,
 )
-from policies.base import violation
+from policies.base import raise_if, violation
+from policies.care import check_ticket_entities, check_ticket_parties, check_ticket_severity
 
 BASE = "/tmf-api/troubleTicket/v4"
 TICKET_PATH = f"{BASE}/troubleTicket"
@@ -49,7 +66,24 @@ TT = trouble_ticket.c
 FILTERS = {"id": TT.id, "status": TT.status, "ticketType": TT.ticket_type, "severity": TT.severity,
            "priority": TT.priority, "relatedEntity.id": TT.case_id}
 
+_SEVERITY_WORDS = {
+    Severity.CRITICAL: ("critical", "urgent", "blocker", "emergency", "severe", "highest", "extensive",
+                        "widespread", "sev1", "1"),
+    Severity.MAJOR: ("major", "high", "significant", "large", "serious", "important", "sev2", "2"),
+    Severity.MINOR: ("minor", "medium", "moderate", "normal", "limited", "low", "lowest", "localized", "trivial",
+                     "cosmetic", "warning", "sev3", "sev4", "3", "4"),
+}
+SEVERITY_FROM_WIRE = {word: ours for ours, words in _SEVERITY_WORDS.items() for word in words}
+
 router = BssRouter(prefix=BASE, tags=["troubleTicket"])
+
+
+def severity_of(operation: str, word: str) -> Severity:
+    """Our severity for a TMF621 severity word (see the table above), or a 422."""
+    mapped = SEVERITY_FROM_WIRE.get(word.strip().lower())
+    raise_if(check_ticket_severity(operation, word, mapped, SEVERITY_FROM_WIRE))
+    assert mapped is not None  # refused above
+    return mapped
 
 
 class _Wire(BaseModel):
@@ -92,11 +126,11 @@ class TroubleTicketCreate(_Wire):
     """Body of POST /troubleTicket (`TroubleTicket_Create`)."""
 
     description: str = Field(min_length=1, max_length=4000)
-    severity: Severity
+    severity: str  # free text in TMF621: mapped by severity_of
     ticketType: str = Field(min_length=1, max_length=50)
     name: str | None = Field(default=None, max_length=200)
     priority: Priority | None = None
-    relatedParty: list[RelatedPartyIn]
+    relatedParty: list[RelatedPartyIn] = Field(default_factory=list)
     relatedEntity: list[RelatedEntityIn] | None = None
     note: list[NoteIn] | None = None
 
@@ -108,39 +142,36 @@ class TroubleTicketUpdate(_Wire):
     statusChangeReason: str | None = Field(default=None, max_length=4000)
     description: str | None = Field(default=None, min_length=1, max_length=4000)
     name: str | None = Field(default=None, max_length=200)
-    severity: Severity | None = None
+    severity: str | None = None  # free text in TMF621: mapped by severity_of
     priority: Priority | None = None
     ticketType: str | None = Field(default=None, min_length=1, max_length=50)
     relatedParty: list[RelatedPartyIn] | None = None
     note: list[NoteIn] | None = None
 
 
-def _parties(parties: list[RelatedPartyIn]) -> tuple[list[str], list[str]]:
-    """Split related parties into customer ids and assignee ids; other roles are refused."""
-    customers, assignees = [], []
-    for i, party in enumerate(parties):
+def _parties(operation: str, parties: list[RelatedPartyIn]) -> tuple[list[str], list[str]]:
+    """Split related parties into customer ids and assignee ids; other roles are refused (422)."""
+    customers, assignees, others = [], [], []
+    for party in parties:
         role = (party.role or "").lower()
         if role == "customer" or (not role and party.referredType == "Customer"):
             customers.append(party.id)
         elif role == "assignee":
             assignees.append(party.id)
         else:
-            raise MalformedRequest("request.malformed", f"relatedParty.{i}.role: use 'customer' or 'assignee'",
-                                   {"field": f"relatedParty.{i}.role"})
-    if len(assignees) > 1:
-        raise MalformedRequest("request.malformed", "relatedParty: at most one assignee", {"field": "relatedParty"})
+            others.append(party.role or "")
+    raise_if(check_ticket_parties(operation, customers, assignees, others))
     return customers, assignees
 
 
 def _case_id(entities: list[RelatedEntityIn] | None) -> str | None:
-    ids = []
-    for i, entity in enumerate(entities or []):
-        if entity.role.lower() != "case" and entity.referredType != "Case":
-            raise MalformedRequest("request.malformed", f"relatedEntity.{i}: only the case (role 'case') is kept",
-                                   {"field": f"relatedEntity.{i}.role"})
-        ids.append(entity.id)
-    if len(ids) > 1:
-        raise MalformedRequest("request.malformed", "relatedEntity: at most one case", {"field": "relatedEntity"})
+    ids, others = [], []
+    for entity in entities or []:
+        if entity.role.lower() == "case" or entity.referredType == "Case":
+            ids.append(entity.id)
+        else:
+            others.append(entity.role)
+    raise_if(check_ticket_entities(ids, others))
     return ids[0] if ids else None
 
 
@@ -205,13 +236,11 @@ async def read_ticket(request: Request, ticket_id: str) -> dict[str, Any]:
 @router.post("/troubleTicket", scope=Scope.TICKET_WRITE, status_code=201)
 async def create_ticket(body: TroubleTicketCreate, request: Request) -> JSONResponse:
     """Open a ticket for a customer (SLA from type × priority, auto-assigned unless an assignee is given)."""
-    customers, assignees = _parties(body.relatedParty)
-    if len(customers) != 1:
-        raise MalformedRequest("request.malformed", "relatedParty: exactly one party with role 'customer' is"
-                               " required", {"field": "relatedParty"})
+    severity = severity_of("create", body.severity)
+    customers, assignees = _parties("create", body.relatedParty)
     cmd = tickets.OpenTicket(
         customer_id=customers[0], case_id=_case_id(body.relatedEntity), name=body.name,
-        description=body.description, ticket_type=body.ticketType, severity=body.severity, priority=body.priority,
+        description=body.description, ticket_type=body.ticketType, severity=severity, priority=body.priority,
         assigned_agent_id=assignees[0] if assignees else None, notes=[n.text for n in body.note or []])
     async with get_engine().connect() as conn:
         await tickets.check_open(conn, cmd)
@@ -231,6 +260,8 @@ async def list_tickets(request: Request) -> JSONResponse:
             if value not in FROM_WIRE:
                 raise MalformedRequest("request.malformed", f"status: unknown status '{value}'", {"field": "status"})
             conditions.append(TT.status == FROM_WIRE[value].value)
+        elif key == "severity":  # the spec's words filter as the severity they map to
+            conditions.append(TT.severity == SEVERITY_FROM_WIRE.get(value.strip().lower(), value))
         else:
             conditions.append(FILTERS[key] == value)
     async with get_engine().connect() as conn:
@@ -263,8 +294,10 @@ def _change(body: TroubleTicketUpdate, row: dict[str, Any]) -> tickets.ChangeTic
                        ("severity", "severity"), ("priority", "priority"), ("ticketType", "ticket_type")):
         if wire in fields:
             values[name] = getattr(body, wire)
+    if body.severity is not None:
+        values["severity"] = severity_of("update", body.severity)
     if body.relatedParty is not None:
-        customers, assignees = _parties(body.relatedParty)
+        customers, assignees = _parties("update", body.relatedParty)
         if any(c != row["customer_id"] for c in customers):
             raise PolicyViolation(violation("ticket.update.customer_immutable",
                                             "a ticket cannot move to another customer", ticket_id=row["id"]))

@@ -5,6 +5,13 @@
 payment, never more than was paid in total. Both are idempotent: the `Idempotency-Key` header,
 else `correlatorId`, names the request, and a replay answers with the recorded resource.
 `status` is ours (approved | declined | error); a decline reason is in `statusReason`.
+
+Accept what the spec accepts: `Money.unit` and `Money.value` are optional in TMF676, so a
+`totalAmount` without `unit` is in the catalog currency (`domain.catalog.CURRENCY`, SGD), and what we
+cannot default answers 422 with a rule code, never 400: no `value` (`*.amount_required`), a currency we
+do not take (`*.currency_supported`), an amount finer than its minor unit (`*.minor_unit_precision`),
+and a refund that does not name its `payment` (`refund.create.requires_payment`; `Refund_Create`
+leaves it optional, but we will not guess which payment to refund).
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf670_payment_method import CUSTOMER_PATH, METHOD_PATH, TMF_TYPE
 from core.db import get_engine
-from core.errors import MalformedRequest, NotFound
+from core.errors import NotFound
 from core.scopes import Scope
-from domain.money import MINOR_UNITS, Money
+from domain.catalog import CURRENCY
+from domain.money import Money
 from domain.payment import PaymentStatus, Purpose, payment, payment_method, refund
 from policies.base import raise_if
-from policies.payment import check_charge, check_refund
+from policies.payment import check_charge, check_charge_amount, check_refund, check_refund_amount
 
 BASE = "/tmf-api/paymentManagement/v4"
 PAYMENT_PATH = f"{BASE}/payment"
@@ -62,21 +70,19 @@ class MethodRefIn(RefIn):
 
 
 class MoneyIn(BaseModel):
-    """A TMF `Money`: major units on the wire, exact minor units inside."""
+    """A TMF `Money`: major units on the wire, exact minor units inside.
+
+    Both attributes are optional in the spec: `unit` defaults to the catalog currency, a missing
+    `value` is a 422 (`payment.charge.amount_required` / `refund.create.amount_required`).
+    """
 
     model_config = ConfigDict(extra="forbid")
-    unit: str = Field(min_length=3, max_length=3)
-    value: Decimal
+    unit: str = CURRENCY
+    value: Decimal | None = None
 
-    def to_money(self, field: str = "totalAmount") -> Money:
-        """Convert exactly, or refuse as malformed (unknown currency, fractions of a cent)."""
-        if self.unit not in MINOR_UNITS:
-            raise MalformedRequest("request.malformed", f"{field}.unit: unknown currency {self.unit}",
-                                   {"field": f"{field}.unit"})
-        try:
-            return Money.from_major(str(self.value), self.unit)
-        except (ValueError, ArithmeticError) as exc:
-            raise MalformedRequest("request.malformed", f"{field}.value: {exc}", {"field": f"{field}.value"}) from exc
+    def to_money(self) -> Money:
+        """The exact amount, once the policy accepted `value` and `unit` (`check_*_amount`)."""
+        return Money.from_major(str(self.value), self.unit)
 
 
 class PaymentItemIn(BaseModel):
@@ -107,7 +113,7 @@ class RefundCreate(BaseModel):
     """Body of POST /refund (`Refund_Create`; `account` and `paymentMethod` follow from the payment)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    payment: RefIn
+    payment: RefIn | None = None
     totalAmount: MoneyIn
     account: RefIn | None = None
     paymentMethod: MethodRefIn | None = None
@@ -194,6 +200,7 @@ def _key(header: str | None, correlator: str | None) -> str:
 async def create_payment(body: PaymentCreate, request: Request,
                          idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Charge a customer's card now (manual payment)."""
+    raise_if(check_charge_amount(value=body.totalAmount.value, currency=body.totalAmount.unit))
     money = body.totalAmount.to_money()
     customer_id, method_id = body.account.id, body.paymentMethod.id
     key = _key(idempotency_key, body.correlatorId)
@@ -238,8 +245,11 @@ async def get_payment(payment_id: str, request: Request, fields: str | None = No
 async def create_refund(body: RefundCreate, request: Request,
                         idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Refund part or all of an approved payment."""
+    payment_id = body.payment.id if body.payment else None
+    raise_if(check_refund_amount(value=body.totalAmount.value, currency=body.totalAmount.unit,
+                                 payment_id=payment_id))
+    assert payment_id is not None  # the policy refused a refund without its payment
     money = body.totalAmount.to_money()
-    payment_id = body.payment.id
     key = _key(idempotency_key, body.correlatorId)
     async with get_engine().connect() as conn:
         paid = await payments.load_payment(conn, payment_id)

@@ -2,6 +2,12 @@
 
 Customer writes log their interactions themselves (channel = the API surface that carried them);
 POST records one reported by a client (a call, a store visit) against an existing customer.
+
+What the spec's `PartyInteraction_Create` leaves optional is defaulted, never refused with 400: a
+`TimePeriod` is all optional, so an `interactionDate` without `startDateTime` (or no `interactionDate`)
+starts at its `endDateTime`, else it is the instant of the request (start = end = now, `core.clock`). The one
+thing our domain needs that the spec leaves optional, the customer, is asked for with a 422 rule code
+(`party_interaction.create.requires_customer`).
 """
 
 from __future__ import annotations
@@ -36,10 +42,10 @@ router = BssRouter(prefix=BASE, tags=["TMF683 party interaction"])
 
 
 class TimePeriodIn(BaseModel):
-    """When the interaction happened."""
+    """When the interaction happened (both ends optional, as in the spec's `TimePeriod`)."""
 
     model_config = ConfigDict(extra="forbid")
-    startDateTime: AwareDatetime
+    startDateTime: AwareDatetime | None = None
     endDateTime: AwareDatetime | None = None
 
 
@@ -59,7 +65,7 @@ class InteractionCreate(BaseModel):
     """Body of POST /partyInteraction (mandatory attributes of `PartyInteraction_Create`)."""
 
     model_config = ConfigDict(extra="forbid")
-    interactionDate: TimePeriodIn
+    interactionDate: TimePeriodIn = Field(default_factory=TimePeriodIn)
     reason: str = Field(min_length=1, max_length=200)
     status: str = Field(min_length=1, max_length=40)
     direction: str = Field(pattern="^(inbound|outbound)$")
@@ -116,7 +122,8 @@ async def create_interaction(body: InteractionCreate, request: Request) -> JSONR
     row = await interactions.create_interaction(interactions.NewInteraction(
         customer_id=customer_ids[0], reason=body.reason, channel=channel.name or channel.id,
         direction=body.direction, status=body.status, description=body.description,
-        start_at=body.interactionDate.startDateTime, end_at=body.interactionDate.endDateTime))
+        start_at=body.interactionDate.startDateTime or body.interactionDate.endDateTime,
+        end_at=body.interactionDate.endDateTime))
     return tmf_response(to_tmf(await _load(row["id"]), request), status=201)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.errors import Violation
@@ -136,3 +136,38 @@ def check_ticket_delete(ticket_id: str, status: str) -> list[Violation]:
                           " created in error can be deleted (cancel it instead)", ticket_id=ticket_id, status=status)]
     return []
 
+
+
+def check_ticket_severity(operation: str, word: str, mapped: str | None, known: Iterable[str]) -> list[Violation]:
+    """TMF621 severity is free text; a word we cannot map to ours is refused (it drives the priority and SLA)."""
+    if mapped is not None:
+        return []
+    return [violation(f"ticket.{operation}.severity_known",
+                      f"severity '{word}' cannot be mapped to critical, major or minor",
+                      severity=word, known=sorted(known))]
+
+
+def check_ticket_parties(operation: str, customer_ids: list[str], assignee_ids: list[str],
+                         other_roles: list[str]) -> list[Violation]:
+    """A ticket keeps its customer (exactly one, on create) and at most one assignee, no other party."""
+    found = [violation(f"ticket.{operation}.party_role_known",
+                       f"relatedParty role '{role}' is not kept: use 'customer' or 'assignee'", role=role)
+             for role in other_roles]
+    if len(assignee_ids) > 1:
+        found.append(violation(f"ticket.{operation}.one_assignee", "relatedParty: at most one assignee",
+                               assignees=assignee_ids))
+    if operation == "create" and len(customer_ids) != 1:
+        found.append(violation("ticket.create.requires_customer",
+                               "relatedParty: exactly one party with role 'customer' (or @referredType Customer)",
+                               customers=customer_ids))
+    return found
+
+
+def check_ticket_entities(case_ids: list[str], other_roles: list[str]) -> list[Violation]:
+    """The only related entity a ticket keeps is its case, at most one."""
+    found = [violation("ticket.create.entity_is_case",
+                       f"relatedEntity role '{role}' is not kept: only the case (role 'case')", role=role)
+             for role in other_roles]
+    if len(case_ids) > 1:
+        found.append(violation("ticket.create.one_case", "relatedEntity: at most one case", cases=case_ids))
+    return found

@@ -7,6 +7,7 @@ them again against locked rows, where they have the last word.
 from __future__ import annotations
 
 import datetime as _dt
+from decimal import Decimal
 
 from core.errors import Violation
 from domain.money import MINOR_UNITS
@@ -79,6 +80,44 @@ def check_charge(*, customer_id: str, method_id: str | None, method_customer_id:
     elif method_state != PaymentMethodState.ACTIVE:
         found.append(violation("payment.charge.method_active", f"{method_id} is {method_state}",
                                payment_method_id=method_id, state=method_state))
+    return found
+
+
+def _fits_minor_units(value: Decimal, currency: str) -> bool:
+    scaled = value.scaleb(MINOR_UNITS[currency])
+    return scaled.is_finite() and scaled == scaled.to_integral_value()
+
+
+def check_charge_amount(*, value: Decimal | None, currency: str) -> list[Violation]:
+    """TMF `Money` leaves `value` optional; a charge needs one, in a currency we charge in, to the cent."""
+    if value is None:
+        return [violation("payment.charge.amount_required", "totalAmount.value: say how much to charge",
+                          field="totalAmount.value")]
+    if currency not in MINOR_UNITS:
+        return [violation("payment.charge.currency_supported", f"{currency} is not a currency we charge in",
+                          currency=currency, supported=sorted(MINOR_UNITS))]
+    if not _fits_minor_units(value, currency):
+        return [violation("payment.charge.minor_unit_precision", f"{value} is finer than the minor unit of {currency}",
+                          value=str(value), currency=currency, decimals=MINOR_UNITS[currency])]
+    return []
+
+
+def check_refund_amount(*, value: Decimal | None, currency: str, payment_id: str | None) -> list[Violation]:
+    """A refund names the payment it refunds (optional in `Refund_Create`) and how much, to the cent."""
+    found = []
+    if payment_id is None:
+        found.append(violation("refund.create.requires_payment",
+                               "payment: name the payment to refund (payment.id)", field="payment"))
+    if value is None:
+        found.append(violation("refund.create.amount_required", "totalAmount.value: say how much to refund",
+                               field="totalAmount.value"))
+    elif currency not in MINOR_UNITS:
+        found.append(violation("refund.create.currency_supported", f"{currency} is not a currency we refund in",
+                               currency=currency, supported=sorted(MINOR_UNITS)))
+    elif not _fits_minor_units(value, currency):
+        found.append(violation("refund.create.minor_unit_precision",
+                               f"{value} is finer than the minor unit of {currency}",
+                               value=str(value), currency=currency, decimals=MINOR_UNITS[currency]))
     return found
 
 

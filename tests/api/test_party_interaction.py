@@ -1,8 +1,11 @@
 """TMF683 party interactions: logged by every customer write per channel, and reported by clients."""
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from domain.customer import party_interaction
 from tests.api.test_customer import CRM, CUSTOMERS, assert_error, counts, kyc, new_customer
 from tests.conftest import client_for
@@ -85,3 +88,20 @@ async def test_interaction_needs_one_existing_customer(api, db):
                  "party_interaction.create.requires_customer")
     assert await counts(db) == before
     assert_error(await api.get(f"{INTERACTIONS}/INT-999999"), 404, "party_interaction.not_found")
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    (None, {"startDateTime": "2026-02-03T04:05:06Z", "endDateTime": "2026-02-03T04:05:06Z"}),
+    ({}, {"startDateTime": "2026-02-03T04:05:06Z", "endDateTime": "2026-02-03T04:05:06Z"}),
+    ({"endDateTime": "2026-02-01T10:00:00Z"}, {"startDateTime": "2026-02-01T10:00:00Z",
+                                              "endDateTime": "2026-02-01T10:00:00Z"}),
+    ({"startDateTime": "2026-02-01T10:00:00Z"}, {"startDateTime": "2026-02-01T10:00:00Z"}),
+])
+async def test_interaction_date_left_open_by_the_spec_defaults_to_now(api, period, expected):
+    created = await new_customer(api)
+    body = {k: v for k, v in interaction_body(created["id"], interactionDate=period).items() if v is not None}
+    with clock.frozen(dt.datetime(2026, 2, 3, 4, 5, 6, tzinfo=dt.UTC)):
+        response = await api.post(INTERACTIONS, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["interactionDate"] == expected
+    assert (await api.get(f"{INTERACTIONS}/{response.json()['id']}")).json()["interactionDate"] == expected

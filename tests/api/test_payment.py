@@ -120,9 +120,15 @@ async def test_payment_refusals_write_nothing(api, db):
     await assert_refused(api, db, "POST", PAYMENTS, 422, "payment.charge.positive_amount", json=pay_body(customer, 0))
     await assert_refused(api, db, "POST", PAYMENTS, 404, "payment_method.not_found",
                          json=pay_body(customer, method="PM-999999"))
-    await assert_refused(api, db, "POST", PAYMENTS, 400, "request.malformed", json=pay_body(customer, "25.001"))
-    await assert_refused(api, db, "POST", PAYMENTS, 400, "request.malformed",
+    # valid TMF676 Money, but not an amount we can take: 422 with a rule code, never 400
+    await assert_refused(api, db, "POST", PAYMENTS, 422, "payment.charge.minor_unit_precision",
+                         json=pay_body(customer, 25.001))
+    await assert_refused(api, db, "POST", PAYMENTS, 422, "payment.charge.currency_supported",
                          json=pay_body(customer) | {"totalAmount": {"unit": "XYZ", "value": 1}})
+    await assert_refused(api, db, "POST", PAYMENTS, 422, "payment.charge.amount_required",
+                         json=pay_body(customer) | {"totalAmount": {"unit": "SGD"}})
+    await assert_refused(api, db, "POST", PAYMENTS, 400, "request.malformed",
+                         json=pay_body(customer) | {"totalAmount": {"unit": "SGD", "value": "a lot"}})
     await assert_refused(api, db, "POST", PAYMENTS, 400, "request.malformed", json={"account": {"id": customer}})
     await assert_refused(api, db, "POST", PAYMENTS, 400, "request.malformed", json=pay_body(customer, colour="red"))
     await assert_refused(api, db, "GET", f"{PAYMENTS}/PAY-999999", 404, "payment.not_found")
@@ -167,7 +173,30 @@ async def test_refund_refusals_write_nothing(api, db):
     await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.account_matches_payment",
                          json=refund_body(paid["id"], 1.0, account={"id": declined_customer}))
     await assert_refused(api, db, "POST", REFUNDS, 404, "payment.not_found", json=refund_body("PAY-999999", 1.0))
-    await assert_refused(api, db, "POST", REFUNDS, 400, "request.malformed", json={"totalAmount": {"unit": "SGD"}})
+    await assert_refused(api, db, "POST", REFUNDS, 400, "request.malformed", json={"payment": {"id": paid["id"]}})
+    # valid against Refund_Create (payment and Money's attributes are optional there): 422, never 400
+    await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.requires_payment",
+                         json={"account": {"id": customer}, "paymentMethod": {"id": "PM-1"}, "totalAmount": {"value": 1}})
+    await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.amount_required",
+                         json=refund_body(paid["id"], 1.0) | {"totalAmount": {}})
+    await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.currency_supported",
+                         json=refund_body(paid["id"], 1.0) | {"totalAmount": {"unit": "XYZ", "value": 1}})
+    await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.minor_unit_precision",
+                         json=refund_body(paid["id"], 0.001))
+
+
+async def test_a_total_amount_without_unit_is_in_the_catalog_currency(api, db):
+    customer, _ = await customer_with_card(api, db)
+    paid = await api.post(PAYMENTS, json=pay_body(customer) | {"totalAmount": {"value": 12.5}})
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["totalAmount"] == {"unit": "SGD", "value": 12.5}
+    refunded = await api.post(REFUNDS, json={"payment": {"id": paid.json()["id"]}, "totalAmount": {"value": 2}})
+    assert refunded.status_code == 201, refunded.text
+    assert refunded.json()["totalAmount"] == {"unit": "SGD", "value": 2.0}
+    async with db.connect() as conn:
+        rows = (await conn.execute(text("SELECT amount_minor, currency FROM payment.payment UNION ALL"
+                                        " SELECT amount_minor, currency FROM payment.refund"))).all()
+    assert sorted(map(tuple, rows)) == [(200, "SGD"), (1250, "SGD")]
 
 
 async def test_the_refund_activity_is_idempotent_on_its_key(api, db):
