@@ -1,0 +1,69 @@
+"""Guards of the workflows' own activities (issue #17): codes no HTTP request can provoke, because the
+workflow that calls the activity passes what it just computed. Each is shown on the real stack the way
+it would happen: a line or order made over HTTP by the real flow, then the activity called as its
+workflow calls it, with the stale or mismatched input the guard exists for. Nothing is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from activities.billing import issue_bill
+from activities.service_order import create_service_order
+from activities.subscription_renewal import apply_renewal, renewal_terms
+from core import clock
+from core.errors import Conflict, PolicyViolation
+from domain.billing import BillLine, IssueBill
+from domain.provisioning_flow import CreateServiceOrder
+from domain.subscription_flow import ApplyRenewal
+from tests.api.test_product_inventory import active_line
+from tests.support.factories import ready_customer
+
+
+async def writes(db) -> int:
+    async with db.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM audit.domain_event"))).scalar_one()
+
+
+async def test_a_renewal_with_stale_terms_is_out_of_turn(seeded_api, seeded_db):
+    _, sub_id = await active_line(seeded_api, "PLAN_S")
+    now = clock.now()
+    terms = await renewal_terms(sub_id, now)
+    stale = terms.model_copy(update={"period_number": terms.period_number + 1})
+    before = await writes(seeded_db)
+    with pytest.raises(Conflict) as refused:
+        await apply_renewal(ApplyRenewal(terms=stale, kind="renewal", payment_id="PAY-STALE",
+                                         idempotency_key=f"{sub_id}:renew-stale", period_start=now, as_of=now))
+    assert refused.value.code == "subscription.renewal.out_of_turn"
+    assert await writes(seeded_db) == before
+
+
+async def test_an_order_whose_service_order_belongs_to_another_customer_is_reused(seeded_api, seeded_db):
+    _, sub_id = await active_line(seeded_api, "PLAN_S")
+    async with seeded_db.connect() as conn:
+        row = (await conn.execute(text(
+            "SELECT o.id AS order_id, s.msisdn, s.iccid FROM subscription.subscription s"
+            " JOIN ordering.product_order o ON o.subscription_id = s.id WHERE s.id = :s"), {"s": sub_id})).one()
+    stranger = await ready_customer(seeded_api)
+    before = await writes(seeded_db)
+    with pytest.raises(Conflict) as refused:
+        await create_service_order(CreateServiceOrder(order_id=row.order_id, customer_id=stranger,
+                                                      offering_id="PLAN_S", msisdn=row.msisdn, iccid=row.iccid))
+    assert refused.value.code == "service_order.order_reused"
+    assert await writes(seeded_db) == before
+
+
+async def test_a_bill_whose_period_ends_before_it_starts_is_refused(seeded_api, seeded_db):
+    customer, sub_id = await active_line(seeded_api, "PLAN_S")
+    start = clock.now()
+    before = await writes(seeded_db)
+    with pytest.raises(PolicyViolation) as refused:
+        await issue_bill(IssueBill(
+            idempotency_key=f"{sub_id}:bill-backwards", customer_id=customer, subscription_id=sub_id,
+            kind="renewal", payment_id=None, period_start=start, period_end=start - dt.timedelta(days=1),
+            lines=[BillLine(offering_id="PLAN_S", description="PLAN_S", amount_minor=0, currency="SGD",
+                            rate_type="recurring")]))
+    assert refused.value.code == "bill.issue.period_ordered"
+    assert await writes(seeded_db) == before
