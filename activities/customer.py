@@ -34,20 +34,24 @@ from domain.customer import (
     customer,
     individual,
     kyc_attestation,
+    organization,
     status_event,
 )
 from domain.ids import IdKind
 from domain.subscription import LIVE_STATES, subscription
 from policies import customer as rules
+from policies import organization as organization_rules
 from policies.base import raise_if, violation
+
 
 @dataclass(frozen=True)
 class NewCustomer:
-    """A customer to create for an existing individual."""
+    """A customer to create for an existing individual, or for an organization (a small-business account)."""
 
-    individual_id: str
+    individual_id: str | None
     name: str
     contacts: tuple[ContactPoint, ...]
+    organization_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,28 +156,33 @@ class CreatedCustomer:
 async def create_customer(new: NewCustomer) -> CreatedCustomer:
     """Create a `pending`, not-verified customer with its contact media; return what was written."""
     async with unit_of_work() as uow:
-        party = (await uow.conn.execute(
-            select(individual.c.id, individual.c.given_name, individual.c.middle_name, individual.c.family_name)
-            .where(individual.c.id == new.individual_id).with_for_update(read=True))).mappings().first()
+        if new.organization_id is not None:
+            party = (await uow.conn.execute(select(organization.c.trading_name).where(
+                organization.c.id == new.organization_id).with_for_update(read=True))).mappings().first()
+        else:
+            party = (await uow.conn.execute(
+                select(individual.c.id, individual.c.given_name, individual.c.middle_name, individual.c.family_name)
+                .where(individual.c.id == new.individual_id).with_for_update(read=True))).mappings().first()
         raise_if(rules.check_create(new.contacts, await email_owners(uow.conn, new.contacts),
-                                    engaged_party_id=new.individual_id,
+                                    engaged_party_id=new.organization_id or new.individual_id or "",
                                     engaged_party_exists=party is not None))
         assert party is not None  # check_create refuses an unknown party
         ids = await uow.next_id_batches({IdKind.CUSTOMER: 1, IdKind.INTERACTION: 1})
         ident = ids[IdKind.CUSTOMER][0]
         now = clock.now()
-        values = {"id": ident, "individual_id": new.individual_id, "name": new.name,
+        values = {"id": ident, "individual_id": new.individual_id, "organization_id": new.organization_id,
+                  "name": new.name,
                   "status": CustomerStatus.PENDING.value, "kyc_status": KycStatus.NOT_VERIFIED.value,
                   "created_at": now, "updated_at": now}
         await uow.conn.execute(insert(customer).values(values))
         contacts = await _write_contacts(uow.conn, ident, new.contacts, "create")
         uow.record("customer.created", "customer", ident,
-                   {"individual_id": new.individual_id, "name": new.name})
+                   {"individual_id": new.individual_id, "organization_id": new.organization_id, "name": new.name})
         await log_interaction(uow, ident, "customer created", interaction_id=ids[IdKind.INTERACTION][0])
     # The answer is built from what was written, not read back: one checkout and one round trip less.
     row = {**values, "status_reason": None, "kyc_verified_at": None, "closed_at": None,
-           "given_name": party["given_name"], "middle_name": party["middle_name"],
-           "family_name": party["family_name"]}
+           "given_name": party.get("given_name"), "middle_name": party.get("middle_name"),
+           "family_name": party.get("family_name"), "trading_name": party.get("trading_name")}
     return CreatedCustomer(row=row, contacts=contacts)
 
 
@@ -198,7 +207,7 @@ async def _patch(uow: UnitOfWork, customer_id: str, patch: CustomerPatch) -> Non
     row = await _lock_customer(uow.conn, customer_id)
     current = CustomerStatus(row["status"])
     owners = await email_owners(uow.conn, patch.contacts) if patch.contacts is not None else {}
-    raise_if(rules.check_update(customer_id, current, individual_id=row["individual_id"],
+    raise_if(rules.check_update(customer_id, current, individual_id=row["individual_id"] or row["organization_id"],
                                 requested_party_id=patch.engaged_party_id, points=patch.contacts,
                                 email_owners=owners))
     now = clock.now()
@@ -260,6 +269,11 @@ async def attest_kyc(request: KycRequest) -> KycResult:
     try:
         async with unit_of_work() as uow:
             row = await _lock_customer(uow.conn, request.customer_id)
+            if row["organization_id"] is not None:  # a small business: its registration is part of its KYC
+                registration = (await uow.conn.execute(select(organization.c.registration_number).where(
+                    organization.c.id == row["organization_id"]).with_for_update(read=True))).scalar_one_or_none()
+                raise_if(organization_rules.check_customer_kyc(request.customer_id, row["organization_id"],
+                                                               registration))
             mine = (await uow.conn.execute(select(kyc_attestation).where(
                 kyc_attestation.c.customer_id == request.customer_id))).mappings().first()
             owner = (await uow.conn.execute(select(kyc_attestation.c.customer_id).where(
@@ -294,8 +308,12 @@ async def _verify(uow: UnitOfWork, row: dict[str, Any], request: KycRequest, dig
         status = CUSTOMER_MACHINE.next(status, "activate")
     await uow.conn.execute(update(customer).where(customer.c.id == request.customer_id).values(
         kyc_status=KycStatus.VERIFIED, kyc_verified_at=now, status=status, updated_at=now))
-    await uow.conn.execute(update(individual).where(individual.c.id == row["individual_id"])
-                           .values(status="validated", updated_at=now))
+    if row["organization_id"] is not None:
+        await uow.conn.execute(update(organization).where(organization.c.id == row["organization_id"])
+                               .values(status="validated", updated_at=now))
+    else:
+        await uow.conn.execute(update(individual).where(individual.c.id == row["individual_id"])
+                               .values(status="validated", updated_at=now))
     uow.record("customer.kyc_verified", "customer", request.customer_id, {
         "provider": request.provider, "attestation_ref": attestation["attestation_ref"],
         "document_type": attestation["document_type"], "document_last4": attestation["document_last4"],

@@ -165,7 +165,7 @@ async def _contacts(conn: AsyncConnection, customer_id: str) -> list[dict[str, A
 @router.get("/{customer_id}/summary", scope=Scope.CUSTOMER_READ)
 async def customer_summary(customer_id: str) -> JSONResponse:
     """Return everything the 360 card shows in one read (customer, KYC, lines, cases, cards, contacts)."""
-    query = select(customer, individual.c.given_name, individual.c.family_name, individual.c.birth_date).join(
+    query = select(customer, individual.c.given_name, individual.c.family_name, individual.c.birth_date).outerjoin(
         individual, individual.c.id == customer.c.individual_id).where(customer.c.id == customer_id)
     async with get_engine().connect() as conn:
         row = (await conn.execute(query)).mappings().first()

@@ -1,6 +1,7 @@
 """TMF629 Customer Management: `/tmf-api/customerManagement/v4/customer`.
 
-A customer is engaged with an Individual (TMF632), holds contact media, and carries its KYC
+A customer is engaged with an Individual or, for a small-business account, an Organization (TMF632), holds
+contact media, and carries its KYC
 state as a `characteristic` (`kycStatus`) so the body stays valid against the spec.
 """
 
@@ -19,11 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from activities import customer as customers
 from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
-from apis.tmf632_party import INDIVIDUAL_PATH, full_name
+from apis.tmf632_party import INDIVIDUAL_PATH, ORGANIZATION_PATH, full_name
 from core.db import get_engine, raw_connection
 from core.errors import MalformedRequest, NotFound
 from core.scopes import Scope
-from domain.customer import ContactPoint, CustomerStatus, MediumType, contact_medium, customer, individual
+from domain.customer import (
+    ContactPoint,
+    CustomerStatus,
+    MediumType,
+    contact_medium,
+    customer,
+    individual,
+    organization,
+)
 from domain.subscription import LIVE_STATES, subscription
 from policies import customer as rules
 from policies.base import raise_if
@@ -31,7 +40,7 @@ from policies.base import raise_if
 BASE = "/tmf-api/customerManagement/v4"
 CUSTOMER_PATH = f"{BASE}/customer"
 FILTERS = {"id": customer.c.id, "status": customer.c.status, "name": customer.c.name,
-           "engagedParty.id": customer.c.individual_id}
+           "engagedParty.id": func.coalesce(customer.c.individual_id, customer.c.organization_id)}
 # Required by the spec's `Customer`, so `fields` selection always keeps it (like id, href, @type).
 SPEC_REQUIRED = ("engagedParty",)
 # The characteristic that carries each medium's address; the rest of the characteristic is kept as given.
@@ -41,11 +50,11 @@ router = BssRouter(prefix=BASE, tags=["TMF629 customer"])
 
 
 class PartyRefIn(BaseModel):
-    """The engaged party: a reference to an existing TMF632 Individual."""
+    """The engaged party: a reference to an existing TMF632 Individual or Organization."""
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
-    referredType: Literal["Individual"] = Field(alias="@referredType")
+    referredType: Literal["Individual", "Organization"] = Field(alias="@referredType")
     href: str | None = None
     name: str | None = None
     role: str | None = None
@@ -134,18 +143,27 @@ def to_tmf(row: Any, contacts: list[Any], request: Request) -> dict[str, Any]:
     body = {
         "id": row["id"], "href": href(request, f"{CUSTOMER_PATH}/{row['id']}"), "@type": "Customer",
         "name": row["name"], "status": row["status"], "statusReason": row["status_reason"],
-        "engagedParty": {"id": row["individual_id"],
-                         "href": href(request, f"{INDIVIDUAL_PATH}/{row['individual_id']}"),
-                         "name": full_name(row), "@referredType": "Individual"},
+        "engagedParty": _engaged_party(row, request),
         "contactMedium": [_medium_to_tmf(c) for c in contacts],
         "characteristic": characteristic, "validFor": valid_for,
     }
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _engaged_party(row: Any, request: Request) -> dict[str, Any]:
+    """The customer's engaged party: its individual, or its organization (a small-business account)."""
+    if row["organization_id"] is not None:
+        return {"id": row["organization_id"], "href": href(request, f"{ORGANIZATION_PATH}/{row['organization_id']}"),
+                "name": row["trading_name"], "@referredType": "Organization"}
+    return {"id": row["individual_id"], "href": href(request, f"{INDIVIDUAL_PATH}/{row['individual_id']}"),
+            "name": full_name(row), "@referredType": "Individual"}
+
+
 def _joined() -> Any:
-    return select(customer, individual.c.given_name, individual.c.middle_name, individual.c.family_name).join(
-        individual, individual.c.id == customer.c.individual_id)
+    return (select(customer, individual.c.given_name, individual.c.middle_name, individual.c.family_name,
+                   organization.c.trading_name)
+            .outerjoin(individual, individual.c.id == customer.c.individual_id)
+            .outerjoin(organization, organization.c.id == customer.c.organization_id))
 
 
 async def fetch_customers(conn: AsyncConnection, rows: list[Any], request: Request) -> list[dict[str, Any]]:
@@ -159,12 +177,13 @@ async def fetch_customers(conn: AsyncConnection, rows: list[Any], request: Reque
     return [to_tmf(row, by_customer.get(row["id"], []), request) for row in rows]
 
 
-# One round trip: the customer, its individual's names and its contact media (an array of rows).
+# One round trip: the customer, its party's names (individual or organization) and its contact media.
 _ONE = """
-SELECT c.*, i.given_name, i.middle_name, i.family_name,
+SELECT c.*, i.given_name, i.middle_name, i.family_name, o.trading_name,
        ARRAY(SELECT ROW(m.medium_type, m.preferred, m.value, m.details::text) FROM crm.contact_medium m
               WHERE m.customer_id = c.id ORDER BY m.id) AS media
-  FROM crm.customer c JOIN crm.individual i ON i.id = c.individual_id
+  FROM crm.customer c LEFT JOIN crm.individual i ON i.id = c.individual_id
+  LEFT JOIN crm.organization o ON o.id = c.organization_id
  WHERE c.id = $1
 """
 MEDIUM_COLUMNS = ("medium_type", "preferred", "value", "details")
@@ -182,11 +201,14 @@ async def _current(customer_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/customer", scope=Scope.SIGNUP, status_code=201)
 async def create_customer(body: CustomerCreate, request: Request) -> JSONResponse:
-    """Create a customer (status pending, KYC not verified) for an existing individual."""
+    """Create a customer (status pending, KYC not verified) for an existing individual or organization."""
     points = tuple(m.to_point() for m in body.contactMedium)
     # No read-only precheck here: the activity runs the same rules on the locked individual before it
     # writes anything, so a refusal is the same 422 with nothing written, for three round trips less.
-    created = await customers.create_customer(customers.NewCustomer(body.engagedParty.id, body.name, points))
+    party = body.engagedParty
+    organization_id = party.id if party.referredType == "Organization" else None
+    created = await customers.create_customer(customers.NewCustomer(
+        None if organization_id else party.id, body.name, points, organization_id=organization_id))
     return tmf_response(to_tmf(created.row, created.contacts, request), status=201)
 
 
@@ -236,7 +258,7 @@ async def _precheck(customer_id: str, patch: customers.CustomerPatch) -> None:
             raise NotFound("customer", customer_id)
         owners = await customers.email_owners(conn, patch.contacts) if patch.contacts else {}
         raise_if(rules.check_update(customer_id, CustomerStatus(row["status"]),
-                                    individual_id=row["individual_id"],
+                                    individual_id=row["individual_id"] or row["organization_id"],
                                     requested_party_id=patch.engaged_party_id, points=patch.contacts,
                                     email_owners=owners))
         if patch.status == CustomerStatus.CLOSED and row["status"] != CustomerStatus.CLOSED:

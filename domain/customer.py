@@ -6,7 +6,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Table, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from domain.metadata import metadata
@@ -124,7 +136,10 @@ organization = Table(
 customer = Table(
     "customer", metadata,
     Column("id", Text, primary_key=True),
-    Column("individual_id", Text, nullable=False),
+    # The engaged party: an individual, or an organization for a small-business account. The CHECK keeps it to
+    # one; creating a customer (activities/customer.py) always names one.
+    Column("individual_id", Text),
+    Column("organization_id", Text),
     Column("name", Text, nullable=False),
     Column("status", Text, nullable=False, server_default=CustomerStatus.PENDING.value),
     Column("status_reason", Text),
@@ -134,7 +149,9 @@ customer = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("closed_at", DateTime(timezone=True)),
     Index("ix_customer_individual_id", "individual_id"),
+    Index("ix_customer_organization_id", "organization_id"),
     Index("ix_customer_status", "status"),
+    CheckConstraint("num_nonnulls(individual_id, organization_id) <= 1", name="at_most_one_engaged_party"),
     schema="crm",
 )
 

@@ -26,3 +26,12 @@ def check_registration(registration_number: str | None, holder: str | None, *,
         return []
     return [violation(REGISTRATION_UNIQUE, "this business registration number belongs to another organization",
                       registrationNumber=registration_number, organizationId=holder)]
+
+
+def check_customer_kyc(customer_id: str, organization_id: str, registration_number: str | None) -> list[Violation]:
+    """KYC of a small-business customer: the person's document, and a business registration on the organization."""
+    if registration_number:
+        return []
+    return [violation("customer.kyc.organization_registration_required",
+                      f"organization '{organization_id}' has no business registration number (organizationIdentification)",
+                      customer_id=customer_id, organization_id=organization_id)]

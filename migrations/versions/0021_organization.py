@@ -1,5 +1,7 @@
 """TMF632 organizations: the businesses a customer can be engaged with (small-business accounts).
 
+A customer is engaged with one party: `individual_id` or the new `organization_id` (never both).
+
 Revision ID: 0021
 Revises: 0004
 """
@@ -36,7 +38,17 @@ def upgrade() -> None:
     op.create_index("uq_organization_registration_number", "organization", ["registration_number"], unique=True,
                     schema="crm")
     op.create_index("ix_organization_trading_name", "organization", ["trading_name"], schema="crm")
+    op.add_column("customer", sa.Column("organization_id", sa.Text), schema="crm")
+    op.alter_column("customer", "individual_id", nullable=True, schema="crm")
+    op.create_index("ix_customer_organization_id", "customer", ["organization_id"], schema="crm")
+    op.create_check_constraint(op.f("ck_customer_at_most_one_engaged_party"), "customer",
+                               "num_nonnulls(individual_id, organization_id) <= 1", schema="crm")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM crm.customer WHERE organization_id IS NOT NULL")
+    op.drop_constraint("ck_customer_at_most_one_engaged_party", "customer", schema="crm")
+    op.drop_index("ix_customer_organization_id", "customer", schema="crm")
+    op.alter_column("customer", "individual_id", nullable=False, schema="crm")
+    op.drop_column("customer", "organization_id", schema="crm")
     op.drop_table("organization", schema="crm")

@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 
 from domain.audit import domain_event
 from tests.api.test_customer import assert_error
+from tests.workflows.order_helpers import place_order, wait_order
 
 ORGANIZATIONS = "/tmf-api/party/v4/organization"
 
@@ -123,3 +124,71 @@ async def test_a_registration_number_belongs_to_one_organization(api, db):
     assert (await api.get(f"{ORGANIZATIONS}/{other['id']}")).json()["organizationIdentification"][0][
         "identificationId"] == "53312345A"
     assert await rows(db, "SELECT count(*) FROM crm.organization") == 2
+
+
+# --- customers engaged with an organization: small-business accounts -----------------------------------
+
+CUSTOMERS = "/tmf-api/customerManagement/v4/customer"
+
+
+async def business_customer(api, organization: dict, email: str = "accounts@kopi.example") -> dict:
+    response = await api.post(CUSTOMERS, json={
+        "name": organization["tradingName"],
+        "engagedParty": {"id": organization["id"], "@referredType": "Organization"},
+        "contactMedium": [{"mediumType": "email", "preferred": True, "characteristic": {"emailAddress": email}}]})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_a_customer_can_be_engaged_with_an_organization(api, db):
+    org = await new_organization(api)
+    created = await business_customer(api, org)
+    assert created["engagedParty"] == {"id": org["id"], "href": org["href"], "name": "Kopi Corner",
+                                       "@referredType": "Organization"}
+    assert (await api.get(f"{CUSTOMERS}/{created['id']}")).json() == created
+    listed = await api.get(CUSTOMERS, params={"engagedParty.id": org["id"]})
+    assert [c["id"] for c in listed.json()] == [created["id"]]
+    summary = await api.get(f"/crm-api/v1/customer/{created['id']}/summary")
+    assert summary.status_code == 200, summary.text
+    assert await rows(db, f"SELECT count(*) FROM crm.customer WHERE organization_id = '{org['id']}'"
+                          " AND individual_id IS NULL") == 1
+    unknown = await api.post(CUSTOMERS, json={
+        "name": "Ghost Pte", "engagedParty": {"id": "ORG-999999", "@referredType": "Organization"},
+        "contactMedium": [{"mediumType": "email", "characteristic": {"emailAddress": "ghost@example.com"}}]})
+    assert_error(unknown, 422, "customer.create.engaged_party_exists")
+    moved = await api.patch(f"{CUSTOMERS}/{created['id']}", json={
+        "engagedParty": {"id": "IND-000001", "@referredType": "Individual"}})
+    assert_error(moved, 422, "customer.update.engaged_party_immutable")
+
+
+async def test_a_business_without_registration_cannot_pass_kyc_and_so_cannot_order(api, db):
+    org = await new_organization(api, "Solo Traders", None)
+    created = await business_customer(api, org)
+    refused = await api.post(f"/crm-api/v1/customer/{created['id']}/kyc", json={
+        "provider": "prebaked", "documentType": "nric", "documentNumber": "S1234567A"})
+    context = assert_error(refused, 422, "customer.kyc.organization_registration_required")["context"]
+    assert context["organization_id"] == org["id"]
+    assert await rows(db, "SELECT count(*) FROM crm.kyc_attestation") == 0
+    order = await api.post("/tmf-api/productOrderingManagement/v4/productOrder", json={
+        "relatedParty": [{"id": created["id"], "role": "customer", "@referredType": "Customer"}],
+        "productOrderItem": [{"id": "1", "action": "add", "quantity": 1,
+                              "productOffering": {"id": "PLAN_M", "@referredType": "ProductOffering"}}]})
+    assert order.status_code == 422 and order.json()["code"].startswith("order.create."), order.text
+    assert await rows(db, "SELECT count(*) FROM ordering.product_order") == 0
+
+
+async def test_a_registered_business_passes_kyc_and_orders_a_line(seeded_api, seeded_db):
+    org = await new_organization(seeded_api, "Kopi Corner", "201912345K")
+    created = await business_customer(seeded_api, org)
+    kyc = await seeded_api.post(f"/crm-api/v1/customer/{created['id']}/kyc", json={
+        "provider": "prebaked", "documentType": "nric", "documentNumber": "S7654321B"})
+    assert kyc.status_code in (200, 201), kyc.text
+    assert (await seeded_api.get(f"{CUSTOMERS}/{created['id']}")).json()["status"] == "active"
+    assert (await seeded_api.get(f"{ORGANIZATIONS}/{org['id']}")).json()["status"] == "validated"
+    card = await seeded_api.post("/tmf-api/paymentMethod/v4/paymentMethod", json={
+        "@type": "bankCard", "relatedParty": {"id": created["id"], "@referredType": "Customer"},
+        "cardNumber": "4242424242424242", "expirationDate": "12/35", "nameOnCard": "Kopi Corner"})
+    assert card.status_code == 201, card.text
+    order = await place_order(seeded_api, created["id"])
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "completed", done
