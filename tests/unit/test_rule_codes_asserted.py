@@ -67,8 +67,6 @@ STILL_TO_WRITE: dict[str, str] = {
     "inventory.<pool>.pool_exhausted": "an order placed on an empty pool does not fail: its reserve step (a local "
                                        "activity, INTERNAL retry policy) retries until the pool is replenished, so no "
                                        "API answer or order note carries the code; only the worker log does",
-    "provisioning_task.changed": "a race: the element's answer must arrive after the workflow gave the task up or "
-                                 "an operator took it over",
     "subscription.update.continuing_as_new": "a line must reach its history bound and stay busy past the API's "
                                              "35 s of retries while a request waits",
 }
