@@ -64,9 +64,10 @@ GUARDS: dict[str, str] = {
 
 # Codes a test could produce but none does yet (#17): listed so the gap stays visible; remove as tests land.
 STILL_TO_WRITE: dict[str, str] = {
-    "inventory.<pool>.pool_exhausted": "an order placed on an empty pool does not fail: its reserve step (a local "
-                                       "activity, INTERNAL retry policy) retries until the pool is replenished, so no "
-                                       "API answer or order note carries the code; only the worker log does",
+    "inventory.<pool>.pool_exhausted": "BUG (reported on #17): an order placed on an empty pool never says so. The "
+                                       "reserve step's refusal is not caught by workflows/order.py, so the order "
+                                       "workflow itself fails and the order stays `acknowledged`; no API answer or "
+                                       "order note carries the code (only the workflow's failure, by its message)",
     "subscription.update.continuing_as_new": "a line must reach its history bound and stay busy past the API's "
                                              "35 s of retries while a request waits",
 }
