@@ -100,3 +100,30 @@ def update(client: Client, args: UpdateOrganization) -> Any:
     if args.registration:
         body["organizationIdentification"] = _identification(args.registration)
     return client.request("PATCH", f"{ORGANIZATION}/{args.organization_id}", json=body)
+
+
+CUSTOMER = "/tmf-api/customerManagement/v4/customer"
+
+
+class AddBusinessCustomer(Input):
+    """A small-business customer engaged with an existing organization."""
+
+    organization_id: str = Field(pattern=ORGANIZATION_ID, description="Organization id (ORG-…).")
+    email: str = Field(min_length=3, max_length=200, description="Contact email of the account (must be unique).")
+    phone: str | None = Field(default=None, max_length=30, description="Mobile number.")
+    name: str | None = Field(default=None, min_length=1, max_length=200,
+                             description="Customer name (default: the organization's trading name).")
+
+
+@operation("organization.add_customer", scope=Scope.SIGNUP,
+           routes=[f"GET {ORGANIZATION}/{{organization_id}}", f"POST {CUSTOMER}"], arguments=("organization_id",))
+def add_customer(client: Client, args: AddBusinessCustomer) -> Any:
+    """Create a pending small-business customer engaged with an organization (KYC needs its registration number)."""
+    name = args.name or client.request("GET", f"{ORGANIZATION}/{args.organization_id}")["tradingName"]
+    media: list[dict[str, Any]] = [{"mediumType": "email", "preferred": True,
+                                    "characteristic": {"emailAddress": args.email}}]
+    if args.phone:
+        media.append({"mediumType": "mobile", "characteristic": {"phoneNumber": args.phone}})
+    return client.request("POST", CUSTOMER, json={
+        "name": name, "contactMedium": media,
+        "engagedParty": {"id": args.organization_id, "@referredType": "Organization"}})

@@ -10,9 +10,10 @@ def register(app: typer.Typer) -> None:
     from cli.operation_command import register_group
     from operations import organization as ops
 
-    register_group(app, "organization", "Organizations (TMF632): create, show, list, update.", [
+    register_group(app, "organization", "Organizations (TMF632): create, show, list, update, and their small-business customers.", [
         ("create", ops.create, None),
         ("show", ops.show, None),
         ("list", ops.list_, None),
         ("update", ops.update, None),
+        ("add-customer", ops.add_customer, None),
     ])

@@ -27,6 +27,9 @@ async def test_organization_commands_round_trip(api, bss):
     assert [o["id"] for o in listed] == [oid]
     human = await bss("organization", "list")
     assert human.exit_code == 0 and "Mee Pok Man" in human.output
+    account = await run_json(bss, "organization", "add-customer", oid, "--email", "accounts@kopi.example")
+    assert account["id"].startswith("CUST-") and account["name"] == "Kopi Co"
+    assert account["engagedParty"]["@referredType"] == "Organization" and account["engagedParty"]["id"] == oid
 
 
 async def test_organization_refusals(api, bss):
