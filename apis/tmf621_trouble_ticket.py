@@ -22,6 +22,11 @@ then carries our word. What the spec leaves optional but a ticket needs answers 
 no customer in `relatedParty` (`ticket.create.requires_customer`), a party role other than customer
 or assignee (`ticket.<operation>.party_role_known`), two assignees (`ticket.<operation>.one_assignee`),
 a related entity other than the case (`ticket.create.entity_is_case`) or two cases (`ticket.create.one_case`).
+Of the spec's other optional attributes on create, the server-set ones (`creationDate`, `lastUpdate`,
+`status`, `statusChange`, `statusChangeDate`, `statusChangeReason`, `expectedResolutionDate` — from the
+SLA — and `resolutionDate`) are ignored: a ticket starts `held` and its dates are ours. Those we do not keep
+(`attachment`, `channel`, `externalId`, `requestedResolutionDate`, `troubleTicketRelationship`) answer 422
+`ticket.create.attribute_unsupported` naming them, rather than being dropped silently.
 """
 
 from __future__ import annotations
@@ -133,6 +138,24 @@ class TroubleTicketCreate(_Wire):
     relatedParty: list[RelatedPartyIn] = Field(default_factory=list)
     relatedEntity: list[RelatedEntityIn] | None = None
     note: list[NoteIn] | None = None
+    # server-set: ignored on create
+    creationDate: str | None = None
+    lastUpdate: str | None = None
+    status: str | None = None
+    statusChange: list[Any] | None = None
+    statusChangeDate: str | None = None
+    statusChangeReason: str | None = None
+    expectedResolutionDate: str | None = None
+    resolutionDate: str | None = None
+    # not kept: 422 ticket.create.attribute_unsupported
+    attachment: list[Any] | None = None
+    channel: Any = None
+    externalId: str | None = None
+    requestedResolutionDate: str | None = None
+    troubleTicketRelationship: list[Any] | None = None
+
+
+UNSUPPORTED_ON_CREATE = ("attachment", "channel", "externalId", "requestedResolutionDate", "troubleTicketRelationship")
 
 
 class TroubleTicketUpdate(_Wire):
@@ -236,6 +259,10 @@ async def read_ticket(request: Request, ticket_id: str) -> dict[str, Any]:
 @router.post("/troubleTicket", scope=Scope.TICKET_WRITE, status_code=201)
 async def create_ticket(body: TroubleTicketCreate, request: Request) -> JSONResponse:
     """Open a ticket for a customer (SLA from type × priority, auto-assigned unless an assignee is given)."""
+    unsupported = [name for name in UNSUPPORTED_ON_CREATE if getattr(body, name) is not None]
+    if unsupported:
+        raise PolicyViolation(violation("ticket.create.attribute_unsupported",
+                                        f"not kept by this system: {', '.join(unsupported)}", attributes=unsupported))
     severity = severity_of("create", body.severity)
     customers, assignees = _parties("create", body.relatedParty)
     cmd = tickets.OpenTicket(

@@ -11,7 +11,11 @@ Accept what the spec accepts: `Money.unit` and `Money.value` are optional in TMF
 cannot default answers 422 with a rule code, never 400: no `value` (`*.amount_required`), a currency we
 do not take (`*.currency_supported`), an amount finer than its minor unit (`*.minor_unit_precision`),
 and a refund that does not name its `payment` (`refund.create.requires_payment`; `Refund_Create`
-leaves it optional, but we will not guess which payment to refund).
+leaves it optional, but we will not guess which payment to refund). Of the spec's other optional
+attributes, `@baseType`/`@schemaLocation` are accepted and ignored, the server-set `authorizationCode`,
+`paymentDate`/`refundDate` and `statusDate` are ignored (the gateway and we set them), and those we do not
+keep (`channel`, `name`, `payer`; `requestor`) answer 422 `payment.charge.attribute_unsupported` /
+`refund.create.attribute_unsupported` naming them, rather than being dropped silently.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from core.scopes import Scope
 from domain.catalog import CURRENCY
 from domain.money import Money
 from domain.payment import PaymentStatus, Purpose, payment, payment_method, refund
-from policies.base import raise_if
+from policies.base import raise_if, violation
 from policies.payment import check_charge, check_charge_amount, check_refund, check_refund_amount
 
 BASE = "/tmf-api/paymentManagement/v4"
@@ -61,6 +65,23 @@ class RefIn(BaseModel):
     description: str | None = None
     referredType: str | None = Field(default=None, alias="@referredType")
     type_: str | None = Field(default=None, alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+
+
+class _SpecOnly(BaseModel):
+    """Optional attributes of `Payment_Create`/`Refund_Create` we accept and ignore, or refuse with a 422."""
+
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    authorizationCode: str | None = None  # set by the gateway: ignored
+    statusDate: str | None = None  # server-set: ignored
+    channel: Any = None
+    name: str | None = None
+
+
+def _unsupported(body: BaseModel, names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if getattr(body, name) is not None]
 
 
 class MethodRefIn(RefIn):
@@ -94,7 +115,7 @@ class PaymentItemIn(BaseModel):
     totalAmount: MoneyIn | None = None
 
 
-class PaymentCreate(BaseModel):
+class PaymentCreate(_SpecOnly):
     """Body of POST /payment (`Payment_Create`)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -107,9 +128,11 @@ class PaymentCreate(BaseModel):
     description: str | None = Field(default=None, max_length=200)
     paymentItem: list[PaymentItemIn] = Field(default_factory=list, max_length=1)
     type_: str | None = Field(default=None, alias="@type", pattern="^Payment$")
+    paymentDate: str | None = None  # server-set: ignored
+    payer: Any = None
 
 
-class RefundCreate(BaseModel):
+class RefundCreate(_SpecOnly):
     """Body of POST /refund (`Refund_Create`; `account` and `paymentMethod` follow from the payment)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -122,6 +145,8 @@ class RefundCreate(BaseModel):
     correlatorId: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=200)
     type_: str | None = Field(default=None, alias="@type", pattern="^(Refund|refund)$")
+    refundDate: str | None = None  # server-set: ignored
+    requestor: Any = None
 
 
 def _money(minor: int, currency: str) -> dict[str, Any]:
@@ -200,6 +225,10 @@ def _key(header: str | None, correlator: str | None) -> str:
 async def create_payment(body: PaymentCreate, request: Request,
                          idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Charge a customer's card now (manual payment)."""
+    unsupported = _unsupported(body, ("channel", "name", "payer"))
+    if unsupported:
+        raise_if([violation("payment.charge.attribute_unsupported", f"not kept by this system: {', '.join(unsupported)}",
+                            attributes=unsupported)])
     raise_if(check_charge_amount(value=body.totalAmount.value, currency=body.totalAmount.unit))
     money = body.totalAmount.to_money()
     customer_id, method_id = body.account.id, body.paymentMethod.id
@@ -245,6 +274,10 @@ async def get_payment(payment_id: str, request: Request, fields: str | None = No
 async def create_refund(body: RefundCreate, request: Request,
                         idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Refund part or all of an approved payment."""
+    unsupported = _unsupported(body, ("channel", "name", "requestor"))
+    if unsupported:
+        raise_if([violation("refund.create.attribute_unsupported", f"not kept by this system: {', '.join(unsupported)}",
+                            attributes=unsupported)])
     payment_id = body.payment.id if body.payment else None
     raise_if(check_refund_amount(value=body.totalAmount.value, currency=body.totalAmount.unit,
                                  payment_id=payment_id))

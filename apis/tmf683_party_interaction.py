@@ -7,7 +7,13 @@ What the spec's `PartyInteraction_Create` leaves optional is defaulted, never re
 `TimePeriod` is all optional, so an `interactionDate` without `startDateTime` (or no `interactionDate`)
 starts at its `endDateTime`, else it is the instant of the request (start = end = now, `core.clock`). The one
 thing our domain needs that the spec leaves optional, the customer, is asked for with a 422 rule code
-(`party_interaction.create.requires_customer`).
+(`party_interaction.create.requires_customer`). `direction` is free text in the spec: `inbound` or
+`outbound` in any case, else 422 `party_interaction.create.direction_known`; `channel` may be empty (the
+API surface that carried the request is then the channel) but names one channel at most
+(422 `party_interaction.create.one_channel`). Of the spec's other optional attributes, `@baseType` and
+`@schemaLocation` are accepted and ignored, the server-set `creationDate` and `statusChangeDate` are ignored
+(we set them), and those we do not keep (`attachment`, `interactionItem`, `interactionRelationship`, `note`)
+answer 422 `party_interaction.create.attribute_unsupported` naming them, rather than being dropped silently.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from activities import interaction as interactions
 from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from apis.tmf629_customer import CUSTOMER_PATH
+from core import context
 from core.db import get_engine
-from core.errors import NotFound
+from core.errors import NotFound, PolicyViolation
 from core.scopes import Scope
 from domain.customer import customer, party_interaction
 from policies import customer as rules
-from policies.base import raise_if
+from policies.base import raise_if, violation
 
 BASE = "/tmf-api/partyInteraction/v4"
 INTERACTION_PATH = f"{BASE}/partyInteraction"
@@ -59,6 +66,12 @@ class RefIn(BaseModel):
     role: str | None = Field(default=None, max_length=60)
     referredType: str | None = Field(default=None, alias="@referredType")
     type_: str | None = Field(default=None, alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+
+
+DIRECTIONS = ("inbound", "outbound")
+UNSUPPORTED = ("attachment", "interactionItem", "interactionRelationship", "note")
 
 
 class InteractionCreate(BaseModel):
@@ -68,11 +81,19 @@ class InteractionCreate(BaseModel):
     interactionDate: TimePeriodIn = Field(default_factory=TimePeriodIn)
     reason: str = Field(min_length=1, max_length=200)
     status: str = Field(min_length=1, max_length=40)
-    direction: str = Field(pattern="^(inbound|outbound)$")
-    channel: list[RefIn] = Field(min_length=1, max_length=1)
+    direction: str  # free text in the spec: inbound | outbound, case-insensitive, else 422
+    channel: list[RefIn] = Field(default_factory=list)
     relatedParty: list[RefIn] = Field(default_factory=list, max_length=5)
     description: str | None = Field(default=None, max_length=2000)
     type_: str | None = Field(default=None, alias="@type", pattern="^PartyInteraction$")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    creationDate: str | None = None  # server-set: ignored
+    statusChangeDate: str | None = None  # server-set: ignored
+    attachment: list[Any] | None = None
+    interactionItem: list[Any] | None = None
+    interactionRelationship: list[Any] | None = None
+    note: list[Any] | None = None
 
 
 def channel_ref(channel: str) -> dict[str, Any]:
@@ -113,15 +134,28 @@ async def _load(interaction_id: str) -> Any:
 @router.post("/partyInteraction", scope=Scope.CUSTOMER_WRITE, status_code=201)
 async def create_interaction(body: InteractionCreate, request: Request) -> JSONResponse:
     """Record an interaction with one customer (relatedParty with @referredType Customer)."""
+    unsupported = [name for name in UNSUPPORTED if getattr(body, name) is not None]
+    if unsupported:
+        raise PolicyViolation([violation("party_interaction.create.attribute_unsupported",
+                                         f"not kept by this system: {', '.join(unsupported)}",
+                                         attributes=unsupported)])
+    direction = body.direction.strip().lower()
+    if direction not in DIRECTIONS:
+        raise PolicyViolation([violation("party_interaction.create.direction_known",
+                                         f"direction '{body.direction}' is neither inbound nor outbound",
+                                         direction=body.direction, known=list(DIRECTIONS))])
+    if len(body.channel) > 1:
+        raise PolicyViolation([violation("party_interaction.create.one_channel",
+                                         "channel: one channel per interaction", channels=len(body.channel))])
     customer_ids = [p.id for p in body.relatedParty if p.referredType == "Customer"]
     async with get_engine().connect() as conn:
         found = (await conn.execute(select(customer.c.id).where(customer.c.id.in_(customer_ids)))
                  ).scalars().all()
     raise_if(rules.check_interaction(customer_ids, found))
-    channel = body.channel[0]
+    channel = (body.channel[0].name or body.channel[0].id) if body.channel else context.current().channel
     row = await interactions.create_interaction(interactions.NewInteraction(
-        customer_id=customer_ids[0], reason=body.reason, channel=channel.name or channel.id,
-        direction=body.direction, status=body.status, description=body.description,
+        customer_id=customer_ids[0], reason=body.reason, channel=channel,
+        direction=direction, status=body.status, description=body.description,
         start_at=body.interactionDate.startDateTime or body.interactionDate.endDateTime,
         end_at=body.interactionDate.endDateTime))
     return tmf_response(to_tmf(await _load(row["id"]), request), status=201)

@@ -65,8 +65,8 @@ async def test_post_interaction_is_201_spec_valid_and_readable(api):
 
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"reason": None}, "reason"),
-    ({"channel": []}, "channel"),
-    ({"direction": "sideways"}, "direction"),
+    ({"channel": [{"name": "phone"}]}, "channel.0.id"),
+    ({"direction": 3}, "direction"),
     ({"interactionDate": {"startDateTime": "2026-01-05T09:00:00"}}, "interactionDate.startDateTime"),
     ({"colour": "red"}, "colour"),
 ])
@@ -105,3 +105,28 @@ async def test_interaction_date_left_open_by_the_spec_defaults_to_now(api, perio
     assert response.status_code == 201, response.text
     assert response.json()["interactionDate"] == expected
     assert (await api.get(f"{INTERACTIONS}/{response.json()['id']}")).json()["interactionDate"] == expected
+
+
+async def test_spec_valid_bodies_are_defaulted_or_refused_with_a_rule_code_never_400(api, db):
+    created = await new_customer(api)
+    spec_extras = {"@baseType": "PartyInteraction", "@schemaLocation": "https://example.com/pi.json",
+                   "creationDate": "2020-01-01T00:00:00Z", "statusChangeDate": "2020-01-01T00:00:00Z"}
+    body = interaction_body(created["id"], direction="Outbound", channel=[], **spec_extras)
+    body["relatedParty"][0] |= {"@baseType": "RelatedParty", "href": created["href"]}
+    accepted = await api.post(INTERACTIONS, json=body)
+    assert accepted.status_code == 201, accepted.text
+    # an empty channel is the surface that carried the request; server-set dates are ours
+    assert (accepted.json()["direction"], accepted.json()["channel"][0]["id"]) == ("outbound", "cli")
+    assert accepted.json()["creationDate"] > "2026"
+    before = await counts(db)
+    for overrides, code in [
+        ({"direction": "sideways"}, "party_interaction.create.direction_known"),
+        ({"channel": [{"id": "phone"}, {"id": "email"}]}, "party_interaction.create.one_channel"),
+        ({"note": [{"text": "called back"}], "attachment": [{"name": "a.pdf"}]},
+         "party_interaction.create.attribute_unsupported"),
+    ]:
+        error = assert_error(await api.post(INTERACTIONS, json=interaction_body(created["id"], **overrides)), 422,
+                             code)
+        if code.endswith("attribute_unsupported"):
+            assert error["context"]["attributes"] == ["attachment", "note"]
+    assert await counts(db) == before

@@ -242,3 +242,23 @@ async def test_the_charge_activity_raises_retryable_on_error_and_non_retryable_o
     with pytest.raises(ApplicationError) as refusal:
         await ActivityEnvironment().run(charge, bare, 100, "SGD", "renewal", "SUB-2", "sub-SUB-2:renewal:2")
     assert refusal.value.non_retryable and refusal.value.type == "payment.charge.requires_card_on_file"
+
+
+async def test_optional_spec_attributes_are_ignored_when_server_set_and_refused_when_not_kept(api, db):
+    customer, card = await customer_with_card(api, db)
+    meta = {"@baseType": "Entity", "@schemaLocation": "https://example.com/s.json"}
+    body = pay_body(customer, 3.0, method=card["id"]) | meta | {
+        "authorizationCode": "FROM-CLIENT", "statusDate": "2020-01-01T00:00:00Z", "paymentDate": "2020-01-01T00:00:00Z"}
+    body["account"] |= meta
+    paid = await api.post(PAYMENTS, json=body)
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["authorizationCode"] != "FROM-CLIENT" and paid.json()["paymentDate"] > "2026"
+    refunded = await api.post(REFUNDS, json=refund_body(paid.json()["id"], 1.0) | meta | {
+        "refundDate": "2020-01-01T00:00:00Z", "authorizationCode": "FROM-CLIENT"})
+    assert refunded.status_code == 201, refunded.text
+    error = await assert_refused(api, db, "POST", PAYMENTS, 422, "payment.charge.attribute_unsupported",
+                                 json=pay_body(customer) | {"name": "tip", "payer": {"id": "IND-1"}})
+    assert error["context"]["attributes"] == ["name", "payer"]
+    error = await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.attribute_unsupported",
+                                 json=refund_body(paid.json()["id"], 1.0) | {"channel": {"id": "store"}})
+    assert error["context"]["attributes"] == ["channel"]

@@ -272,6 +272,21 @@ async def test_the_specs_severity_words_map_to_ours(seeded_api, seeded_db, word,
     assert [t["id"] for t in by_word.json()] == [created.json()["id"]]
 
 
+async def test_optional_spec_attributes_are_ignored_when_server_set_and_refused_when_not_kept(seeded_api, seeded_db):
+    await add_customer(seeded_db)
+    server_set = {"status": "resolved", "creationDate": "2020-01-01T00:00:00Z", "lastUpdate": "2020-01-01T00:00:00Z",
+                  "statusChange": [{"status": "resolved"}], "statusChangeReason": "x",
+                  "expectedResolutionDate": "2020-01-02T00:00:00Z", "@baseType": "TroubleTicket"}
+    created = await seeded_api.post(TT, json=ticket_body(**server_set))
+    assert created.status_code == 201, created.text
+    assert (created.json()["status"], created.json()["creationDate"] > "2026") == ("held", True)
+    before = await counts(seeded_db)
+    refused = await seeded_api.post(TT, json=ticket_body(externalId="EXT-1", channel={"id": "email"}))
+    assert refused.status_code == 422 and refused.json()["code"] == "ticket.create.attribute_unsupported"
+    assert refused.json()["context"]["attributes"] == ["channel", "externalId"]
+    assert await counts(seeded_db) == before
+
+
 async def test_an_unknown_severity_word_is_refused_on_patch_too(seeded_api, seeded_db):
     await add_customer(seeded_db)
     ticket = await open_ticket(seeded_api)
