@@ -59,6 +59,7 @@ TIMELINE = text("""
 WITH owned(kind, id) AS (
   SELECT 'customer', CAST(:cid AS text)
   UNION ALL SELECT 'individual', individual_id FROM crm.customer WHERE id = :cid
+  UNION ALL SELECT 'organization', organization_id FROM crm.customer WHERE id = :cid
   UNION ALL SELECT 'subscription', id FROM subscription.subscription WHERE customer_id = :cid
   UNION ALL SELECT 'order', id FROM ordering.product_order WHERE customer_id = :cid
   UNION ALL SELECT 'case', id FROM crm."case" WHERE customer_id = :cid

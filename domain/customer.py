@@ -154,6 +154,8 @@ customer = Table(
     CheckConstraint("num_nonnulls(individual_id, organization_id) <= 1", name="at_most_one_engaged_party"),
     schema="crm",
 )
+# `?engagedParty.id=` filters on either party (apis/tmf629_customer.py).
+Index("ix_customer_engaged_party_id", func.coalesce(customer.c.individual_id, customer.c.organization_id))
 
 contact_medium = Table(
     "contact_medium", metadata,

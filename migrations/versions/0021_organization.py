@@ -41,6 +41,9 @@ def upgrade() -> None:
     op.add_column("customer", sa.Column("organization_id", sa.Text), schema="crm")
     op.alter_column("customer", "individual_id", nullable=True, schema="crm")
     op.create_index("ix_customer_organization_id", "customer", ["organization_id"], schema="crm")
+    # `?engagedParty.id=` filters on either party (apis/tmf629_customer.py)
+    op.create_index("ix_customer_engaged_party_id", "customer", [sa.text("coalesce(individual_id, organization_id)")],
+                    schema="crm")
     op.create_check_constraint(op.f("ck_customer_at_most_one_engaged_party"), "customer",
                                "num_nonnulls(individual_id, organization_id) <= 1", schema="crm")
 
@@ -48,6 +51,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DELETE FROM crm.customer WHERE organization_id IS NOT NULL")
     op.drop_constraint("ck_customer_at_most_one_engaged_party", "customer", schema="crm")
+    op.drop_index("ix_customer_engaged_party_id", "customer", schema="crm")
     op.drop_index("ix_customer_organization_id", "customer", schema="crm")
     op.alter_column("customer", "individual_id", nullable=False, schema="crm")
     op.drop_column("customer", "organization_id", schema="crm")

@@ -150,6 +150,8 @@ async def test_a_customer_can_be_engaged_with_an_organization(api, db):
     assert [c["id"] for c in listed.json()] == [created["id"]]
     summary = await api.get(f"/crm-api/v1/customer/{created['id']}/summary")
     assert summary.status_code == 200, summary.text
+    timeline = (await api.get(f"/crm-api/v1/customer/{created['id']}/timeline")).json()
+    assert [e["eventType"] for e in timeline[-2:]] == ["customer.created", "organization.created"]  # oldest last
     assert await rows(db, f"SELECT count(*) FROM crm.customer WHERE organization_id = '{org['id']}'"
                           " AND individual_id IS NULL") == 1
     unknown = await api.post(CUSTOMERS, json={
