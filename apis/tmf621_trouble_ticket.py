@@ -16,7 +16,12 @@ common words are mapped (case-insensitive, surrounding blanks ignored) before an
 | `major` | major, high, significant, large, serious, important, sev2, 2 |
 | `minor` | minor, medium, moderate, normal, limited, low, lowest, localized, trivial, cosmetic, warning, sev3, sev4, 3, 4 |
 
-A word outside the table answers 422 `ticket.<operation>.severity_known` (with the words we know)
+`priority` is free text too and is mapped the same way to ours (low < medium < high < critical):
+critical ← critical, urgent, highest, emergency, immediate, p1, 1; high ← high, major, important, p2, 2;
+medium ← medium, normal, moderate, p3, 3; low ← low, minor, lowest, trivial, p4, 4; any other word is
+422 `ticket.<operation>.priority_known`. Without a priority the severity's default applies.
+
+A severity word outside the table answers 422 `ticket.<operation>.severity_known` (with the words we know)
 rather than a guessed default: the severity sets the default priority, hence the SLA clock. The ticket
 then carries our word. What the spec leaves optional but a ticket needs answers 422 too, never 400:
 no customer in `relatedParty` (`ticket.create.requires_customer`), a party role other than customer
@@ -56,7 +61,12 @@ from domain.care import (
     trouble_ticket,
 )
 from policies.base import raise_if, violation
-from policies.care import check_ticket_entities, check_ticket_parties, check_ticket_severity
+from policies.care import (
+    check_ticket_entities,
+    check_ticket_parties,
+    check_ticket_priority,
+    check_ticket_severity,
+)
 
 BASE = "/tmf-api/troubleTicket/v4"
 TICKET_PATH = f"{BASE}/troubleTicket"
@@ -79,6 +89,13 @@ _SEVERITY_WORDS = {
                      "cosmetic", "warning", "sev3", "sev4", "3", "4"),
 }
 SEVERITY_FROM_WIRE = {word: ours for ours, words in _SEVERITY_WORDS.items() for word in words}
+_PRIORITY_WORDS = {
+    Priority.CRITICAL: ("critical", "urgent", "highest", "emergency", "immediate", "p1", "1"),
+    Priority.HIGH: ("high", "major", "important", "p2", "2"),
+    Priority.MEDIUM: ("medium", "normal", "moderate", "p3", "3"),
+    Priority.LOW: ("low", "minor", "lowest", "trivial", "p4", "4"),
+}
+PRIORITY_FROM_WIRE = {word: ours for ours, words in _PRIORITY_WORDS.items() for word in words}
 
 router = BssRouter(prefix=BASE, tags=["troubleTicket"])
 
@@ -88,6 +105,15 @@ def severity_of(operation: str, word: str) -> Severity:
     mapped = SEVERITY_FROM_WIRE.get(word.strip().lower())
     raise_if(check_ticket_severity(operation, word, mapped, SEVERITY_FROM_WIRE))
     assert mapped is not None  # refused above
+    return mapped
+
+
+def priority_of(operation: str, word: str | None) -> Priority | None:
+    """Our priority for a TMF621 priority word (see the table above), None when not given, or a 422."""
+    if word is None:
+        return None
+    mapped = PRIORITY_FROM_WIRE.get(word.strip().lower())
+    raise_if(check_ticket_priority(operation, word, mapped, PRIORITY_FROM_WIRE))
     return mapped
 
 
@@ -134,7 +160,7 @@ class TroubleTicketCreate(_Wire):
     severity: str  # free text in TMF621: mapped by severity_of
     ticketType: str = Field(min_length=1, max_length=50)
     name: str | None = Field(default=None, max_length=200)
-    priority: Priority | None = None
+    priority: str | None = None  # free text in TMF621: mapped by priority_of
     relatedParty: list[RelatedPartyIn] = Field(default_factory=list)
     relatedEntity: list[RelatedEntityIn] | None = None
     note: list[NoteIn] | None = None
@@ -166,7 +192,7 @@ class TroubleTicketUpdate(_Wire):
     description: str | None = Field(default=None, min_length=1, max_length=4000)
     name: str | None = Field(default=None, max_length=200)
     severity: str | None = None  # free text in TMF621: mapped by severity_of
-    priority: Priority | None = None
+    priority: str | None = None  # free text in TMF621: mapped by priority_of
     ticketType: str | None = Field(default=None, min_length=1, max_length=50)
     relatedParty: list[RelatedPartyIn] | None = None
     note: list[NoteIn] | None = None
@@ -267,7 +293,8 @@ async def create_ticket(body: TroubleTicketCreate, request: Request) -> JSONResp
     customers, assignees = _parties("create", body.relatedParty)
     cmd = tickets.OpenTicket(
         customer_id=customers[0], case_id=_case_id(body.relatedEntity), name=body.name,
-        description=body.description, ticket_type=body.ticketType, severity=severity, priority=body.priority,
+        description=body.description, ticket_type=body.ticketType, severity=severity,
+        priority=priority_of("create", body.priority),
         assigned_agent_id=assignees[0] if assignees else None, notes=[n.text for n in body.note or []])
     async with get_engine().connect() as conn:
         await tickets.check_open(conn, cmd)
@@ -289,6 +316,8 @@ async def list_tickets(request: Request) -> JSONResponse:
             conditions.append(TT.status == FROM_WIRE[value].value)
         elif key == "severity":  # the spec's words filter as the severity they map to
             conditions.append(TT.severity == SEVERITY_FROM_WIRE.get(value.strip().lower(), value))
+        elif key == "priority":
+            conditions.append(TT.priority == PRIORITY_FROM_WIRE.get(value.strip().lower(), value))
         else:
             conditions.append(FILTERS[key] == value)
     async with get_engine().connect() as conn:
@@ -323,6 +352,8 @@ def _change(body: TroubleTicketUpdate, row: dict[str, Any]) -> tickets.ChangeTic
             values[name] = getattr(body, wire)
     if body.severity is not None:
         values["severity"] = severity_of("update", body.severity)
+    if body.priority is not None:
+        values["priority"] = priority_of("update", body.priority)
     if body.relatedParty is not None:
         customers, assignees = _parties("update", body.relatedParty)
         if any(c != row["customer_id"] for c in customers):

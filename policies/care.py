@@ -147,6 +147,15 @@ def check_ticket_severity(operation: str, word: str, mapped: str | None, known: 
                       severity=word, known=sorted(known))]
 
 
+def check_ticket_priority(operation: str, word: str, mapped: str | None, known: Iterable[str]) -> list[Violation]:
+    """TMF621 priority is free text; a word we cannot map to ours is refused (it sets the SLA clock)."""
+    if mapped is not None:
+        return []
+    return [violation(f"ticket.{operation}.priority_known",
+                      f"priority '{word}' cannot be mapped to critical, high, medium or low",
+                      priority=word, known=sorted(known))]
+
+
 def check_ticket_parties(operation: str, customer_ids: list[str], assignee_ids: list[str],
                          other_roles: list[str]) -> list[Violation]:
     """A ticket keeps its customer (exactly one, on create) and at most one assignee, no other party."""

@@ -287,6 +287,29 @@ async def test_optional_spec_attributes_are_ignored_when_server_set_and_refused_
     assert await counts(seeded_db) == before
 
 
+@pytest.mark.parametrize(("word", "ours"), [("Urgent", "critical"), ("P2", "high"), (" Normal", "medium"),
+                                           ("low", "low")])
+async def test_the_specs_priority_words_map_to_ours(seeded_api, seeded_db, word, ours):
+    await add_customer(seeded_db)
+    created = await seeded_api.post(TT, json=ticket_body(priority=word, severity="minor"))
+    assert created.status_code == 201, created.text
+    assert created.json()["priority"] == ours
+    assert [t["id"] for t in (await seeded_api.get(TT, params={"priority": word})).json()] == [created.json()["id"]]
+
+
+async def test_an_unknown_priority_word_is_422_on_create_and_patch(seeded_api, seeded_db):
+    await add_customer(seeded_db)
+    before = await counts(seeded_db)
+    refused = await seeded_api.post(TT, json=ticket_body(priority="whenever"))
+    assert refused.status_code == 422 and refused.json()["code"] == "ticket.create.priority_known", refused.text
+    assert await counts(seeded_db) == before
+    ticket = await open_ticket(seeded_api)
+    refused = await seeded_api.patch(f"{TT}/{ticket['id']}", json={"priority": "whenever"})
+    assert refused.status_code == 422 and refused.json()["code"] == "ticket.update.priority_known", refused.text
+    changed = await seeded_api.patch(f"{TT}/{ticket['id']}", json={"priority": "Urgent"})
+    assert changed.status_code == 200 and changed.json()["priority"] == "critical", changed.text
+
+
 async def test_an_unknown_severity_word_is_refused_on_patch_too(seeded_api, seeded_db):
     await add_customer(seeded_db)
     ticket = await open_ticket(seeded_api)
