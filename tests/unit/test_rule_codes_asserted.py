@@ -68,8 +68,6 @@ STILL_TO_WRITE: dict[str, str] = {
                                        "reserve step's refusal is not caught by workflows/order.py, so the order "
                                        "workflow itself fails and the order stays `acknowledged`; no API answer or "
                                        "order note carries the code (only the workflow's failure, by its message)",
-    "subscription.update.continuing_as_new": "a line must reach its history bound and stay busy past the API's "
-                                             "35 s of retries while a request waits",
 }
 
 # Codes no test can produce at all, each with the reason. Keep this empty.
