@@ -145,12 +145,15 @@ class RelatedEntityIn(_Wire):
 
 
 class NoteIn(_Wire):
-    """A note; notes are append-only, so entries that carry an `id` are already known and skipped."""
+    """A note; notes are append-only, so entries that carry an `id` are already known and skipped.
+
+    Every attribute of the spec's `Note` is optional: a note without text adds nothing and is skipped too.
+    """
 
     id: str | None = None
     author: str | None = None
     date: str | None = None
-    text: str = Field(min_length=1, max_length=4000)
+    text: str | None = Field(default=None, max_length=4000)
 
 
 class TroubleTicketCreate(_Wire):
@@ -295,7 +298,7 @@ async def create_ticket(body: TroubleTicketCreate, request: Request) -> JSONResp
         customer_id=customers[0], case_id=_case_id(body.relatedEntity), name=body.name,
         description=body.description, ticket_type=body.ticketType, severity=severity,
         priority=priority_of("create", body.priority),
-        assigned_agent_id=assignees[0] if assignees else None, notes=[n.text for n in body.note or []])
+        assigned_agent_id=assignees[0] if assignees else None, notes=[n.text for n in body.note or [] if n.text and n.text.strip()])
     async with get_engine().connect() as conn:
         await tickets.check_open(conn, cmd)
     ticket_id = await tickets.open_ticket(cmd)
@@ -339,7 +342,7 @@ def _change(body: TroubleTicketUpdate, row: dict[str, Any]) -> tickets.ChangeTic
     for name in ("status", "description", "severity", "priority", "ticketType", "relatedParty"):
         if name in fields and getattr(body, name) is None:
             raise MalformedRequest("request.malformed", f"{name} cannot be null", {"field": name})
-    values: dict[str, Any] = {"notes": [n.text for n in body.note or [] if n.id is None]}
+    values: dict[str, Any] = {"notes": [n.text for n in body.note or [] if n.id is None and n.text and n.text.strip()]}
     if body.status is not None:
         if body.status not in FROM_WIRE:
             raise PolicyViolation(violation("ticket.transition.valid_from_state",

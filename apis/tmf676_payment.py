@@ -127,7 +127,7 @@ class PaymentCreate(_SpecOnly):
     correlatorId: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=200)
     paymentItem: list[PaymentItemIn] = Field(default_factory=list, max_length=1)
-    type_: str | None = Field(default=None, alias="@type", pattern="^Payment$")
+    type_: str | None = Field(default=None, alias="@type")  # Payment, else 422 type_known
     paymentDate: str | None = None  # server-set: ignored
     payer: Any = None
 
@@ -144,7 +144,7 @@ class RefundCreate(_SpecOnly):
     taxAmount: MoneyIn | None = None
     correlatorId: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=200)
-    type_: str | None = Field(default=None, alias="@type", pattern="^(Refund|refund)$")
+    type_: str | None = Field(default=None, alias="@type")  # Refund, else 422 type_known
     refundDate: str | None = None  # server-set: ignored
     requestor: Any = None
 
@@ -226,6 +226,9 @@ async def create_payment(body: PaymentCreate, request: Request,
                          idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Charge a customer's card now (manual payment)."""
     unsupported = _unsupported(body, ("channel", "name", "payer"))
+    if body.type_ not in (None, "Payment"):
+        raise_if([violation("payment.charge.type_known", f"@type '{body.type_}' is not a kind of payment we take",
+                            type=body.type_, known=["Payment"])])
     if unsupported:
         raise_if([violation("payment.charge.attribute_unsupported", f"not kept by this system: {', '.join(unsupported)}",
                             attributes=unsupported)])
@@ -275,6 +278,9 @@ async def create_refund(body: RefundCreate, request: Request,
                         idempotency_key: str | None = Header(default=None, max_length=120)) -> JSONResponse:
     """Refund part or all of an approved payment."""
     unsupported = _unsupported(body, ("channel", "name", "requestor"))
+    if body.type_ not in (None, "Refund", "refund"):
+        raise_if([violation("refund.create.type_known", f"@type '{body.type_}' is not a kind of refund we make",
+                            type=body.type_, known=["Refund"])])
     if unsupported:
         raise_if([violation("refund.create.attribute_unsupported", f"not kept by this system: {', '.join(unsupported)}",
                             attributes=unsupported)])

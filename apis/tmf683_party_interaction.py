@@ -85,7 +85,7 @@ class InteractionCreate(BaseModel):
     channel: list[RefIn] = Field(default_factory=list)
     relatedParty: list[RefIn] = Field(default_factory=list, max_length=5)
     description: str | None = Field(default=None, max_length=2000)
-    type_: str | None = Field(default=None, alias="@type", pattern="^PartyInteraction$")
+    type_: str | None = Field(default=None, alias="@type")  # PartyInteraction, else 422 type_known
     baseType: str | None = Field(default=None, alias="@baseType")
     schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
     creationDate: str | None = None  # server-set: ignored
@@ -139,6 +139,10 @@ async def create_interaction(body: InteractionCreate, request: Request) -> JSONR
         raise PolicyViolation([violation("party_interaction.create.attribute_unsupported",
                                          f"not kept by this system: {', '.join(unsupported)}",
                                          attributes=unsupported)])
+    if body.type_ not in (None, "PartyInteraction"):
+        raise PolicyViolation([violation("party_interaction.create.type_known",
+                                         f"@type '{body.type_}' is not a kind of interaction we keep",
+                                         type=body.type_, known=["PartyInteraction"])])
     direction = body.direction.strip().lower()
     if direction not in DIRECTIONS:
         raise PolicyViolation([violation("party_interaction.create.direction_known",

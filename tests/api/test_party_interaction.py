@@ -121,6 +121,7 @@ async def test_spec_valid_bodies_are_defaulted_or_refused_with_a_rule_code_never
     before = await counts(db)
     for overrides, code in [
         ({"direction": "sideways"}, "party_interaction.create.direction_known"),
+        ({"@type": "PhoneCall"}, "party_interaction.create.type_known"),
         ({"channel": [{"id": "phone"}, {"id": "email"}]}, "party_interaction.create.one_channel"),
         ({"note": [{"text": "called back"}], "attachment": [{"name": "a.pdf"}]},
          "party_interaction.create.attribute_unsupported"),

@@ -262,3 +262,7 @@ async def test_optional_spec_attributes_are_ignored_when_server_set_and_refused_
     error = await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.attribute_unsupported",
                                  json=refund_body(paid.json()["id"], 1.0) | {"channel": {"id": "store"}})
     assert error["context"]["attributes"] == ["channel"]
+    await assert_refused(api, db, "POST", PAYMENTS, 422, "payment.charge.type_known",
+                         json=pay_body(customer) | {"@type": "Voucher"})
+    await assert_refused(api, db, "POST", REFUNDS, 422, "refund.create.type_known",
+                         json=refund_body(paid.json()["id"], 1.0) | {"@type": "Chargeback"})

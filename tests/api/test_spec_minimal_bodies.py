@@ -64,6 +64,13 @@ class Ctx:
         methods = await self.api.get(f"{TMF}/paymentMethod/v4/paymentMethod", params={"relatedParty.id": customer})
         return methods.json()[0]["id"]
 
+    async def payment(self) -> str:
+        made = await self.api.post(f"{TMF}/paymentManagement/v4/payment", json={
+            "account": {"id": await self.customer()}, "paymentMethod": {"id": await self.card()},
+            "totalAmount": {"unit": "SGD", "value": 5}})
+        assert made.status_code == 201, made.text
+        return made.json()["id"]
+
     async def order(self) -> str:
         made = await self.api.post(f"{TMF}/productOrderingManagement/v4/productOrder",
                                    json=order_body(await self.customer()))
@@ -123,6 +130,10 @@ async def _refund(ctx: Ctx) -> dict[str, Any]:
             "totalAmount": {"value": 1}}
 
 
+async def _refund_of_payment(ctx: Ctx) -> dict[str, Any]:
+    return await _refund(ctx) | {"payment": {"id": await ctx.payment()}}
+
+
 async def _ticket(ctx: Ctx) -> dict[str, Any]:
     # Severity is free text in the spec; relatedParty is optional there, but a ticket needs its customer.
     return {"description": "no data since this morning", "severity": "Urgent", "ticketType": "network"}
@@ -162,6 +173,8 @@ CASES = [
          ONE({(422, "payment.charge.amount_required")}), "no value"),
     Case(f"{TMF}/paymentManagement/v4/refund", P676, "Refund_Create", _refund,
          ONE({(422, "refund.create.requires_payment")})),
+    Case(f"{TMF}/paymentManagement/v4/refund", P676, "Refund_Create", _refund_of_payment, ONE({CREATED}),
+         "with payment", frozenset({"payment"})),
     Case(f"{TMF}/troubleTicket/v4/troubleTicket", P621, "TroubleTicket_Create", _ticket,
          ONE({(422, "ticket.create.requires_customer")})),
     Case(f"{TMF}/troubleTicket/v4/troubleTicket", P621, "TroubleTicket_Create", _ticket_of_customer,
@@ -247,3 +260,53 @@ async def test_minimal_spec_body_is_accepted_or_refused_with_a_rule_code(seeded_
     for status, code in case.expect:
         assert status in (200, 201, 202, 422), "a spec-valid body is accepted or refused with a rule code"
         assert code is None or documented(code), f"{code} is not in docs/RULE_CODES.md"
+
+
+def spec_value(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
+    """The smallest value a schema accepts: an object of its required properties, one-item arrays."""
+    if "$ref" in schema:
+        return spec_value(spec, spec["definitions"][schema["$ref"].rsplit("/", 1)[-1]])
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if kind == "array":
+        return [spec_value(spec, schema.get("items", {}))]
+    if kind == "string":
+        return "2026-01-05T09:00:00Z" if schema.get("format") == "date-time" else "x"
+    if kind in ("number", "integer"):
+        return 1
+    if kind == "boolean":
+        return False
+    return {name: spec_value(spec, schema.get("properties", {}).get(name, {"type": "string"}))
+            for name in schema.get("required", [])}
+
+
+# The routes of this slice, each with its customer-fitted base body: every optional property of the
+# `*_Create` schema, added alone with the smallest value the spec accepts, is defaulted, ignored
+# (server-set) or refused with a documented 422 — never 400.
+OPTIONAL_PROBES = [case for case in CASES if case.label in ("with customer", "with payment")
+                   or (case.route.endswith("/payment") and case.label == "minimal")]
+
+
+def _optional_properties() -> list[tuple[Case, str]]:
+    found = []
+    for case in OPTIONAL_PROBES:
+        spec = json.loads((get_settings().tmf_specs_dir / case.spec).read_text())
+        definition = spec["definitions"][case.definition]
+        found += [(case, name) for name in sorted(definition["properties"])
+                  if name not in definition.get("required", []) and name not in case.extra]
+    return found
+
+
+@pytest.mark.parametrize(("case", "name"), _optional_properties(),
+                         ids=lambda v: v if isinstance(v, str) else v.route.rsplit("/", 1)[-1])
+async def test_each_optional_spec_attribute_is_never_a_400(seeded_api, case, name):
+    spec = json.loads((get_settings().tmf_specs_dir / case.spec).read_text())
+    body = await case.body(Ctx(seeded_api))
+    body[name] = spec_value(spec, spec["definitions"][case.definition]["properties"][name])
+    errors = [e.message for e in create_validator(case.spec, case.definition).iter_errors(body)]
+    assert not errors, f"the probe is not a valid {case.definition}: {errors}"
+    response = await seeded_api.post(case.route, json=body)
+    assert response.status_code in (200, 201, 202, 422), response.text
+    if response.status_code == 422:
+        assert documented(response.json()["code"]), response.text

@@ -277,8 +277,9 @@ async def test_optional_spec_attributes_are_ignored_when_server_set_and_refused_
     server_set = {"status": "resolved", "creationDate": "2020-01-01T00:00:00Z", "lastUpdate": "2020-01-01T00:00:00Z",
                   "statusChange": [{"status": "resolved"}], "statusChangeReason": "x",
                   "expectedResolutionDate": "2020-01-02T00:00:00Z", "@baseType": "TroubleTicket"}
-    created = await seeded_api.post(TT, json=ticket_body(**server_set))
+    created = await seeded_api.post(TT, json=ticket_body(**server_set, note=[{}, {"text": "called twice"}]))
     assert created.status_code == 201, created.text
+    assert [n["text"] for n in created.json()["note"]] == ["called twice"]  # a note without text adds nothing
     assert (created.json()["status"], created.json()["creationDate"] > "2026") == ("held", True)
     before = await counts(seeded_db)
     refused = await seeded_api.post(TT, json=ticket_body(externalId="EXT-1", channel={"id": "email"}))
