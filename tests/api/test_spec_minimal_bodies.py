@@ -9,6 +9,10 @@ in docs/RULE_CODES.md — never 400 (the schema accepts it) and never 500.
 Routes whose minimal body needs something out of this slice (a new resource, another owner's router) are
 in `KNOWN_GAPS` with the reason; that dict must name routes that exist, so it cannot go stale, and a route
 that is neither in the table nor a known gap fails the coverage test.
+
+For the routes of this slice (TMF683 partyInteraction, TMF676 payment and refund, TMF621 troubleTicket),
+each optional top-level property of the `*_Create` schema is also probed alone, on a body that is
+otherwise accepted: it is defaulted, ignored (server-set) or refused with a documented 422, never 400.
 """
 
 from __future__ import annotations
