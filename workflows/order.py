@@ -101,7 +101,10 @@ class OrderWorkflow:
             subscription_id = await self._activate(order)
         except OrderStopped as stop:
             return await self._compensate(stop.state, stop.reason)
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
+            # A local step's final refusal (an empty pool at reserve) arrives as the ApplicationError
+            # itself, not wrapped in an ActivityError: it ends the order as failed, with its rule code,
+            # instead of failing the workflow and leaving the order `acknowledged` for good.
             # A cancel accepted while the charge was still being retried wins over the charge's
             # failure: the operator's decision (and reason) is what ends the order.
             if self._cancel is not None:

@@ -64,10 +64,6 @@ GUARDS: dict[str, str] = {
 
 # Codes a test could produce but none does yet (#17): listed so the gap stays visible; remove as tests land.
 STILL_TO_WRITE: dict[str, str] = {
-    "inventory.<pool>.pool_exhausted": "BUG (reported on #17): an order placed on an empty pool never says so. The "
-                                       "reserve step's refusal is not caught by workflows/order.py, so the order "
-                                       "workflow itself fails and the order stays `acknowledged`; no API answer or "
-                                       "order note carries the code (only the workflow's failure, by its message)",
 }
 
 # Codes no test can produce at all, each with the reason. Keep this empty.

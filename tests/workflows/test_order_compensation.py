@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from sqlalchemy import text
+
 from apis.ops_workflow import STUCK_QUERY
 from simulators.payment_gateway import get_gateway
 from tests.support.factories import ready_customer
@@ -168,3 +170,24 @@ async def test_a_reverse_task_that_fails_keeps_its_resource_out_of_the_pool_and_
     await handle.result()
     assert (await handle.describe()).typed_search_attributes.get(UNDO_FAILED) == "deprovision"
     record(await handle.fetch_history(), "order_failed_deprovision_failed")
+
+
+async def test_an_order_on_an_empty_number_pool_fails_with_the_rule_code_and_charges_nothing(
+        seeded_api, seeded_db, temporal_env):
+    # The reserve step's refusal is final (a policy), so the order must end `failed` naming it, not hang.
+    async with seeded_db.begin() as conn:
+        await conn.execute(text("UPDATE inventory.msisdn SET state = 'quarantine',"
+                                " quarantine_until = now() + interval '30 days' WHERE state = 'available'"))
+    customer = await ready_customer(seeded_api)
+    order = await place_order(seeded_api, customer, offering_id="PLAN_S")
+    done = await wait_order(seeded_api, order["id"])
+    assert done["state"] == "failed", done
+    (row,) = await rows(seeded_db, "SELECT failure_reason FROM ordering.product_order WHERE id = :o", o=order["id"])
+    assert row["failure_reason"].startswith("inventory.msisdn.pool_exhausted")
+    assert await rows(seeded_db, "SELECT id FROM payment.payment WHERE customer_id = :c", c=customer) == []
+    (esim,) = await rows(seeded_db, "SELECT count(*) AS n FROM inventory.esim_profile WHERE reserved_for = :o",
+                         o=order["id"])
+    assert esim["n"] == 0
+    handle = temporal_env.client.get_workflow_handle(order_workflow_id(order["id"]))
+    assert (await handle.result())["state"] == "failed"
+    record(await handle.fetch_history(), "order_failed_pool_exhausted")
