@@ -8,23 +8,20 @@ API (not the page): what changed, and for a refused or tampered post, that nothi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from portals.self_serve.app import create_app
 from tests.support import mailbox
 from tests.support.factories import ready_customer
-from tests.support.http import free_port
+from tests.support.http import serve
 from tests.support.polling import until
 from tests.support.portal_login import login_customer
 from tests.workflows.order_helpers import place_order, wait_order
@@ -36,25 +33,6 @@ MASTERCARD = "5555555555554444"  # a test number the gateway approves, distinct 
 LIMIT = 100 * 1024
 
 
-@asynccontextmanager
-async def serve_logged(app: object) -> AsyncIterator[str]:
-    """Serve `app` like `tests.support.http.serve`, but with uvicorn's access log on (records go to caplog)."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", lifespan="on", access_log=True,
-                            log_config=None, http="httptools")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 @pytest_asyncio.fixture
 async def portal_url(seeded_api, api_url: str, caplog: pytest.LogCaptureFixture) -> AsyncIterator[str]:
     """The self-serve portal on a fresh seeded API, access log on and every log record captured."""
@@ -64,7 +42,7 @@ async def portal_url(seeded_api, api_url: str, caplog: pytest.LogCaptureFixture)
         logger.addHandler(caplog.handler)
     caplog.set_level(logging.DEBUG)
     try:
-        async with serve_logged(create_app(api_url)) as url:
+        async with serve(create_app(api_url), access_log=True) as url:
             yield url
     finally:
         for logger in hooked:
