@@ -8,7 +8,6 @@ goes back to that page, where the person does what they meant to (a POST is neve
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import Response
@@ -20,10 +19,6 @@ from portals.web import Portal, redirect
 CODE_PATTERN = r"\d{6}"
 
 
-def _api_token(request: Request) -> str:
-    return quote(sessions.token_of(request) or "", safe="")
-
-
 def add_session_routes(app: FastAPI, portal: Portal, home: str) -> None:
     """Register `/logout` and `/step-up` (its form, its check, and 'send a new code')."""
 
@@ -33,7 +28,7 @@ def add_session_routes(app: FastAPI, portal: Portal, home: str) -> None:
         if token:
             try:
                 with portal.client() as client:
-                    client.delete(f"{sessions.SESSION_API}/session/{quote(token, safe='')}")
+                    client.delete(sessions.session_path(token))
             except ApiError as exc:
                 if exc.status != 404:
                     raise
@@ -62,7 +57,7 @@ def add_session_routes(app: FastAPI, portal: Portal, home: str) -> None:
         target = sessions.safe_next(next, home)
         try:
             with portal.client() as client:
-                client.post(f"{sessions.SESSION_API}/session/{_api_token(request)}/step-up/verify",
+                client.post(sessions.session_path(session.token, "step-up/verify"),
                             {"code": code.strip()})
         except ApiError as exc:
             if exc.status in (400, 422):
@@ -78,8 +73,7 @@ def add_session_routes(app: FastAPI, portal: Portal, home: str) -> None:
             raise sessions.LoginRequired("/")
         target = sessions.safe_next(next, home)
         try:
-            with portal.client() as client:
-                client.post(f"{sessions.SESSION_API}/session/{_api_token(request)}/step-up")
+            sessions.request_step_up(portal, session.token)
         except ApiError as exc:
             if exc.status == 429:
                 return step_up_page(request, target, 429, error=exc.message.capitalize() + ".")

@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
     from agent.events import AgentEvent, Proposal
     from agent.rails import Rails
-    from portals.session import PortalSession
-    from portals.web import Portal
 
 log = logging.getLogger("bss.portals.chat")
 
@@ -89,16 +87,6 @@ async def form_fields(request: Request) -> dict[str, str]:
     """The posted form's fields as text (the form is parsed once per request, CSRF check included)."""
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def save_data(portal: Portal, session: PortalSession, data: dict[str, Any]) -> None:
-    """Replace the portal session's data (kept server-side; the caller merges in what others keep there)."""
-    from urllib.parse import quote
-
-    from portals.session import SESSION_API
-
-    with portal.client() as client:
-        client.patch(f"{SESSION_API}/session/{quote(session.token, safe='')}", {"data": data})
 
 
 def use_model(factory: ModelFactory | None) -> None:

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -114,8 +114,6 @@ class SessionCache:
     def evict_on_write(self, method: str, path: str) -> None:
         """Drop the session a write request names (any method but GET to `/portal-api/v1/session/{token}…`)."""
         if method != "GET" and (match := self.WRITE.match(path)):
-            from urllib.parse import unquote
-
             with self._lock:
                 self._entries.pop(unquote(match.group(1)), None)
 
@@ -138,6 +136,23 @@ class StepUpRequired(Exception):
 
 class CsrfRejected(Exception):
     """An unsafe request without the right CSRF token."""
+
+
+def session_path(token: str, action: str = "") -> str:
+    """The sessions API path of `token`, or of an action on it (`step-up`, `customer`, `email-change`, …)."""
+    return f"{SESSION_API}/session/{quote(token, safe='')}" + (f"/{action}" if action else "")
+
+
+def request_step_up(portal: Portal, token: str) -> None:
+    """Have the API mail a fresh step-up code for the session of `token`."""
+    with portal.client() as client:
+        client.post(session_path(token, "step-up"))
+
+
+def save_data(portal: Portal, session: PortalSession, data: dict[str, Any]) -> None:
+    """Replace the session's data, kept server-side (callers merge in what others keep there)."""
+    with portal.client() as client:
+        client.patch(session_path(session.token), {"data": data})
 
 
 def portal_of(request: Request) -> Portal:
@@ -163,7 +178,7 @@ def current(request: Request) -> PortalSession | None:
         if body is None:
             try:
                 with portal.client() as client:
-                    body = client.get(f"{SESSION_API}/session/{quote(token, safe='')}")
+                    body = client.get(session_path(token))
                 portal.sessions.put(token, body)
             except ApiError as exc:
                 if exc.status not in (400, 404):

@@ -192,7 +192,7 @@ def create_portal(portal: Portal, routes: Callable[[FastAPI, Portal], None]) -> 
         sent = "0"
         if token:
             try:
-                await run_in_threadpool(_request_step_up, portal, token)
+                await run_in_threadpool(sessions.request_step_up, portal, token)
                 sent = "1"
             except ApiError as error:
                 log.info("step-up code not sent: %s", error.code)
@@ -233,7 +233,3 @@ def redirect(request: Request, location: str) -> Response:
         return Response(status_code=204, headers={"HX-Redirect": location})
     return RedirectResponse(location, status_code=303)
 
-
-def _request_step_up(portal: Portal, token: str) -> None:
-    with portal.client() as client:
-        client.post(f"{sessions.SESSION_API}/session/{quote(token, safe='')}/step-up")

@@ -110,7 +110,7 @@ def _state(session: Any) -> dict[str, str]:
 def _save(portal: Portal, session: Any, state: dict[str, str]) -> None:
     data = dict(session.data) if isinstance(session.data, dict) else {}
     data[DATA_KEY] = state
-    chat.save_data(portal, session, data)
+    sessions.save_data(portal, session, data)
 
 
 def escalated_chats(client: Any) -> list[dict[str, Any]]:

@@ -82,7 +82,7 @@ def _remember(portal: Portal, mode: Mode, session_id: str, response: Response) -
     if mode.customer_id and mode.session is not None:
         data = dict(mode.session.data) if isinstance(mode.session.data, dict) else {}
         data[DATA_KEY] = {mode.customer_id: session_id}
-        chat.save_data(portal, mode.session, data)
+        sessions.save_data(portal, mode.session, data)
     else:
         response.set_cookie(COOKIE, session_id, httponly=True, samesite="lax", max_age=7 * 24 * 3600, path="/",
                             secure=get_settings().secure_cookies)
@@ -92,7 +92,7 @@ def _forget(portal: Portal, mode: Mode, response: Response) -> None:
     if mode.customer_id and mode.session is not None:
         data = dict(mode.session.data) if isinstance(mode.session.data, dict) else {}
         data.pop(DATA_KEY, None)
-        chat.save_data(portal, mode.session, data)
+        sessions.save_data(portal, mode.session, data)
     else:
         response.delete_cookie(COOKIE, path="/")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -117,7 +116,7 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
             errors["email"] = "That is already your email address."
         else:
             try:
-                await run_in_threadpool(_session_call, portal, request, "email-change", {"email": email})
+                await run_in_threadpool(_session_call, portal, session.token, "email-change", {"email": email})
                 return portal.page(request, "profile_email_code.html", email=email.lower(), errors={},
                                    page="profile")
             except ApiError as exc:
@@ -132,7 +131,7 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
         session, form = await posted(request)
         await stepped_up(request, session)
         try:
-            proved = await run_in_threadpool(_session_call, portal, request, "email-change/verify",
+            proved = await run_in_threadpool(_session_call, portal, session.token, "email-change/verify",
                                              {"code": form.get("code", "").strip()})
         except ApiError as exc:
             if exc.status not in (400, 422):
@@ -150,11 +149,10 @@ def add_profile_routes(app: FastAPI, portal: Portal) -> None:
         return RedirectResponse(f"{PROFILE}?done=email", status_code=303)
 
 
-def _session_call(portal: Portal, request: Request, action: str, body: dict[str, str]) -> Any:
-    """POST to this browser's session at the sessions API (`/portal-api/v1/session/{token}/{action}`)."""
+def _session_call(portal: Portal, token: str, action: str, body: dict[str, str]) -> Any:
+    """POST an action on the browser's session to the sessions API (`/portal-api/v1/session/{token}/{action}`)."""
     with portal.client() as client:
-        return client.post(f"{sessions.SESSION_API}/session/{quote(sessions.token_of(request) or '', safe='')}/{action}",
-                           body)
+        return client.post(sessions.session_path(token, action), body)
 
 
 async def _save_details(portal: Portal, session: Any, profile: Profile, form: dict[str, str]) -> None:

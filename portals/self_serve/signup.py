@@ -27,7 +27,6 @@ import re
 import time
 from contextlib import AbstractContextManager
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -54,7 +53,6 @@ from portals.self_serve.signup_flow import (
 from portals.web import Portal, redirect
 
 log = logging.getLogger("bss.portals.signup")
-PORTAL_API = "/portal-api/v1"
 POLL_MS = 300  # the progress fragment's refresh: an order completes in ~1 s, so a few polls show each stage
 FINISHED = 286  # htmx's "stop polling" status for the last answer of the progress fragment
 FINAL_HOLD_S = 0.25  # how long the fragment waits for an activating order to finish before answering
@@ -106,8 +104,7 @@ class SignupPages:
     def save(self, session: sessions.PortalSession, state: SignupState) -> None:
         """Keep the wizard's state in the session (server-side)."""
         data = state.to_data(session.data)
-        with self.unbound() as client:
-            client.request("PATCH", f"{PORTAL_API}/session/{quote(session.token, safe='')}", json={"data": data})
+        sessions.save_data(self.portal, session, data)
         session.data.update(data)  # the frozen session's dict, so later reads in this request see it
 
     def wizard(self, request: Request) -> tuple[sessions.PortalSession | None, SignupState]:
@@ -190,7 +187,7 @@ class SignupPages:
                                   problems={"email": "Enter your email address, like name@example.com."})
         try:
             with self.unbound() as client:
-                client.request("POST", f"{PORTAL_API}/login/code", json={
+                client.request("POST", f"{sessions.SESSION_API}/login/code", json={
                     "email": email, "purpose": "signup", "clientAddress": sessions.client_address(request)})
         except ApiError as exc:
             if exc.status >= 500:
@@ -212,7 +209,7 @@ class SignupPages:
     def _verify(self, request: Request, email: str, code: str, plan: str) -> Response:
         try:
             with self.unbound() as client:
-                created = client.request("POST", f"{PORTAL_API}/login", json={
+                created = client.request("POST", f"{sessions.SESSION_API}/login", json={
                     "email": email, "code": code, "clientAddress": sessions.client_address(request)})
         except ApiError as exc:
             if exc.status >= 500:
@@ -357,7 +354,7 @@ class SignupPages:
             # Kept before binding: a failure between the two must not create a second customer on retry.
             self.save(session, state)
             with self.unbound() as client:
-                client.request("POST", f"{PORTAL_API}/session/{quote(session.token, safe='')}/customer",
+                client.request("POST", sessions.session_path(session.token, "customer"),
                                json={"customerId": state.customer_id})
             sessions.forget(request)  # the session is the customer's now
             return
