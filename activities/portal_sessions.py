@@ -304,6 +304,11 @@ async def _session_row(conn: AsyncConnection, token: str, surface: str, lock: bo
     return dict(row)
 
 
+def _person(row: Row) -> tuple[str, str]:
+    """The audit aggregate of a session's person: the operator, else the customer (or a visitor's email)."""
+    return ("operator", row["operator"]) if row["operator"] else ("customer", row["customer_id"] or row["email"])
+
+
 def _view(row: Row) -> Row:
     step_up = row["step_up_until"]
     return {
@@ -345,8 +350,7 @@ async def end(token: str, surface: str) -> None:
     async with unit_of_work() as uow:
         row = await _session_row(uow.conn, token, surface, lock=True)
         await uow.conn.execute(delete(session).where(session.c.token_digest == row["token_digest"]))
-        who = ("operator", row["operator"]) if row["operator"] else ("customer", row["customer_id"] or row["email"])
-        uow.record("portal.logout", who[0], who[1], {"surface": surface})
+        uow.record("portal.logout", *_person(row), {"surface": surface})
 
 
 async def bind_customer(token: str, surface: str, customer_id: str) -> Row:
@@ -408,14 +412,13 @@ async def verify_step_up(token: str, surface: str, code: str, settings: Settings
     async with unit_of_work() as uow:
         row = await _session_row(uow.conn, token, surface, lock=True)
         _, refusal = await _use_session_code(uow.conn, row, CodePurpose.STEP_UP, code, settings)
-        who = ("operator", row["operator"]) if row["operator"] else ("customer", row["customer_id"])
         if refusal is None:
             until = _now() + dt.timedelta(minutes=settings.portal_step_up_minutes)
             await uow.conn.execute(update(session).where(session.c.token_digest == row["token_digest"])
                                    .values(step_up_until=until))
-            uow.record("portal.step_up.verified", who[0], who[1], {"surface": surface})
+            uow.record("portal.step_up.verified", *_person(row), {"surface": surface})
         else:
-            uow.record("portal.step_up.failed", who[0], who[1], {"surface": surface, "code": refusal.code})
+            uow.record("portal.step_up.failed", *_person(row), {"surface": surface, "code": refusal.code})
     if refusal is not None:
         raise _refuse("portal.step_up.code_invalid",
                       "that code is not right, was already used, or has expired; ask for a new one")
@@ -448,12 +451,11 @@ async def verify_email_change(token: str, surface: str, code: str, settings: Set
         row = await _session_row(uow.conn, token, surface, lock=True)
         found, refusal = await _use_session_code(uow.conn, row, CodePurpose.EMAIL_CHANGE, code, settings)
         customer_id = row["customer_id"] or row["email"]
-        if refusal is None and found is not None:
+        if refusal is None:
             uow.record("portal.email_change.verified", "customer", customer_id, {"surface": surface})
         else:
-            uow.record("portal.email_change.failed", "customer", customer_id,
-                       {"surface": surface, "code": refusal.code if refusal else "none"})
-    if refusal is not None or found is None:
+            uow.record("portal.email_change.failed", "customer", customer_id, {"surface": surface, "code": refusal.code})
+    if refusal is not None or found is None:  # a refusal whenever no code was found (`_take_code`)
         raise _refuse("portal.email_change.code_invalid",
                       "that code is not right, was already used, or has expired; ask for a new one")
     return {"email": found["email"]}
