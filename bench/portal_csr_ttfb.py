@@ -15,12 +15,9 @@ asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -97,21 +94,8 @@ async def measure(sessions: int, rounds: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=10, help="concurrent operator sessions")
-    parser.add_argument("--rounds", type=int, default=30, help="rounds of one request per session per case")
-    parser.add_argument("--here", action="store_true", help="measure against the settings' stack, start none")
-    args = parser.parse_args()
-    if args.here:
-        asyncio.run(measure(args.sessions, args.rounds))
-        return
-    from tests.support.stack import running_stack
-
-    with tempfile.TemporaryDirectory(prefix="bss-csr-ttfb-bench-") as base, running_stack(Path(base)) as stack:
-        seeded = stack.bss("seed")
-        assert seeded.returncode == 0, seeded.stderr
-        subprocess.run([sys.executable, __file__, "--here", "--sessions", str(args.sessions), "--rounds",
-                        str(args.rounds)], env=stack.env, check=True)
+    """Measure the CSR console's customer 360."""
+    dashboard.run(measure, __doc__, __file__, "operator")
 
 
 if __name__ == "__main__":

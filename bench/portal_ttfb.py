@@ -155,22 +155,28 @@ async def measure(sessions: int, rounds: int) -> None:
           f"   load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=10, help="concurrent signed-in sessions")
+def run(measure_: Callable[[int, int], Awaitable[None]], doc: str, script: str, who: str) -> None:
+    """The command line both portal benches share: `--here` measures the settings' stack, else a private seeded one."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10, help=f"concurrent {who} sessions")
     parser.add_argument("--rounds", type=int, default=30, help="rounds of one request per session per case")
     parser.add_argument("--here", action="store_true", help="measure against the settings' stack, start none")
     args = parser.parse_args()
     if args.here:
-        asyncio.run(measure(args.sessions, args.rounds))
+        asyncio.run(measure_(args.sessions, args.rounds))
         return
     from tests.support.stack import running_stack
 
     with tempfile.TemporaryDirectory(prefix="bss-ttfb-bench-") as base, running_stack(Path(base)) as stack:
         seeded = stack.bss("seed")
         assert seeded.returncode == 0, seeded.stderr
-        subprocess.run([sys.executable, __file__, "--here", "--sessions", str(args.sessions), "--rounds",
+        subprocess.run([sys.executable, script, "--here", "--sessions", str(args.sessions), "--rounds",
                         str(args.rounds)], env=stack.env, check=True)
+
+
+def main() -> None:
+    """Measure the self-serve dashboard."""
+    run(measure, __doc__, __file__, "signed-in")
 
 
 if __name__ == "__main__":
