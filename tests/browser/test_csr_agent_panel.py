@@ -4,23 +4,19 @@ the turn is streamed into the page through a polled fragment); Cancel declines a
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest_asyncio
 from playwright.async_api import expect
 
-from agent.scripted import ScriptedModel
-from core.api_client import BssClient
-from operations import usage
 from portals import chat
 from portals.csr.app import create_app
 from tests.api.test_product_inventory import PRODUCTS, active_line, chars
 from tests.browser.conftest import BrowserPage, horizontal_overflow
 from tests.support.http import serve
 from tests.support.portal_login import browser_login_operator, make_operator
+from tests.support.scripted_chat import blocked_line, script
 
 
 @pytest_asyncio.fixture
@@ -28,25 +24,6 @@ async def console_url(seeded_api, api_url: str) -> AsyncIterator[str]:
     async with serve(create_app(api_url)) as url:
         yield url
     chat.use_model(None)
-
-
-def script(*steps: Any) -> ScriptedModel:
-    model = ScriptedModel(list(steps))
-    chat.use_model(lambda session_id: model)
-    return model
-
-
-async def blocked_line(api: httpx.AsyncClient, api_url: str) -> tuple[str, str]:
-    """A customer whose PLAN_S line used its whole 5 GB and is blocked: (customer, line)."""
-    customer, line = await active_line(api, "PLAN_S")
-    msisdn = chars((await api.get(f"{PRODUCTS}/{line}")).json())["msisdn"]
-
-    def use_it_all() -> None:
-        with BssClient(surface="cli", base_url=api_url) as client:
-            usage.simulate(client, msisdn=msisdn, usage_type="data", quantity="5GB")
-
-    await asyncio.to_thread(use_it_all)
-    return customer, line
 
 
 async def line_state(api: httpx.AsyncClient, line: str) -> tuple[str, str | None]:

@@ -12,7 +12,6 @@ import httpx
 import pytest_asyncio
 from playwright.async_api import Browser, expect
 
-from agent.scripted import ScriptedModel
 from agent.tripwire import ANSWER_REFUSED
 from portals import chat
 from portals.csr.app import create_app as create_console
@@ -21,6 +20,7 @@ from tests.api.test_product_inventory import PRODUCTS, active_line, chars
 from tests.browser.conftest import DESKTOP, PHONE, BrowserPage, horizontal_overflow
 from tests.support.http import serve
 from tests.support.portal_login import browser_login_customer, browser_login_operator, email_of, make_operator
+from tests.support.scripted_chat import script
 
 
 @pytest_asyncio.fixture
@@ -28,12 +28,6 @@ async def self_serve_url(seeded_api, api_url: str) -> AsyncIterator[str]:
     async with serve(create_app(api_url)) as url:
         yield url
     chat.use_model(None)
-
-
-def script(*steps: Any) -> ScriptedModel:
-    model = ScriptedModel(list(steps))
-    chat.use_model(lambda session_id: model)
-    return model
 
 
 async def test_a_visitor_asks_the_widget_about_plans_and_gets_the_catalog_answer(phone_page: BrowserPage,

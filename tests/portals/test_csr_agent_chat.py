@@ -8,64 +8,32 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest_asyncio
 from sqlalchemy import text
 
-from agent.scripted import ScriptedModel
-from core.api_client import BssClient
-from operations import usage
 from portals import chat
-from portals.csr.agent_panel import add_agent_routes
 from portals.csr.app import create_app
 from tests.api.test_product_inventory import PRODUCTS, active_line, chars
 from tests.portals.test_self_serve_public import Page
 from tests.support.http import serve
 from tests.support.portal_login import csrf_of, login_operator, make_operator
+from tests.support.scripted_chat import blocked_line, script
 
 HX = {"HX-Request": "true"}
 POLL = re.compile(r'hx-get="(/agent/turn/[^"]+)"')
 
 
-def console_app(api_url: str) -> Any:
-    """The CSR console with the agent panel (registered by routes.py; added here when not yet)."""
-    app = create_app(api_url)
-    if not any(getattr(r, "path", "") == "/agent" for r in app.routes):
-        add_agent_routes(app, app.state.portal)
-    return app
-
-
 @pytest_asyncio.fixture
 async def console(seeded_api, api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(console_app(api_url)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with serve(create_app(api_url)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         yield client
     chat.use_model(None)
 
 
-def script(*steps: Any) -> ScriptedModel:
-    model = ScriptedModel(list(steps))
-    chat.use_model(lambda session_id: model)
-    return model
-
-
 def words(html: str) -> str:
     return Page(html).words
-
-
-async def blocked_line(api: httpx.AsyncClient, api_url: str) -> tuple[str, str]:
-    """A customer whose PLAN_S line used its whole 5 GB and is blocked: (customer, line)."""
-    customer, line = await active_line(api, "PLAN_S")
-    msisdn = chars((await api.get(f"{PRODUCTS}/{line}")).json())["msisdn"]
-
-    def use_it_all() -> None:
-        with BssClient(surface="cli", base_url=api_url) as client:
-            usage.simulate(client, msisdn=msisdn, usage_type="data", quantity="5GB")
-
-    await asyncio.to_thread(use_it_all)
-    assert chars((await api.get(f"{PRODUCTS}/{line}")).json())["blockedReason"] == "data_exhausted"
-    return customer, line
 
 
 async def test_ask_the_agent_fixes_a_blocked_line_only_after_confirm(console, seeded_api, seeded_db, api_url):

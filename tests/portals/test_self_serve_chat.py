@@ -7,46 +7,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest_asyncio
 
-from agent.scripted import ScriptedModel
 from agent.tripwire import ANSWER_REFUSED
 from portals import chat
 from portals.self_serve.app import create_app
-from portals.self_serve.chat import COOKIE, add_chat_routes
+from portals.self_serve.chat import COOKIE
 from tests.api.test_product_inventory import PRODUCTS, active_line, chars
 from tests.portals.test_self_serve_public import Page
 from tests.support import mailbox
 from tests.support.http import serve
 from tests.support.portal_login import csrf_of, email_of, login_customer
+from tests.support.scripted_chat import script
 
 HX = {"HX-Request": "true"}
 CASES = "/crm-api/v1/case"
 
 
-def chat_app(api_url: str) -> Any:
-    """The self-serve app with the chat routes (registered by routes.py; added here when not yet)."""
-    app = create_app(api_url)
-    if not any(getattr(r, "path", "") == "/chat" for r in app.routes):
-        add_chat_routes(app, app.state.portal)
-    return app
-
-
 @pytest_asyncio.fixture
 async def portal(seeded_api, api_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(chat_app(api_url)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with serve(create_app(api_url)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         yield client
     chat.use_model(None)
-
-
-def script(*steps: Any) -> ScriptedModel:
-    """One scripted model for every turn of the test (its moves play across the turns)."""
-    model = ScriptedModel(list(steps))
-    chat.use_model(lambda session_id: model)
-    return model
 
 
 def words(html: str) -> str:
