@@ -1,6 +1,6 @@
 """Customer notifications: one row per mail the notifier decided on, keyed so it is decided once.
 
-Revision ID: 0022
+Revision ID: 0023
 Revises: 0021
 
 `key` is the idempotency key (audit event id and kind, or line, allowance, period and threshold for a
@@ -10,7 +10,7 @@ bundle alert); the row commits with its TMF683 interaction, and `sent_at` is set
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
+revision = "0023"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
