@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, DateTime, Index, Table, Text, false
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, DateTime, Index, Table, Text, false, func
 
 from domain.metadata import metadata
 
@@ -58,5 +58,21 @@ usage_record = Table(
     CheckConstraint("(status = 'rated') = (charged_quantity > 0)", name="rated_iff_charged"),
     Index("ix_usage_record_msisdn", "msisdn", "received_at"),
     Index("ix_usage_record_subscription_id", "subscription_id", "received_at"),
+    schema="mediation",
+)
+
+# TMF635 usage specifications an operator adds (migration 0024); the built-in data/voice/SMS ones
+# are code (`apis/tmf635_usage.py`). Each says which usage type its events are rated as.
+usage_specification = Table(
+    "usage_specification", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("description", Text),
+    Column("usage_type", Text, nullable=False),
+    Column("version", Text),
+    Column("lifecycle_status", Text, nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("usage_type IN ('data', 'voice', 'sms')", name="usage_type_known"),
     schema="mediation",
 )
