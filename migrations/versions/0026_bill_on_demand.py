@@ -1,12 +1,12 @@
 """TMF678 customerBillOnDemand: a bill issued on request is of kind `on_demand`.
 
-Revision ID: 0024
+Revision ID: 0026
 Revises: 0013
 """
 
 from alembic import op
 
-revision = "0024"
+revision = "0026"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
