@@ -61,7 +61,7 @@ async def _fetch(conn: asyncpg.Connection, statement: Statement, params: Row) ->
 
 
 _LINE = """
-SELECT s.id, s.customer_id, s.state, {balance} nextval('mediation.usage_seq') AS seq,
+SELECT s.id, s.customer_id, s.state, s.period_number, {balance} nextval('mediation.usage_seq') AS seq,
        (SELECT u.id FROM mediation.usage_record u WHERE u.event_id = :event_id) AS original_id
 """
 # Lock order: subscription, then balance (row marks are taken in FROM order).
@@ -165,7 +165,9 @@ async def _rate_and_record(uow: UnitOfWork, conn: asyncpg.Connection, event: Usa
         rating = rate(event.usage_type, event.quantity, event.roaming, balance)
         refused = check_rating(rating)
     usage_id, sub_id = format_id(IdKind.USAGE, line["seq"]), line["id"]
-    _audit(uow, usage_id, sub_id, rating, refused[0].code if refused else None)
+    # The notifier tells 80 % / 100 % crossings from the total and period (once per period each).
+    bundle = {"total": locked["total"], "period": line["period_number"]} if locked else {}
+    _audit(uow, usage_id, sub_id, rating, refused[0].code if refused else None, bundle)
     if not uow.events:
         raise MissingAuditEvent("a usage record must carry its audit event")
     now = clock.now()
@@ -180,11 +182,13 @@ async def _rate_and_record(uow: UnitOfWork, conn: asyncpg.Connection, event: Usa
     })
 
 
-def _audit(uow: UnitOfWork, usage_id: str, sub_id: str | None, rating: Rating, reject_code: str | None) -> None:
+def _audit(uow: UnitOfWork, usage_id: str, sub_id: str | None, rating: Rating, reject_code: str | None,
+           bundle: dict[str, Any]) -> None:
     # One small event per record (the audit rule); the record itself holds the detail.
     if reject_code is None:
         uow.record("usage.rated", "usage", usage_id, {
-            "sub": sub_id, "allowance": rating.allowance, "charged": rating.charged, "after": rating.balance_after})
+            "sub": sub_id, "allowance": rating.allowance, "charged": rating.charged, "after": rating.balance_after,
+            **bundle})
     else:
         uow.record("usage.rejected", "usage", usage_id, {"code": reject_code, "sub": sub_id})
     if rating.blocks_line:

@@ -130,7 +130,8 @@ async def test_a_replayed_event_is_counted_once_and_answers_the_original(seeded_
     (event,) = await rows(seeded_db, "SELECT * FROM audit.domain_event WHERE event_type = 'usage.rated'")
     assert (event["aggregate_id"], event["actor"], event["channel"], event["service_identity"]) == (
         first.json()["id"], "cli", "cli", "cli")
-    assert event["payload"] == {"sub": sub_id, "allowance": "data", "charged": 700, "after": 30 * 1024 - 700}
+    assert event["payload"] == {"sub": sub_id, "allowance": "data", "charged": 700, "after": 30 * 1024 - 700,
+                                "total": 30 * 1024, "period": 1}
     reused = await seeded_api.post(USAGE, json=usage_body(msisdn, 701, event_id="net-42"))
     assert (reused.status_code, reused.json()["code"]) == (409, "usage.record.duplicate_event")
     assert reused.json()["context"]["usage_id"] == first.json()["id"]
