@@ -1,7 +1,8 @@
 """Rebuild a line's bundle from its plan and its live VAS grants (inside the caller's unit of work).
 
-One rule for every write that changes what a line may use (renewal, VAS grant, VAS expiry):
-total = the plan's allowance plus every live grant of that type, unlimited if either is. The
+One rule for every write that changes what a line may use (renewal, VAS grant, VAS expiry, adjustment):
+total = the plan's allowance plus every live grant of that type plus this period's balance adjustments
+(TMF654 adjustBalance), unlimited if the plan or a grant is. The
 caller holds the line lock; the balance rows are locked here too, in allowance order, before
 they change, so a usage record being rated waits for (and then sees) the new totals.
 """
@@ -11,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import clock
+from domain.balance import balance_adjustment
 from domain.catalog import bundle_allowance
 from domain.subscription import UNLIMITED, AllowanceType, bundle_balance, subscription
 from domain.subscription_ops import vas_grant
@@ -35,14 +37,24 @@ async def live_grants(conn: AsyncConnection, subscription_id: str) -> list[Any]:
         .order_by(vas_grant.c.id))).mappings())
 
 
-async def entitlements(conn: AsyncConnection, subscription_id: str, offering_id: str) -> dict[str, int]:
-    """What the line may use this period per allowance type: plan + live grants."""
+async def entitlements(conn: AsyncConnection, subscription_id: str, offering_id: str,
+                       period_start: dt.datetime | None = None) -> dict[str, int]:
+    """What the line may use this period per allowance type: plan + live grants (+ the period's adjustments)."""
     totals = {r.allowance_type: r.quantity for r in await conn.execute(
         select(bundle_allowance.c.allowance_type, bundle_allowance.c.quantity)
         .where(bundle_allowance.c.offering_id == offering_id))}
     for grant in await live_grants(conn, subscription_id):
         for allowance_type, quantity in grant["allowances"].items():
             totals[allowance_type] = add_quantity(totals.get(allowance_type, 0), quantity)
+    if period_start is not None:
+        adjusted = await conn.execute(
+            select(balance_adjustment.c.allowance_type, func.sum(balance_adjustment.c.quantity))
+            .where(balance_adjustment.c.subscription_id == subscription_id,
+                   balance_adjustment.c.period_start == period_start)
+            .group_by(balance_adjustment.c.allowance_type))
+        for allowance_type, quantity in adjusted:
+            if totals.get(allowance_type, 0) != UNLIMITED:  # an adjustment is refused on unlimited; a pass may come later
+                totals[allowance_type] = max(totals.get(allowance_type, 0) + int(quantity), 0)
     return totals
 
 
@@ -53,10 +65,12 @@ async def rebuild(conn: AsyncConnection, subscription_id: str, offering_id: str,
     Returns {allowance type: (total, consumed)} after the change. Consumption never exceeds a
     finite total (the table's check): a lapsed allowance leaves at most an exhausted balance.
     """
-    totals = await entitlements(conn, subscription_id, offering_id)
     rows = {r["allowance_type"]: dict(r) for r in (await conn.execute(
         select(bundle_balance).where(BB.subscription_id == subscription_id)
         .order_by(BB.allowance_type).with_for_update())).mappings()}
+    # Adjustments count in the period they were made in: a new period starts without them.
+    start = period[0] if period else next((r["period_start"] for r in rows.values()), None)
+    totals = await entitlements(conn, subscription_id, offering_id, start)
     now = clock.now()
     result = {}
     for allowance_type in sorted(set(totals) | set(rows)):

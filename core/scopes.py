@@ -38,6 +38,8 @@ class Scope(StrEnum):
     PAYMENT_CHARGE = "payment:charge"
     PAYMENT_REFUND = "payment:refund"
     BILL_READ = "bill:read"
+    BILL_ISSUE = "bill:issue"  # a bill on demand (TMF678 customerBillOnDemand): care staff only
+    BALANCE_ADJUST = "balance:adjust"  # a goodwill credit or correction to a bucket (TMF654 adjustBalance)
     INVENTORY_READ = "inventory:read"
     INVENTORY_WRITE = "inventory:write"
     SERVICE_READ = "service:read"

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
 
     tmf_specs_dir: Path = REPO_ROOT.parent / "shared" / "tmf" / "specs"
 
+    # The most one TMF654 adjustBalance may move a bucket, either way, per base unit (MB, s, sms):
+    # a goodwill credit larger than this is a plan change or a refund, not a correction.
+    balance_adjust_max_mb: int = Field(default=10 * 1024, gt=0)
+    balance_adjust_max_seconds: int = Field(default=300 * 60, gt=0)
+    balance_adjust_max_sms: int = Field(default=500, gt=0)
+
     # Mail to people (login and step-up codes, later notices): SMTP when a host is set, else one JSON
     # line per mail appended to the dev mailbox file (`home/mailbox.jsonl`), which tests and `bss` read.
     mailbox: Path | None = None

@@ -43,6 +43,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
     ("prepayBalanceManagement/v4", "bucket"): ("TMF654-PrepayBalance-v4.0.0.swagger.json", "Bucket"),
     ("prepayBalanceManagement/v4", "topupBalance"): ("TMF654-PrepayBalance-v4.0.0.swagger.json", "TopupBalance"),
     ("usageManagement/v4", "usage"): ("TMF635-UsageManagement-v4.0.0.swagger.json", "Usage"),
+    ("prepayBalanceManagement/v4", "adjustBalance"): ("TMF654-PrepayBalance-v4.0.0.swagger.json", "AdjustBalance"),
     ("usageManagement/v4", "usageSpecification"): ("TMF635-UsageManagement-v4.0.0.swagger.json", "UsageSpecification"),
     ("customerBillManagement/v4", "customerBill"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "CustomerBill"),
     ("customerBillManagement/v4", "appliedCustomerBillingRate"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "AppliedCustomerBillingRate"),
