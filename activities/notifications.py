@@ -209,6 +209,7 @@ async def _declined(conn: AsyncConnection, notice: Notice, line: Row) -> Row:
 async def _reminder(conn: AsyncConnection, notice: Notice, line: Row) -> Row:
     f = notice.facts
     return {"renews_on": day(f["periodEnd"]), "amount": amount(f["priceMinor"], f["currency"]),
+            "offering": f.get("offeringName") or line["offering_name"],
             "card": await _card(conn, line["customer_id"])}
 
 

@@ -81,6 +81,8 @@ def decide(row: dict[str, Any]) -> list[Notice]:
     event_id, payload, ident = int(row["id"]), row.get("payload") or {}, row["aggregate_id"]
     if kind is NotificationKind.BUNDLE_USED:
         return _bundle(event_id, payload)
+    if kind is NotificationKind.RENEWAL_REMINDER:  # one per period, whatever recorded it how often
+        return [Notice(kind, f"{ident}:{payload.get('periodNumber')}:{kind.value}", event_id, ident, dict(payload))]
     facts = dict(payload)
     if kind in (NotificationKind.LINE_BLOCKED, NotificationKind.RENEWAL_DECLINED):
         facts["blockReason"] = _block_reason(row["event_type"], payload)

@@ -27,32 +27,63 @@ from temporalio.exceptions import ApplicationError
 # Workflow code of our own is imported normally: it runs (and is checked) inside the sandbox.
 from workflows.subscription_money import Money
 from workflows.subscription_steps import (
-    LineTaskDecisions, NetworkLane, internal, publish, quarantine_until, refusals, refuse, sit_out_quarantine, step,
+    LineTaskDecisions,
+    NetworkLane,
+    internal,
+    publish,
+    quarantine_until,
+    refusals,
+    refuse,
+    sit_out_quarantine,
+    step,
 )
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import issue_bill
     from activities.inventory import recycle_quarantined, release_for_termination
     from activities.service_order import create_line_tasks
-    from activities.subscription import block_line, cancel_plan_change, load_line, schedule_plan_change, terminate_line
+    from activities.subscription import (
+        block_line,
+        cancel_plan_change,
+        load_line,
+        schedule_plan_change,
+        terminate_line,
+    )
+    from activities.subscription_reminder import remind_renewal
     from activities.subscription_renewal import apply_renewal, renewal_terms
     from activities.subscription_vas import expire_vas, grant_vas, vas_offer
     from domain.subscription_flow import (
-        RECENT_REQUESTS, CancelPlanChange, ChangePlan, DataEvent, DropPlanChange, EndLine, ExpireVas, LineView,
-        PurchaseVas, RecentRequest, Renewed, RenewNow, SchedulePlanChange, SubscriptionSnapshot, SubscriptionStart,
-        TerminateLine, VasPurchased,
+        RECENT_REQUESTS,
+        CancelPlanChange,
+        ChangePlan,
+        DataEvent,
+        DropPlanChange,
+        EndLine,
+        ExpireVas,
+        LineView,
+        PurchaseVas,
+        RecentRequest,
+        Renewed,
+        RenewNow,
+        SchedulePlanChange,
+        SubscriptionSnapshot,
+        SubscriptionStart,
+        TerminateLine,
+        VasPurchased,
     )
     from policies import subscription as rules
 
 # What the SUBSCRIPTIONS queue must host besides the workflow (payments and network tasks run on theirs).
 ACTIVITIES = [load_line, block_line, schedule_plan_change, cancel_plan_change, terminate_line, renewal_terms,
               apply_renewal, vas_offer, grant_vas, expire_vas, create_line_tasks, release_for_termination,
-              recycle_quarantined, issue_bill]
+              recycle_quarantined, issue_bill, remind_renewal]
 
 # How long a top-up waits for the ended period's renewal before it is refused (`renewal_pending`).
 RENEWAL_PATIENCE = timedelta(seconds=1)
 # A timer may fire a hair before the instant it was set for (durations are rounded); treat that as due.
 EARLY = timedelta(seconds=1)
+# How long before a period end the customer is reminded of the renewal (amount and card; SPEC §10).
+REMINDER_AHEAD = timedelta(days=3)
 # How long a period boundary waits for in-flight work before it gives up continuing-as-new this time.
 QUIET_PATIENCE = timedelta(hours=1)
 # How long a long history turns new updates away while the run drains before continuing as new.
@@ -90,9 +121,12 @@ class SubscriptionWorkflow(LineTaskDecisions):
         self._money = Money(self._id)
         self._scenario_clock = start.scenario_clock
         self._offset = start.scenario_clock.offset if start.scenario_clock else timedelta(0)
+        self._reminders = False  # set in run(): histories recorded before the reminder never set its timer
+        self._reminded: int | None = None  # the period whose reminder is recorded (the activity is once anyway)
 
     @workflow.run
     async def run(self, start: SubscriptionStart) -> str:
+        self._reminders = workflow.patched("renewal-reminder")
         if self._line is None:
             self._line = await internal(load_line, self._id)
         self._publish()
@@ -101,6 +135,7 @@ class SubscriptionWorkflow(LineTaskDecisions):
             await self._sleep_until_something_is_due()
             async with self._lock:
                 await self._expire_due_passes()
+                await self._remind_if_due()
                 claimed = self._claim_renewal()
             renewed = await self._renew_on_schedule() if claimed else False
             if self._time_to_continue_as_new(renewed) and await self._quiet(drain=self._history_long()):
@@ -127,11 +162,29 @@ class SubscriptionWorkflow(LineTaskDecisions):
             pass
 
     def _next_due(self) -> datetime | None:
-        """The next business instant: the period end (unless awaiting payment) or a pass expiry."""
+        """The next business instant: the period end (unless awaiting payment), its reminder or a pass expiry."""
         instants = [t.expires_at for t in self._timers]
         if self._renewal_scheduled():
             instants.append(self._line.period_end)
+            if (reminder := self._reminder_at()) is not None:
+                instants.append(reminder)
         return min(instants, default=None)
+
+    def _reminder_at(self) -> datetime | None:
+        """When this period's renewal reminder is due; None once recorded, or for a period too short for one."""
+        line = self._line
+        if not self._reminders or line is None or self._reminded == line.period_number:
+            return None
+        at = line.period_end - REMINDER_AHEAD
+        return at if line.period_start is None or at > line.period_start else None
+
+    async def _remind_if_due(self) -> None:
+        """Record the renewal reminder when its instant has come (the notifier mails it)."""
+        at = self._reminder_at() if self._renewal_scheduled() else None
+        if at is None or self._now() + EARLY < at or self._now() >= self._line.period_end:
+            return
+        await internal(remind_renewal, self._id, self._line.period_number)
+        self._reminded = self._line.period_number
 
     def _renewal_scheduled(self) -> bool:
         line = self._line

@@ -129,20 +129,32 @@ async def test_renewal_mails_reminder_renewed_and_declined_with_amount_and_card(
                                                                                  temporal_env, sub_queue):
     since = (await rows(seeded_db, "SELECT coalesce(max(id), 0) AS m FROM audit.domain_event"))[0]["m"]
     paid, unpaid = await open_line(seeded_api, "PLAN_M"), await open_line(seeded_api, "PLAN_M", card=DECLINE)
+    period_end = (await line(seeded_db, paid))["current_period_end"].date()
     handles = [await start_line(temporal_env, sub_queue, sub) for sub in (paid, unpaid)]
-    for handle in handles:
-        await fast_forward(temporal_env, handle, days=30, hours=1)
-    await notify(seeded_db, since)
-
-    paid_row, unpaid_row = await line(seeded_db, paid), await line(seeded_db, unpaid)
+    for handle in handles:  # three days before the period end: the workflow's reminder timer
+        await fast_forward(temporal_env, handle, days=27, hours=1)
+    since = await notify(seeded_db, since)
+    paid_row = await line(seeded_db, paid)
     paid_to = await email_of(seeded_db, paid_row["customer_id"])
-    unpaid_to = await email_of(seeded_db, unpaid_row["customer_id"])
-    assert [kind for kind, _ in mails(paid_to)] == ["renewed"]
+    unpaid_to = await email_of(seeded_db, (await line(seeded_db, unpaid))["customer_id"])
+    assert mails(paid_to) == [("renewal_reminder", f"Your line {paid_row['msisdn']} renews on {period_end}")]
+    reminder = text_of(paid_to, "renewal_reminder")
+    assert f"renews on {period_end} for SGD 25.00" in reminder and "charge your Visa card ending 4242" in reminder
+    assert "charge your Visa card ending 0002" in text_of(unpaid_to, "renewal_reminder")
+
+    for handle in handles:
+        await fast_forward(temporal_env, handle, days=3)
+    await notify(seeded_db, since)
+    paid_row, unpaid_row = await line(seeded_db, paid), await line(seeded_db, unpaid)
+    assert [kind for kind, _ in mails(paid_to)] == ["renewal_reminder", "renewed"]
     renewed = text_of(paid_to, "renewed")
     start, end = paid_row["current_period_start"].date(), paid_row["current_period_end"].date()
     assert f"renewed for SGD 25.00: the new period runs from {start} to {end}" in renewed
-    assert [kind for kind, _ in mails(unpaid_to)] == ["renewal_declined"]
+    assert [kind for kind, _ in mails(unpaid_to)] == ["renewal_reminder", "renewal_declined"]
     declined = text_of(unpaid_to, "renewal_declined")
     assert f"We could not charge SGD 25.00 for the renewal of your line {unpaid_row['msisdn']}" in declined
     assert "card ending 0002" in declined and "update your card and renew the line" in declined
-    assert len(await interactions(seeded_api, unpaid_row["customer_id"])) == 1
+    assert len(await interactions(seeded_api, unpaid_row["customer_id"])) == 2
+    (reminded,) = await rows(seeded_db, "SELECT payload FROM audit.domain_event WHERE aggregate_id = :s AND "
+                                        "event_type = 'subscription.renewal_reminder_due'", s=paid)
+    assert (reminded["payload"]["periodNumber"], reminded["payload"]["priceMinor"]) == (1, 2500)
