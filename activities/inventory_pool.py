@@ -23,12 +23,16 @@ from core.context import RequestContext
 from core.errors import Conflict, NotFound
 from domain import inventory as inv
 from domain.inventory import BatchResult, EsimLoad, EsimState, MsisdnState, Pool, RangeResult
+from domain.ordering import product_order
+from domain.subscription import LIVE_STATES, subscription
 from policies.base import raise_if
 from policies.inventory import (
     check_esim_transition,
     check_msisdn_transition,
+    check_not_on_live_line,
     check_number_format,
     check_range,
+    check_release_by_operator,
     event_for_target,
 )
 
@@ -173,6 +177,21 @@ async def add_esim_batch(profiles: list[EsimLoad]) -> BatchResult:
     return BatchResult(size=len(profiles), added=len(added), skipped=len(profiles) - len(added))
 
 
+async def add_esim(profile: EsimLoad) -> Row:
+    """Add one profile to the pool (409 `inventory.esim.already_exists` when its ICCID, IMSI or matching id is known)."""
+    async with unit_of_work() as uow:
+        now = clock.now()
+        row = (await uow.conn.execute(pg_insert(inv.esim_profile).values(
+            **profile.model_dump(), state=EsimState.AVAILABLE.value, created_at=now, updated_at=now,
+        ).on_conflict_do_nothing().returning(inv.esim_profile))).mappings().first()
+        if row is None:
+            raise Conflict("inventory.esim.already_exists", f"profile {profile.iccid} (or its IMSI or matching id)"
+                           " is already in the pool", {"iccid": profile.iccid})
+        uow.record("inventory.esim.added", "esim_profile", profile.iccid, {"imsi": profile.imsi})
+        await after_return(uow, Pool.ESIM)
+    return dict(row)
+
+
 async def add_msisdn(number: str) -> Row:
     """Add one number to the pool (409 `inventory.msisdn.already_exists` when it is there already)."""
     raise_if(check_number_format(number))
@@ -192,9 +211,26 @@ async def add_msisdn(number: str) -> Row:
 def _moved_values(event: str, now: dt.datetime) -> dict[str, Any]:
     if event == "quarantine":
         return {"quarantine_until": now + dt.timedelta(days=inv.QUARANTINE_DAYS)}
+    if event == "release":  # an operator frees what a failed or cancelled order left reserved
+        return {"reserved_for": None, "reserved_at": None}
     if event == "recycle":  # back to the pool: forget every holder
         return {"assigned_to": None, "reserved_for": None, "reserved_at": None, "quarantine_until": None}
     return {}
+
+
+async def _check_operator_move(uow: UnitOfWork, pool: Pool, row: Row, event: str) -> None:
+    """Refuse a hand move that would pull a unit from under a live line or a running order."""
+    ident = row["number"] if pool is Pool.MSISDN else row["iccid"]
+    if event == "release":
+        holder = row["reserved_for"]
+        state = (await uow.conn.execute(select(product_order.c.state).where(product_order.c.id == holder))
+                 ).scalar_one_or_none() if holder else None
+        raise_if(check_release_by_operator(pool, ident, holder, state))
+        return
+    column = subscription.c.msisdn if pool is Pool.MSISDN else subscription.c.iccid
+    line = (await uow.conn.execute(select(subscription.c.id).where(
+        column == ident, subscription.c.state.in_([s.value for s in LIVE_STATES])).limit(1))).scalar_one_or_none()
+    raise_if(check_not_on_live_line(pool, ident, line))
 
 
 async def change_state(pool: Pool, ident: str, target: str, note: str | None = None) -> Row:
@@ -214,9 +250,12 @@ async def change_state(pool: Pool, ident: str, target: str, note: str | None = N
             else:
                 event = event_for_target(inv.ESIM_MACHINE, row["state"], target) or f"to_{target}"
                 raise_if(check_esim_transition(ident, row["state"], event, operator=True))
+            await _check_operator_move(uow, pool, row, event)
             now = clock.now()
+            # Only the columns this pool has: recycling a profile by hand once failed on the number's columns.
             moved = (await uow.conn.execute(update(table).where(key == ident).values(
-                state=target, updated_at=now, **_moved_values(event, now)).returning(table))).mappings().one()
+                state=target, updated_at=now, **{name: value for name, value in _moved_values(event, now).items()
+                                                 if name in table.c}).returning(table))).mappings().one()
             uow.record(f"inventory.{pool.value}.{PAST[event]}", "msisdn" if pool is Pool.MSISDN else "esim_profile",
                        ident, {"from": row["state"], "to": target, "note": note})
             if target in (MsisdnState.AVAILABLE, EsimState.AVAILABLE):

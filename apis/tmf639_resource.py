@@ -1,23 +1,28 @@
 """TMF639 Resource Inventory: `/tmf-api/resourceInventoryManagement/v4/resource` (MSISDNs and eSIM profiles).
 
-`@type` is `MSISDN` (id and name = the number) or `ESimProfile` (id and name = the ICCID). Our
-exact state travels in `resourceCharacteristic` (`state`); `resourceStatus` is its TMF mapping
-(assigned numbers and active profiles are `reserved` with `usageState: active`, quarantine is
-`standby`, ported-out and recycled units are `unknown`). POST adds one number; PATCH moves a
-unit by hand (`resourceStatus`, or the `state` characteristic for moves TMF cannot name, e.g.
-`ported_out`). Operator extras live beside it under `/inventory-api/v1`:
-`POST /inventory-api/v1/msisdn/range` (replenish, idempotent), `GET /inventory-api/v1/summary`, and
-`GET /inventory-api/v1/msisdn/available` (signup scope: the numbers a new customer may pick, nothing else).
+`@type` is `MSISDN` (id and name = the number) or `ESimProfile` (id and name = the ICCID), both
+`LogicalResource`s with a `resourceSpecification` of that name. Our exact state travels in
+`resourceCharacteristic` (`state`); `resourceStatus` is its TMF mapping (assigned numbers and active
+profiles are `reserved` with `usageState: active`, quarantine is `standby`, ported-out and recycled
+units are `unknown`). POST adds one number, or one eSIM profile (`name` = ICCID, with `imsi`,
+`matchingId`, `kiRef` and optionally `smdpAddress` characteristics); without `@type` the name says
+which. PATCH moves a unit by hand (`resourceStatus`, or the `state` characteristic for moves TMF
+cannot name, e.g. `ported_out`), never from under a live line, and releases a reservation only once
+its order failed or was cancelled. Operator extras live beside it under `/inventory-api/v1`:
+`POST /inventory-api/v1/msisdn/range` (replenish, idempotent), `POST /inventory-api/v1/esim/batch` (a
+vendor's file at once), `GET /inventory-api/v1/summary`, and `GET /inventory-api/v1/msisdn/available`
+(signup scope: the numbers a new customer may pick, nothing else).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,7 +30,7 @@ from activities import inventory_pool as pool_ops
 from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
 from core.db import get_engine
-from core.errors import MalformedRequest, NotFound
+from core.errors import MalformedRequest, NotFound, PolicyViolation
 from core.scopes import Scope
 from domain import inventory as inv
 from domain.inventory import (
@@ -37,8 +42,14 @@ from domain.inventory import (
     Pool,
     activation_code,
 )
-from policies.base import raise_if
-from policies.inventory import check_esim_transition, check_msisdn_transition, check_range, event_for_target
+from policies.base import raise_if, violation
+from policies.inventory import (
+    NUMBER,
+    check_esim_transition,
+    check_msisdn_transition,
+    check_range,
+    event_for_target,
+)
 
 BASE = "/tmf-api/resourceInventoryManagement/v4"
 RESOURCE_PATH = f"{BASE}/resource"
@@ -59,6 +70,13 @@ IN_USE = {"assigned", "activated", "suspended"}
 LOCKED = {"quarantine", "ported_out", "suspended", "recycled"}
 CODE_VISIBLE = {EsimState.RESERVED, EsimState.DOWNLOADED, EsimState.ACTIVATED, EsimState.SUSPENDED}
 FILTERS = ("@type", "id", "name", "resourceStatus", "state")
+ICCID = re.compile(r"89[0-9]{17,18}")
+# A new profile's characteristics → EsimLoad fields (the names the batch endpoint uses too).
+PROFILE_FIELDS = {"imsi": "imsi", "matchingId": "matching_id", "kiRef": "ki_ref", "smdpAddress": "smdp_address"}
+FIELD_NAMES = {field: name for name, field in PROFILE_FIELDS.items()}
+NOT_KEPT = ("operationalState", "resourceVersion", "startOperatingDate", "endOperatingDate", "activationFeature",
+            "attachment", "note", "place", "relatedParty", "resourceRelationship")
+BASE_TYPES = {None, "Resource", "LogicalResource"}  # say nothing about the pool: the name decides
 ResourceStatus = Literal["standby", "alarm", "available", "reserved", "unknown", "suspended"]
 
 tmf = BssRouter(prefix=BASE, tags=["TMF639 resource inventory"])
@@ -85,16 +103,62 @@ class NoteIn(BaseModel):
     type_: str | None = Field(default=None, alias="@type")
 
 
-class ResourceCreate(BaseModel):
-    """Body of POST /resource: one MSISDN (`name` = the number; the spec's `href`/`id` are not asked for)."""
+class CreateCharacteristic(BaseModel):
+    """A `{name, value}` pair of a new unit (the profile's IMSI, matching id, key reference, SM-DP+ address)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: str = Field(pattern=r"^[0-9]{8,15}$")
-    type_: Literal["MSISDN"] = Field(default="MSISDN", alias="@type")
+    name: str = Field(min_length=1, max_length=40)
+    value: Any
+    valueType: str | None = None
+    type_: str | None = Field(default=None, alias="@type")
+
+
+class SpecificationRef(BaseModel):
+    """A `ResourceSpecificationRef`: its id or name may say which kind of unit is added."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: str | None = None
+    href: str | None = None
+    name: str | None = None
+    version: str | None = None
     baseType: str | None = Field(default=None, alias="@baseType")
     schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    type_: str | None = Field(default=None, alias="@type")
+    referredType: str | None = Field(default=None, alias="@referredType")
+
+
+class ResourceCreate(BaseModel):
+    """Body of POST /resource: one MSISDN (`name` = the number) or one eSIM profile (`name` = the ICCID).
+
+    `Resource_Create` lists `href` and `id` as required although they are not its properties (a spec bug):
+    `href` is ours to set and ignored, an `id` must be the name (a unit's id is its number or ICCID).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(min_length=1, max_length=64)
+    id: str | None = Field(default=None, max_length=64)
+    href: str | None = None
+    type_: str | None = Field(default=None, alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    category: str | None = Field(default=None, max_length=40)
     description: str | None = Field(default=None, max_length=500)
-    resourceStatus: Literal["available"] | None = None
+    resourceSpecification: SpecificationRef | None = None
+    resourceStatus: ResourceStatus | None = None
+    administrativeState: Literal["locked", "unlocked", "shutdown"] | None = None
+    usageState: Literal["idle", "active", "busy"] | None = None
+    resourceCharacteristic: list[CreateCharacteristic] | None = Field(default=None, max_length=10)
+    # Spec attributes a pool unit does not keep: accepted by the schema, refused with a rule code (not 400).
+    operationalState: Literal["enable", "disable"] | None = None
+    resourceVersion: str | None = None
+    startOperatingDate: str | None = None
+    endOperatingDate: str | None = None
+    activationFeature: list[dict[str, Any]] | None = None
+    attachment: list[dict[str, Any]] | None = None
+    note: list[dict[str, Any]] | None = None
+    place: dict[str, Any] | None = None  # one RelatedPlaceRefOrValue in TMF639 v4, not a list
+    relatedParty: list[dict[str, Any]] | None = None
+    resourceRelationship: list[dict[str, Any]] | None = None
 
 
 class ResourceUpdate(BaseModel):
@@ -140,6 +204,8 @@ def _char(name: str, value: Any) -> dict[str, Any]:
 def _common(pool: Pool, ident: str, state: str, created_at: Any, request: Request) -> dict[str, Any]:
     return {"id": ident, "href": href(request, f"{RESOURCE_PATH}/{ident}"), "@type": TYPES[pool],
             "@baseType": "LogicalResource", "name": ident, "category": TYPES[pool],
+            "resourceSpecification": {"id": TYPES[pool], "name": TYPES[pool], "version": "1.0",
+                                      "@referredType": "ResourceSpecification"},
             "resourceStatus": TMF_STATUS[pool][state], "usageState": "active" if state in IN_USE else "idle",
             "administrativeState": "locked" if state in LOCKED else "unlocked",
             "startOperatingDate": iso(created_at)}
@@ -261,11 +327,81 @@ async def get_resource(resource_id: str, request: Request, fields: str | None = 
     return tmf_response(select_fields(_to_tmf(pool, row, request), selected))
 
 
+def _pool_of_new(body: ResourceCreate) -> Pool:
+    """Which pool a POST adds to: its `@type`, else its specification, else what its name looks like."""
+    named = body.type_ if body.type_ not in BASE_TYPES else None
+    if named is None and body.resourceSpecification is not None:
+        spec = body.resourceSpecification
+        named = next((n for n in (spec.name, spec.id) if n in POOL_OF_TYPE), None)
+    if named is not None:
+        if named not in POOL_OF_TYPE:
+            raise PolicyViolation(violation(
+                "inventory.resource.type_known", f"@type '{named}' is not a unit we keep: MSISDN or ESimProfile",
+                type=named, allowed=sorted(POOL_OF_TYPE)))
+        return POOL_OF_TYPE[named]
+    if NUMBER.fullmatch(body.name):
+        return Pool.MSISDN
+    if ICCID.fullmatch(body.name):
+        return Pool.ESIM
+    raise PolicyViolation(violation(
+        "inventory.resource.name_invalid", "name must be a phone number (8 to 15 digits, @type MSISDN) or an"
+        " eSIM profile's ICCID (89 and 17 to 18 digits, @type ESimProfile)", name=body.name))
+
+
+def _check_new(body: ResourceCreate, pool: Pool) -> None:
+    """What a new unit of any pool must be: its id is its name, it enters the pool available, a number
+    takes no characteristics."""
+    if body.id is not None and body.id != body.name:
+        raise PolicyViolation(violation("inventory.resource.id_not_name", f"id '{body.id}' differs from name"
+                                        f" '{body.name}'; a unit's id is its number or ICCID",
+                                        id=body.id, name=body.name))
+    chars = body.resourceCharacteristic or []
+    state = next((c.value for c in chars if c.name == "state"), "available")
+    if (body.resourceStatus not in (None, "available") or state != "available"
+            or body.administrativeState not in (None, "unlocked") or body.usageState not in (None, "idle")):
+        raise PolicyViolation(violation("inventory.resource.created_available", "a new unit enters the pool"
+                                        " available (unlocked, idle); move it afterwards",
+                                        resourceStatus=body.resourceStatus, state=state,
+                                        administrativeState=body.administrativeState, usageState=body.usageState))
+    unkept = sorted(name for name in NOT_KEPT if getattr(body, name) is not None)
+    if unkept:
+        raise PolicyViolation(violation("inventory.resource.attribute_not_kept", f"a pool unit keeps no"
+                                        f" {', '.join(unkept)}; send the unit without them", attributes=unkept))
+    if pool is Pool.MSISDN and any(c.name != "state" for c in chars):
+        raise PolicyViolation(violation("inventory.resource.characteristic_unknown", "a new number takes no"
+                                        " characteristics but `state: available`",
+                                        names=sorted(c.name for c in chars)))
+
+
+def _new_profile(body: ResourceCreate) -> EsimLoad:
+    """The profile a POST describes: ICCID = name, the rest from characteristics (422 when missing or wrong)."""
+    given = {c.name: c.value for c in body.resourceCharacteristic or [] if c.name != "state"}
+    unknown = sorted(set(given) - set(PROFILE_FIELDS) - {"iccid"})
+    missing = sorted(set(PROFILE_FIELDS) - set(given) - {"smdpAddress"})
+    if unknown or missing:
+        raise PolicyViolation(violation("inventory.esim.profile_incomplete", "an eSIM profile needs the"
+                                        " characteristics imsi, matchingId and kiRef (smdpAddress optional),"
+                                        " and no others", missing=missing, unknown=unknown))
+    fields = ["iccid"] if given.get("iccid", body.name) != body.name else []
+    if not fields:
+        try:
+            return EsimLoad(iccid=body.name, **{PROFILE_FIELDS[k]: v for k, v in given.items() if k != "iccid"})
+        except ValidationError as bad:
+            fields = sorted({FIELD_NAMES.get(str(e["loc"][0]), str(e["loc"][0])) for e in bad.errors()})
+    raise PolicyViolation(violation("inventory.esim.profile_invalid", f"eSIM profile {body.name}: malformed"
+                                    f" {', '.join(fields)} (ICCID = the name, 89 and 17 to 18 digits; IMSI 15"
+                                    " digits; matching id 4 to 64 letters, digits or '-')",
+                                    iccid=body.name, fields=fields))
+
+
 @tmf.post("/resource", scope=Scope.INVENTORY_WRITE, status_code=201)
 async def add_resource(body: ResourceCreate, request: Request) -> JSONResponse:
-    """Add one MSISDN to the pool, available."""
-    row = await pool_ops.add_msisdn(body.name)
-    return tmf_response(msisdn_to_tmf(row, request), status=201)
+    """Add one MSISDN or one eSIM profile to its pool, available."""
+    pool = _pool_of_new(body)
+    _check_new(body, pool)
+    if pool is Pool.MSISDN:
+        return tmf_response(msisdn_to_tmf(await pool_ops.add_msisdn(body.name), request), status=201)
+    return tmf_response(esim_to_tmf(await pool_ops.add_esim(_new_profile(body)), request), status=201)
 
 
 @tmf.patch("/resource/{resource_id}", scope=Scope.INVENTORY_WRITE)

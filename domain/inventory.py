@@ -90,9 +90,10 @@ ESIM_MACHINE: StateMachine[EsimState] = StateMachine("esim_profile", {
 })
 
 
-# What an operator may do by hand (PATCH); reserve/assign/release belong to the order flow.
-MSISDN_OPERATOR_EVENTS = frozenset({"quarantine", "recycle", "port_out"})
-ESIM_OPERATOR_EVENTS = frozenset({"suspend", "resume", "recycle"})
+# What an operator may do by hand (PATCH); reserve/assign belong to the order flow. Release is both:
+# the flow's own, and an operator's for a reservation whose order is over (the activity checks which).
+MSISDN_OPERATOR_EVENTS = frozenset({"quarantine", "recycle", "port_out", "release"})
+ESIM_OPERATOR_EVENTS = frozenset({"suspend", "resume", "recycle", "release"})
 # States in which a row still belongs to the order that reserved it (one per order, see the indexes).
 MSISDN_HELD = (MsisdnState.RESERVED, MsisdnState.ASSIGNED)
 ESIM_HELD = (EsimState.RESERVED, EsimState.DOWNLOADED, EsimState.ACTIVATED, EsimState.SUSPENDED)

@@ -1,5 +1,5 @@
 """Inventory operations: the MSISDN and eSIM pools (list, show, summary), the numbers a new customer may pick,
-adding numbers, moving a unit by hand."""
+adding numbers and eSIM profiles, moving a unit by hand."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ class AddNumber(Input):
 @operation("inventory.msisdn_add", scope=Scope.INVENTORY_WRITE, routes=[f"POST {RESOURCE}"],
            arguments=("number",))
 def msisdn_add(client: Client, args: AddNumber) -> Any:
-    """Add one number to the pool, available (the API's pool additions take numbers, not eSIM profiles)."""
+    """Add one number to the pool, available."""
     body = {"name": args.number, "@type": "MSISDN",
             **({"description": args.description} if args.description else {})}
     return client.request("POST", RESOURCE, json=body)
@@ -141,8 +141,9 @@ class Move(Input):
 
     resource_id: str = Field(pattern=r"^[0-9]{8,22}$", description="The number (MSISDN) or the profile's ICCID.")
     state: Literal["available", "quarantine", "ported_out", "suspended", "activated", "recycled"] = Field(
-        description="Number: quarantine (from assigned), available (recycle from quarantine), ported_out."
-                    " Profile: suspended, activated (resume), recycled.")
+        description="Number: quarantine (from assigned), available (recycle from quarantine, or release a"
+                    " reservation of a failed or cancelled order), ported_out. Profile: available (release, the"
+                    " same way), suspended, activated (resume), recycled. Never a unit of a live line.")
     note: str | None = Field(default=None, min_length=1, max_length=500, description="Why (kept in the audit).")
 
 
@@ -150,11 +151,35 @@ class Move(Input):
            destructive=True, arguments=("resource_id", "state"), confirm="Move {resource_id} to {state}?",
            declined="not moved")
 def move(client: Client, args: Move) -> Any:
-    """Move a number or an eSIM profile by hand along its lifecycle (the order flow's own moves are refused)."""
+    """Move a number or an eSIM profile by hand along its lifecycle (the order flow's own moves, and units of a
+    live line, are refused)."""
     body: dict[str, Any] = {"resourceCharacteristic": [{"name": "state", "value": args.state}]}
     if args.note:
         body["note"] = [{"text": args.note}]
     return client.request("PATCH", f"{RESOURCE}/{args.resource_id}", json=body)
+
+
+class AddProfile(Input):
+    """One eSIM profile to add to the pool."""
+
+    iccid: str = Field(pattern=r"^89[0-9]{17,18}$", description="ICCID (89…, 19–20 digits).")
+    imsi: str = Field(pattern=r"^[0-9]{15}$", description="IMSI (15 digits).")
+    matching_id: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$",
+                             description="SM-DP+ matching id of the activation code.")
+    ki_ref: str = Field(min_length=1, max_length=120, description="Where the HSM keeps the profile's key.")
+    smdp_address: str | None = Field(default=None, min_length=3, max_length=255,
+                                     description="SM-DP+ address (ours when absent).")
+
+
+@operation("inventory.esim_add", scope=Scope.INVENTORY_WRITE, routes=[f"POST {RESOURCE}"], arguments=("iccid",))
+def esim_add(client: Client, args: AddProfile) -> Any:
+    """Add one eSIM profile to the pool, available (a vendor's whole file: `inventory esim load`)."""
+    chars = [{"name": "imsi", "value": args.imsi}, {"name": "matchingId", "value": args.matching_id},
+             {"name": "kiRef", "value": args.ki_ref}]
+    if args.smdp_address:
+        chars.append({"name": "smdpAddress", "value": args.smdp_address})
+    return client.request("POST", RESOURCE, json={"@type": "ESimProfile", "name": args.iccid,
+                                                  "resourceCharacteristic": chars})
 
 
 class EsimProfileLoad(Input):

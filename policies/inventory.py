@@ -19,6 +19,7 @@ from domain.inventory import (
     MsisdnState,
     Pool,
 )
+from domain.ordering import OrderState
 from domain.states import StateMachine
 from policies.base import violation
 
@@ -75,6 +76,26 @@ def _transition(machine: StateMachine, current: str, event: str, not_for_operato
     return [violation(f"{machine.aggregate}.transition.invalid", f"{machine.aggregate} {how} '{event}' from "
                       f"state '{current}'", **context, **{"from": str(current), "event": event,
                                                           "allowed": machine.events_from(current)})]
+
+
+def check_not_on_live_line(pool: Pool, ident: str, subscription_id: str | None) -> list[Violation]:
+    """A unit a live line runs on moves with the line only (block or terminate the subscription instead)."""
+    if subscription_id is None:
+        return []
+    what = "number" if pool is Pool.MSISDN else "eSIM profile"
+    return [violation(f"inventory.{pool.value}.on_live_line",
+                      f"{what} {ident} serves live line {subscription_id}; it moves with the line (block or"
+                      " terminate the subscription instead)", resource=ident, subscription_id=subscription_id)]
+
+
+def check_release_by_operator(pool: Pool, ident: str, order_id: str | None, order_state: str | None) -> list[Violation]:
+    """An operator releases a reservation only once its order is over (failed or cancelled, or long gone)."""
+    if order_id is None or order_state in (None, OrderState.FAILED, OrderState.CANCELLED):
+        return []
+    what = "number" if pool is Pool.MSISDN else "eSIM profile"
+    return [violation(f"inventory.{pool.value}.held_by_live_order",
+                      f"{what} {ident} is held by order {order_id}, which is {order_state}; the order releases it"
+                      " if it fails or is cancelled", resource=ident, order_id=order_id, order_state=order_state)]
 
 
 def event_for_target(machine: StateMachine, current: str, target: str) -> str | None:

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         ("move", ops.move, lambda unit: (cards.msisdn_card if unit["@type"] == "MSISDN" else cards.esim_card)(unit)),
     ])
     msisdn = typer.Typer(name="msisdn", help="Phone numbers: list, show, add, add-range.", no_args_is_help=True)
-    esim = typer.Typer(name="esim", help="eSIM profiles: list, show, load a vendor's batch.", no_args_is_help=True)
+    esim = typer.Typer(name="esim", help="eSIM profiles: list, show, add one, load a vendor's batch.", no_args_is_help=True)
     group.add_typer(msisdn)
     group.add_typer(esim)
     add_commands(msisdn, "inventory msisdn", [
@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
     add_commands(esim, "inventory esim", [
         ("list", ops.esim_list, pool("esim_table", "esim")),
         ("show", ops.esim_show, cards.esim_card),
+        ("add", ops.esim_add, cards.esim_card),
     ])
 
     @esim.command("load")
