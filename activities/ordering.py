@@ -10,6 +10,7 @@ from temporalio import activity
 
 from activities.uow import UnitOfWork, unit_of_work
 from core import clock, context
+from core.db import get_engine
 from core.errors import NotFound
 from domain.catalog import PriceSnapshot
 from domain.customer import customer
@@ -57,6 +58,15 @@ async def find_by_external_id(conn: AsyncConnection, external_id: str) -> dict |
     return dict(row._mapping) if row else None
 
 
+async def load_order(order_id: str) -> dict:
+    """Read one order row on its own connection, or raise 404."""
+    async with get_engine().connect() as conn:
+        row = (await conn.execute(select(product_order).where(product_order.c.id == order_id))).first()
+    if row is None:
+        raise NotFound("order", order_id)
+    return dict(row._mapping)
+
+
 async def create_order(req: NewOrder, price: PriceSnapshot | None) -> tuple[dict, bool]:
     """Accept an order (state acknowledged) with its price snapshot; return (row, created).
 
@@ -78,16 +88,21 @@ async def create_order(req: NewOrder, price: PriceSnapshot | None) -> tuple[dict
             "requested_msisdn": req.requested_msisdn, "channel": context.current().channel,
             "order_date": clock.now(), "updated_at": clock.now(),
         }
-        stmt = insert(product_order).values(**values).on_conflict_do_nothing(index_elements=["external_id"])
-        inserted = (await uow.conn.execute(stmt.returning(product_order))).first()
-        if inserted is None:  # lost a race with the same external id: return the winner
-            existing = await find_by_external_id(uow.conn, req.external_id or "")
-            uow.record("order.create.replayed", "order", existing["id"], {"externalId": req.external_id})
-            return existing, False
-        uow.record("order.acknowledged", "order", order_id, {
+        return await insert_order(uow, values, {
             "customerId": req.customer_id, "offeringId": req.offering_id, "priceMinor": price.price_minor,
             "currency": price.currency, "externalId": req.external_id})
-        return dict(inserted._mapping), True  # the row as written (RETURNING): no read back
+
+
+async def insert_order(uow: UnitOfWork, values: dict, event: dict) -> tuple[dict, bool]:
+    """Insert an acknowledged order (audited with `event`); a race lost on its external id returns the winner."""
+    stmt = insert(product_order).values(**values).on_conflict_do_nothing(index_elements=["external_id"])
+    inserted = (await uow.conn.execute(stmt.returning(product_order))).first()
+    if inserted is None:  # lost a race with the same external id: return the winner
+        existing = await find_by_external_id(uow.conn, values["external_id"] or "")
+        uow.record("order.create.replayed", "order", existing["id"], {"externalId": values["external_id"]})
+        return existing, False
+    uow.record("order.acknowledged", "order", values["id"], event)
+    return dict(inserted._mapping), True  # the row as written (RETURNING): no read back
 
 
 async def _lock(conn: AsyncConnection, order_id: str) -> dict:

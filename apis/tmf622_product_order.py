@@ -1,4 +1,4 @@
-"""TMF622 Product Ordering: accept an order, start its workflow, show live progress, cancel."""
+"""TMF622 Product Ordering: accept an order, start its workflow (or change a line), show live progress, cancel."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.ordering import NewOrder, create_order, end_order
+from activities.ordering import NewOrder, create_order, end_order, load_order
 from activities.stack_clock import scenario_clock
 from apis.deps import TemporalDep
 from apis.routing import BssRouter
 from apis.temporal_gateway import describe_or_none
 from apis.tmf import list_response, parse_list_query, tmf_response
+from apis.tmf622_changes import place_change
 from apis.tmf622_wire import (
     BASE,
     CancelProductOrderCreate,
@@ -35,9 +36,9 @@ from core.db import get_engine
 from core.errors import ExternalServiceError, NotFound, PolicyViolation, Violation
 from core.scopes import Scope
 from domain.catalog import PriceSnapshot
-from domain.ordering import OrderStep, product_order
+from domain.ordering import OrderAction, OrderStep, product_order
 from domain.ordering_flow import CancelOrder, EndOrder, PlaceOrder
-from policies.base import raise_if
+from policies.base import raise_if, violation
 from policies.ordering import check_order_cancel
 from workflows import queues
 from workflows.order import OrderWorkflow, order_workflow_id
@@ -50,15 +51,6 @@ FILTERS = {"state": product_order.c.state, "externalId": product_order.c.externa
 WIRE_TO_STATE = {"inProgress": "in_progress"}
 # Pauses between start attempts (4 attempts, 1.3 s of waiting at most): the caller holds the POST open.
 START_RETRY_PAUSES = (0.1, 0.3, 0.9)
-
-
-async def load_order(order_id: str) -> dict:
-    """Read one order row or raise 404."""
-    async with get_engine().connect() as conn:
-        row = (await conn.execute(select(product_order).where(product_order.c.id == order_id))).first()
-    if row is None:
-        raise NotFound("order", order_id)
-    return dict(row._mapping)
 
 
 async def _resolve_price(offering_id: str) -> PriceSnapshot | None:
@@ -118,11 +110,20 @@ async def ensure_order_workflow(temporal: Client, row: dict) -> RPCError | None:
 
 @router.post("/productOrder", scope=Scope.ORDER_WRITE, status_code=201)
 async def create_product_order(body: ProductOrderCreate, request: Request, temporal: TemporalDep) -> JSONResponse:
-    """Accept an order for a plan, snapshot its price and start order-to-activation."""
-    customer_id, offering_id, msisdn = parse_order(body)
+    """Accept an order: `add` a plan (order-to-activation), `modify` or `delete` a line (its workflow's update)."""
+    order = parse_order(body)
+    if order.action != OrderAction.ADD:
+        row, created = await place_change(order, body.externalId, temporal)
+        return tmf_response(order_to_tmf(row, request), status=201 if created else 200)
+    # A new line has no owner to derive (a bound call must name its customer anyway: apis/routing.py).
+    customer_id = order.customer_id
+    if customer_id is None:
+        raise_if([violation("order.create.requires_customer", "relatedParty names no customer (role customer "
+                            "or @referredType Customer)", field="relatedParty")])
+    offering_id = order.offering_id or ""
     price = await _resolve_price(offering_id)
     row, created = await create_order(NewOrder(customer_id=customer_id, offering_id=offering_id,
-                                               external_id=body.externalId, requested_msisdn=msisdn), price)
+                                               external_id=body.externalId, requested_msisdn=order.msisdn), price)
     # A replayed order still acknowledged was never started (or its start is unknown): start it now.
     if row["state"] == "acknowledged" and (error := await ensure_order_workflow(temporal, row)) is not None:
         # Temporal says no workflow exists after every attempt: nothing was reserved or charged, so

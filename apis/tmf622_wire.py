@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from apis.tmf import href, iso, ref
-from core.errors import MalformedRequest
 from domain.money import Money
+from policies.base import raise_if, violation
 
 BASE = "/tmf-api/productOrderingManagement/v4"
 ORDER_PATH = f"{BASE}/productOrder"
@@ -44,28 +45,33 @@ class CharacteristicIn(_Tmf):
 
 
 class ProductIn(_Tmf):
-    """The product an item asks for (only characteristics matter: e.g. a chosen msisdn)."""
+    """The product of an item: characteristics of a new one (e.g. a chosen msisdn), or an existing line by id."""
 
+    id: str | None = Field(default=None, min_length=1)
+    href: str | None = None
+    name: str | None = None
+    referred_type: str | None = Field(default=None, alias="@referredType")
+    productOffering: EntityRef | None = None
     productCharacteristic: list[CharacteristicIn] = []
 
 
 class ProductOrderItemIn(_Tmf):
-    """One line of an order."""
+    """One line of an order: `add` a plan, `modify` (change plan of) or `delete` (terminate) a line."""
 
     id: str
-    action: str
+    action: Literal["add", "modify", "delete", "noChange"]
     quantity: int = 1
-    productOffering: EntityRef
+    productOffering: EntityRef | None = None
     product: ProductIn | None = None
 
 
 class ProductOrderCreate(_Tmf):
-    """ProductOrder_Create: one `add` item for a plan, the customer in relatedParty."""
+    """ProductOrder_Create: one item; the customer in relatedParty (or derived, see `parse_order`)."""
 
     externalId: str | None = Field(default=None, max_length=120)
     description: str | None = None
     requestedCompletionDate: str | None = None
-    relatedParty: list[EntityRef] = Field(min_length=1)
+    relatedParty: list[EntityRef] = []
     productOrderItem: list[ProductOrderItemIn] = Field(min_length=1)
 
 
@@ -77,24 +83,50 @@ class CancelProductOrderCreate(_Tmf):
     requestedCancellationDate: str | None = None
 
 
-def parse_order(body: ProductOrderCreate) -> tuple[str, str, str | None]:
-    """Return (customer id, offering id, requested msisdn) or raise a 400 naming the field."""
+@dataclass(frozen=True)
+class ParsedOrder:
+    """What an order asks for, in our terms."""
+
+    action: str                 # add | modify | delete
+    customer_id: str | None     # None: relatedParty names none (derived from the line or the bound caller)
+    offering_id: str | None     # add: the plan; modify: the plan to move to; delete: unused
+    product_id: str | None      # modify/delete: the line acted on
+    msisdn: str | None = None   # add: a chosen number
+
+
+def parse_order(body: ProductOrderCreate) -> ParsedOrder:
+    """Read the order's one item; what the spec allows but we do not do is a 422 with a rule code."""
     customers = [p for p in body.relatedParty if (p.role or "").lower() == "customer" or p.referred_type == "Customer"]
-    if len(customers) != 1:
-        raise MalformedRequest("request.malformed", "relatedParty must name exactly one customer",
-                               {"field": "relatedParty"})
-    if len(body.productOrderItem) != 1 or body.productOrderItem[0].action != "add":
-        raise MalformedRequest("request.malformed", "an order has exactly one productOrderItem with action 'add'",
-                               {"field": "productOrderItem"})
+    if len(customers) > 1:
+        raise_if([violation("order.create.requires_customer", "relatedParty names more than one customer",
+                            customers=[p.id for p in customers])])
+    if len(body.productOrderItem) != 1:  # one row per order: mixed or several items are separate orders
+        raise_if([violation("order.create.one_item_per_order", "an order has exactly one productOrderItem; "
+                            "place one order per line", items=len(body.productOrderItem))])
     item = body.productOrderItem[0]
+    product = item.product or ProductIn()
+    offering = item.productOffering or product.productOffering
+    found = []
+    if item.action == "noChange":
+        found.append(violation("order.item.action_supported", "action noChange orders nothing: use add, modify "
+                               "or delete", action=item.action))
     if item.quantity != 1:
-        raise MalformedRequest("request.malformed", "quantity must be 1 (one line per order)",
-                               {"field": "productOrderItem.quantity"})
-    msisdn = None
-    for char in item.product.productCharacteristic if item.product else []:
-        if char.name == "msisdn":
-            msisdn = str(char.value)
-    return customers[0].id, item.productOffering.id, msisdn
+        found.append(violation("order.item.quantity_one", "quantity must be 1 (one line per order)",
+                               quantity=item.quantity))
+    if item.action == "add" and (item.productOffering is None or product.id is not None):
+        found.append(violation("order.item.add_takes_offering", "an add item orders a new line from its "
+                               "productOffering, not an existing product (modify or delete acts on one)",
+                               product_id=product.id))
+    if item.action in ("modify", "delete") and product.id is None:
+        found.append(violation("order.item.requires_product", f"a {item.action} item names the line in "
+                               "product.id", action=item.action))
+    if item.action == "modify" and offering is None:
+        found.append(violation("order.item.modify_requires_offering", "a modify item names the plan to move to "
+                               "in productOffering", product_id=product.id))
+    raise_if(found)
+    msisdn = next((str(c.value) for c in reversed(product.productCharacteristic) if c.name == "msisdn"), None)
+    return ParsedOrder(action=item.action, customer_id=customers[0].id if customers else None,
+                       offering_id=offering.id if offering else None, product_id=product.id, msisdn=msisdn)
 
 
 def order_to_tmf(row: dict, request: Request) -> dict[str, Any]:
@@ -105,6 +137,8 @@ def order_to_tmf(row: dict, request: Request) -> dict[str, Any]:
                   "price": {"taxIncludedAmount": {"unit": price.currency, "value": price.major}},
                   "productOfferingPrice": ref(request, "/tmf-api/productCatalogManagement/v4/productOfferingPrice",
                                               row["offering_price_id"], "ProductOfferingPrice")}
+    action = row.get("action") or "add"
+    prices = None if action == "delete" else [item_price]  # a termination charges nothing
     product: dict[str, Any] = {"@type": "Product", "productCharacteristic": []}
     if row["subscription_id"]:
         product.update(id=row["subscription_id"],
@@ -125,12 +159,12 @@ def order_to_tmf(row: dict, request: Request) -> dict[str, Any]:
         "relatedParty": [dict(ref(request, "/tmf-api/customerManagement/v4/customer", row["customer_id"],
                                   "Customer"), role="customer")],
         "productOrderItem": [{
-            "id": "1", "action": "add", "quantity": 1, "state": state, "@type": "ProductOrderItem",
+            "id": "1", "action": action, "quantity": 1, "state": state, "@type": "ProductOrderItem",
             "productOffering": ref(request, "/tmf-api/productCatalogManagement/v4/productOffering",
                                    row["offering_id"], "ProductOffering"),
-            "itemPrice": [item_price], "product": product,
+            "product": product, **({"itemPrice": prices} if prices else {}),
         }],
-        "orderTotalPrice": [item_price],
+        "orderTotalPrice": prices,
         "note": [{"text": f"step: {row['step']}", "author": "system", "@type": "Note"}],
     }
     if row["failure_reason"]:

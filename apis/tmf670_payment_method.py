@@ -77,7 +77,7 @@ class BankCardCreate(CardDetailsIn):
     type_: Literal["bankCard", "BankCard"] = Field(alias="@type")
     name: str | None = Field(default=None, min_length=1, max_length=80)
     isPreferred: bool | None = None
-    relatedParty: RelatedPartyIn
+    relatedParty: RelatedPartyIn | None = None  # optional in the spec; a card's owner is needed: 422
     details: CardDetailsIn | None = None
     baseType: str | None = Field(default=None, alias="@baseType")
     schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
@@ -88,8 +88,6 @@ class BankCardCreate(CardDetailsIn):
             for field, value in self.details.model_dump(exclude_none=True).items():
                 if getattr(self, field) is None:
                     setattr(self, field, value)
-        if not self.cardNumber:
-            raise ValueError("cardNumber is required")
         return self
 
 
@@ -147,9 +145,20 @@ async def _load(method_id: str) -> Any:
 @router.post("/paymentMethod", scope=Scope.PAYMENT_METHOD_WRITE, status_code=201)
 async def add_card(body: BankCardCreate, request: Request) -> JSONResponse:
     """Tokenise a bank card and put it on file for a customer."""
+    # Both are optional in PaymentMethod_Create, and a card on file needs both: 422, not 400.
+    # No owner can be derived: a bound call must name its customer anyway (apis/routing.py).
+    customer_id = body.relatedParty.id if body.relatedParty else None
+    missing = []
+    if customer_id is None:
+        missing.append(violation("payment_method.add.requires_customer", "relatedParty names no customer",
+                                 field="relatedParty"))
+    if not body.cardNumber:
+        missing.append(violation("payment_method.add.card_required", "a bankCard needs its cardNumber",
+                                 field="cardNumber"))
+    raise_if(missing)
+    assert customer_id is not None
     number = normalise_card_number(body.cardNumber or "")
     month, year = parse_expiry(body)
-    customer_id = body.relatedParty.id
     async with get_engine().connect() as conn:
         status = await methods.customer_status(conn, customer_id)
         count = await methods.active_count(conn, customer_id)

@@ -32,6 +32,14 @@ ORDER_MACHINE: StateMachine[OrderState] = StateMachine("order", {
 })
 
 
+class OrderAction(StrEnum):
+    """What an order's item does (TMF622 `action`): a new line, a plan change of one, or its termination."""
+
+    ADD = "add"
+    MODIFY = "modify"
+    DELETE = "delete"
+
+
 class OrderStep(StrEnum):
     """Milestones of order-to-activation, also the `OrderStatus` search attribute values."""
 
@@ -43,6 +51,8 @@ class OrderStep(StrEnum):
     STUCK = "STUCK"
     ACTIVATING = "ACTIVATING"
     COMPENSATING = "COMPENSATING"
+    CHANGING_PLAN = "CHANGING_PLAN"  # a modify item: the line's workflow schedules the plan change
+    TERMINATING = "TERMINATING"      # a delete item: the line's workflow terminates it
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
@@ -74,6 +84,10 @@ product_order = Table(
     Column("order_date", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # modify/delete act on an existing line, named from the start (0022)
+    Column("action", Text, nullable=False, server_default=OrderAction.ADD.value),
+    CheckConstraint("action IN ('add', 'modify', 'delete')", name="action_known"),
+    CheckConstraint("action = 'add' OR subscription_id IS NOT NULL", name="change_names_line"),
     CheckConstraint("state IN ('acknowledged', 'in_progress', 'completed', 'failed', 'cancelled')",
                     name="state_known"),
     CheckConstraint("state NOT IN ('failed', 'cancelled') OR failure_reason IS NOT NULL", name="ended_with_reason"),

@@ -159,19 +159,34 @@ async def _customer_of_individual(ctx: Ctx) -> dict[str, Any]:
     return {"name": "Ana Lim", "engagedParty": {"id": await ctx.individual(), "@referredType": "Individual"}}
 
 
-async def _resource(ctx: Ctx) -> dict[str, Any]:
-    # Resource_Create "requires" href and id though they are not its properties (a spec bug): the id is the name.
-    return {"href": f"{TMF}/resourceInventoryManagement/v4/resource/90010001", "id": "90010001", "name": "90010001"}
-
-
-async def _resource_named_otherwise(ctx: Ctx) -> dict[str, Any]:
-    return {"href": "urn:x", "id": "SIM-GOLD-1", "name": "SIM-GOLD-1"}
-
-
 async def _cancel_order(ctx: Ctx) -> dict[str, Any]:
     return {"productOrder": {"id": await ctx.order()}}
 
 
+async def _order(ctx: Ctx) -> dict[str, Any]:
+    # An add item names neither offering nor product in the minimal body; relatedParty is optional too.
+    return {"productOrderItem": [{"id": "1", "action": "add"}]}
+
+
+async def _order_of_customer(ctx: Ctx) -> dict[str, Any]:
+    return {"relatedParty": [{"id": await ctx.customer(), "@referredType": "Customer"}],
+            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": "PLAN_M"}}]}
+
+
+async def _payment_method(ctx: Ctx) -> dict[str, Any]:
+    # PaymentMethod_Create names neither the owner (relatedParty is optional) nor the card (BankCard's).
+    return {"@type": "bankCard", "name": "Main card"}
+
+
+async def _payment_method_of_customer(ctx: Ctx) -> dict[str, Any]:
+    return await _payment_method(ctx) | {"relatedParty": {"id": await ctx.customer(), "@referredType": "Customer"}}
+
+
+async def _card_of_customer(ctx: Ctx) -> dict[str, Any]:
+    return await _payment_method_of_customer(ctx) | {"cardNumber": "4242424242424242", "expirationDate": "12/35"}
+
+
+P622, P670 = "TMF622-ProductOrdering-v4.0.0.swagger.json", "TMF670-PaymentMethod-v4.0.0.swagger.json"
 P676, P683, P621 = ("TMF676-Payment-v4.0.0.swagger.json", "TMF683-PartyInteraction-v4.0.0.swagger.json",
                     "TMF621-TroubleTicket-v4.0.0.swagger.json")
 ONE = frozenset
@@ -201,16 +216,20 @@ CASES = [
          _customer_of_individual, ONE({(422, "customer.create.requires_contact_medium")}), "individual"),
     # Known gap, out of this slice: the same body engaging an Organization (TMF632 organization and
     # small-business customers are #17 item 3, helper H8) belongs here once that lands.
-    # A name that is neither a number nor an ICCID, without @type, says nothing about which pool it joins.
-    Case(f"{TMF}/resourceInventoryManagement/v4/resource", "TMF639-ResourceInventory-v4.0.0.swagger.json",
-         "Resource_Create", _resource, ONE({CREATED})),
-    Case(f"{TMF}/resourceInventoryManagement/v4/resource", "TMF639-ResourceInventory-v4.0.0.swagger.json",
-         "Resource_Create", _resource_named_otherwise, ONE({(422, "inventory.resource.name_invalid")}),
-         "not a number"),
     # The order may already be past the point of no return when the cancellation arrives.
     Case(f"{TMF}/productOrderingManagement/v4/cancelProductOrder", "TMF622-ProductOrdering-v4.0.0.swagger.json",
          "CancelProductOrder_Create", _cancel_order,
          ONE({CREATED, (422, "order.cancel.not_after_provisioning_started"), (422, "order.transition.invalid")})),
+    Case(f"{TMF}/productOrderingManagement/v4/productOrder", P622, "ProductOrder_Create", _order,
+         ONE({(422, "order.item.add_takes_offering")})),
+    Case(f"{TMF}/productOrderingManagement/v4/productOrder", P622, "ProductOrder_Create", _order_of_customer,
+         ONE({CREATED}), "customer and offering", PARTY),
+    Case(f"{TMF}/paymentMethod/v4/paymentMethod", P670, "PaymentMethod_Create", _payment_method,
+         ONE({(422, "payment_method.add.requires_customer")})),
+    Case(f"{TMF}/paymentMethod/v4/paymentMethod", P670, "PaymentMethod_Create", _payment_method_of_customer,
+         ONE({(422, "payment_method.add.card_required")}), "customer", PARTY),
+    Case(f"{TMF}/paymentMethod/v4/paymentMethod", P670, "PaymentMethod_Create", _card_of_customer,
+         ONE({CREATED}), "customer and card", frozenset({"relatedParty", "cardNumber", "expirationDate"})),
 ]
 
 # Route -> why its minimal spec body is not in the table yet. Each answered 400 when this table was written
@@ -221,17 +240,14 @@ KNOWN_GAPS = {
         " belongs with TMF620 productSpecification create (#17 item 3)",
     f"{TMF}/productCatalogManagement/v4/productOfferingPrice":
         "ProductOfferingPrice_Create requires only `name`; we require its `productOffering` and price (tmf620_price)",
-    f"{TMF}/productOrderingManagement/v4/productOrder":
-        "ProductOrder_Create requires only productOrderItem {id, action}; we require relatedParty and an offering"
-        " per item (items referencing a product for modify/delete are #17 item 3)",
     f"{TMF}/usageManagement/v4/usage":
         "Usage_Create requires nothing; we require usageType and the line's characteristics (needs TMF635"
         " usageSpecification, #17 item 3)",
     f"{TMF}/prepayBalanceManagement/v4/topupBalance":
         "TopupBalance_Create's Quantity has no required attribute; we require amount.amount, and a bucket of an"
         " active line (tmf654 router)",
-    f"{TMF}/paymentMethod/v4/paymentMethod":
-        "PaymentMethod_Create requires only @type and name; we require relatedParty and the card (tmf670 router)",
+    f"{TMF}/resourceInventoryManagement/v4/resource":
+        "Resource_Create requires only name; we take only MSISDNs as names (eSIM resources are #17 item 3)",
 }
 
 

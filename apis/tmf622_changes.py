@@ -1,0 +1,92 @@
+"""TMF622 items that act on an existing line: `modify` (a plan change) and `delete` (a termination).
+
+They take the path `bss subscription plan-change|terminate` takes (apis/subscription_ops.py): the same
+policies first (a refusal is a 422 and writes nothing), then the same update of the line's workflow,
+whose validator and activities have the last word. The order records it: acknowledged, inProgress
+while the update runs, then completed, or failed with the rule code of a late refusal. A retried POST
+with the same externalId resumes an order left unfinished (Temporal unreachable) under the same
+update id, so the line's workflow answers it once.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+
+from activities.catalog import resolve_price
+from activities.ordering import end_order, load_order, record_order_step
+from activities.ordering_changes import NewChange, create_change_order, order_by_external_id
+from activities.subscription import load_view
+from apis.subscription_ops import acting, load_line_row, offering_facts, send
+from apis.tmf622_wire import ParsedOrder
+from core import clock
+from core.errors import NotFound, PolicyViolation
+from domain.catalog import PriceSnapshot, PriceType
+from domain.ordering import FINAL_STATES, OrderAction, OrderState, OrderStep
+from domain.ordering_flow import EndOrder, OrderStepUpdate
+from domain.subscription_flow import ChangePlan, TerminateLine
+from policies import subscription as rules
+from policies.base import raise_if, violation
+from workflows.subscription import SubscriptionWorkflow
+
+PLAN_NOT_SELLABLE = "subscription.plan_change.target_not_sellable"
+
+
+async def place_change(order: ParsedOrder, external_id: str | None, temporal: Client) -> tuple[dict, bool]:
+    """Accept and run a modify/delete order; return (its row at the end, created)."""
+    assert order.product_id is not None
+    if external_id and (existing := await order_by_external_id(external_id)) is not None:
+        if existing["action"] != OrderAction.ADD and OrderState(existing["state"]) not in FINAL_STATES:
+            return await run_change(temporal, existing), False
+        return existing, False
+    line = await load_line_row(order.product_id)
+    customer_id = order.customer_id or line["customer_id"]
+    if customer_id != line["customer_id"]:
+        raise_if([violation("order.item.product_not_of_customer", f"product {line['id']} is not a line of "
+                            f"customer {customer_id}", product_id=line["id"], customer_id=customer_id)])
+    price = await (_plan_change_price(line, order.offering_id or "") if order.action == OrderAction.MODIFY
+                   else _termination_price(line))
+    row, created = await create_change_order(NewChange(
+        action=order.action, customer_id=customer_id, subscription_id=line["id"], offering_id=price.offering_id,
+        external_id=external_id), price)
+    if OrderState(row["state"]) in FINAL_STATES:
+        return row, created
+    return await run_change(temporal, row), created
+
+
+async def _plan_change_price(line: dict, offering_id: str) -> PriceSnapshot:
+    """The subscription operation's plan-change rules, then the new plan's price in force now."""
+    if line["pending_offering_id"] != offering_id:  # the same change again is a retry, not a conflict
+        kind, sellable = await offering_facts(offering_id, PLAN_NOT_SELLABLE)
+        raise_if(rules.check_plan_change(line["id"], line["state"], line["offering_id"], offering_id,
+                                         line["pending_offering_id"], kind, sellable))
+    return await resolve_price(offering_id, clock.now(), code=PLAN_NOT_SELLABLE)
+
+
+async def _termination_price(line: dict) -> PriceSnapshot:
+    """The subscription operation's termination rule; the order keeps the price the line stops paying."""
+    raise_if(rules.check_terminate(line["id"], line["state"]))
+    view = await load_view(line["id"])
+    price_id = view.price_id or (await resolve_price(line["offering_id"], clock.now())).price_id
+    return PriceSnapshot(offering_id=line["offering_id"], price_id=price_id, price_minor=line["price_minor"],
+                         currency=line["currency"], price_type=PriceType.RECURRING, period_days=line["period_days"])
+
+
+async def run_change(temporal: Client, row: dict) -> dict:
+    """Start the order, send its update to the line's workflow, and end the order with the outcome."""
+    order_id, line_id = row["id"], row["subscription_id"]
+    modify = row["action"] == OrderAction.MODIFY
+    await record_order_step(OrderStepUpdate(
+        order_id=order_id, step=OrderStep.CHANGING_PLAN if modify else OrderStep.TERMINATING))
+    update_id = f"order-{order_id}"  # a resumed order's update is answered by the first one
+    try:
+        if modify:
+            await send(temporal, line_id, SubscriptionWorkflow.change_plan,
+                       ChangePlan(offering_id=row["offering_id"], **acting()), update_id=update_id)
+        else:
+            await send(temporal, line_id, SubscriptionWorkflow.terminate,
+                       TerminateLine(reason=f"product order {order_id}", **acting()), update_id=update_id)
+    except (PolicyViolation, NotFound) as exc:  # refused by the workflow, or the line has none: the order fails
+        await end_order(EndOrder(order_id=order_id, state=OrderState.FAILED, reason=f"{exc.code}: {exc.message}"))
+    else:
+        await end_order(EndOrder(order_id=order_id, state=OrderState.COMPLETED, subscription_id=line_id))
+    return await load_order(order_id)
