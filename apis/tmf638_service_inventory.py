@@ -2,10 +2,14 @@
 
 States on the wire are TMF's `ServiceStateType`, one-to-one with SPEC §2 so filters stay exact:
 `activated` is `active`, and `failed` (a reservation that never went live) is `inactive`.
-A CFS lists its RFS in `supportingService`; an RFS points at its CFS in `serviceRelationship`
-(`supports`). The product order and the subscription (TMF637 product) are `relatedEntity`s, the
-service order item is in `serviceOrderItem`, the MSISDN and eSIM are `supportingResource`s.
-The rendering is shared with TMF640, which adds the activation tasks.
+A CFS lists its RFS in `supportingService` and relates to each in `serviceRelationship`
+(`reliesOn`); an RFS relates to its CFS (`supports`). `serviceSpecification` names the spec of the
+line's decomposition (MobileBroadband, DataService, VoiceService; no service catalogue is served, so
+its href is a URN). `place` is the line's home network, the PLMN of our IMSIs. The product order and
+the subscription (TMF637 product) are `relatedEntity`s, the service order item is in
+`serviceOrderItem`, the MSISDN and eSIM are `supportingResource`s. Any of them filters through the
+TMF630 refinement (`serviceRelationship.service.id=…`, `place.id=…`); the store answers
+`serviceSpecification.id|name` itself. The rendering is shared with TMF640, which adds the activation tasks.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from apis.tmf import ListQuery, href, iso, list_response, parse_list_query, ref,
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound
 from core.scopes import Scope
+from domain.reference_data import IMSI_PREFIX
 from domain.service_order import ServiceKind, ServiceSpec, ServiceState, service, service_order
 
 BASE = "/tmf-api/serviceInventory/v4"
@@ -38,8 +43,13 @@ FROM_WIRE = {wire: state for state, wire in TO_WIRE.items()}
 DESCRIPTIONS = {ServiceSpec.MOBILE_BROADBAND: "Mobile line", ServiceSpec.DATA_SERVICE: "Data service of line",
                 ServiceSpec.VOICE_SERVICE: "Voice service of line"}
 S = service.c
-FILTERS = ("id", "state", "category", "serviceSpecification.name", "relatedEntity.id", "relatedParty.id",
-           "serviceOrderItem.serviceOrderId")
+FILTERS = ("id", "state", "category", "serviceSpecification.id", "serviceSpecification.name", "relatedEntity.id",
+           "relatedParty.id", "serviceOrderItem.serviceOrderId")
+# Every line runs on our own network: the PLMN (MCC 525, MNC 01) our IMSIs are issued under.
+HOME_MCC, HOME_MNC = IMSI_PREFIX[:3], IMSI_PREFIX[3:5]
+HOME_NETWORK = {"id": f"PLMN-{HOME_MCC}-{HOME_MNC}", "href": f"urn:bss-cli:place:plmn:{HOME_MCC}-{HOME_MNC}",
+                "name": f"home network (MCC {HOME_MCC}, MNC {HOME_MNC})", "role": "homeNetwork",
+                "@referredType": "Place"}
 
 router = BssRouter(prefix=BASE, tags=["serviceInventory"])
 
@@ -58,7 +68,8 @@ def conditions(filters: dict[str, str]) -> list[ColumnElement[bool]]:
         elif key == "relatedParty.id":
             found.append(service_order.c.customer_id == value)
         else:
-            column = {"id": S.id, "category": S.kind, "serviceSpecification.name": S.spec_name,
+            column = {"id": S.id, "category": S.kind, "serviceSpecification.id": S.spec_name,
+                      "serviceSpecification.name": S.spec_name,
                       "serviceOrderItem.serviceOrderId": S.service_order_id}[key]
             found.append(column == value)
     return found
@@ -103,11 +114,13 @@ def to_tmf(row: Any, request: Request, children: list[Any], path: str = SERVICE_
                 | {"role": "productOrder"}]
     if row.subscription_id:
         entities.append(ref(request, PRODUCT_PATH, row.subscription_id, "Product") | {"role": "product"})
-    relationships = []
+    # Both ways: the CFS relies on each RFS, each RFS supports its CFS.
+    relationships = [{"relationshipType": "reliesOn", "service": service_ref(request, path, child)}
+                     for child in children]
     if row.parent_service_id:
         relationships.append({"relationshipType": "supports", "service": {
             "id": row.parent_service_id, "href": href(request, f"{path}/{row.parent_service_id}"),
-            "@referredType": "Service"}})
+            "name": ServiceSpec.MOBILE_BROADBAND.value, "@referredType": "Service"}})
     return {
         "id": row.id, "href": href(request, f"{path}/{row.id}"), "@type": "Service",
         "name": f"{spec.value} {msisdn or ''}".strip(),
@@ -117,10 +130,10 @@ def to_tmf(row: Any, request: Request, children: list[Any], path: str = SERVICE_
         "isStateful": True, "serviceDate": iso(row.created_at),
         "startDate": iso(row.activated_at or row.created_at),
         **({"endDate": iso(row.terminated_at)} if row.terminated_at else {}),
-        "serviceSpecification": {"id": spec.value, "name": spec.value, "version": "1.0",
-                                 "@referredType": "ServiceSpecification"},
+        "serviceSpecification": {"id": spec.value, "href": f"urn:bss-cli:serviceSpecification:{spec.value}",
+                                 "name": spec.value, "version": "1.0", "@referredType": "ServiceSpecification"},
         "serviceCharacteristic": [characteristic(name, value) for name, value in sorted(chars.items())],
-        "place": [],
+        "place": [dict(HOME_NETWORK)],
         "relatedParty": [ref(request, CUSTOMER_PATH, row.customer_id, "Customer") | {"role": "customer"}],
         "relatedEntity": entities,
         "serviceOrderItem": [{

@@ -146,7 +146,8 @@ def service_card(svc: dict) -> RenderableType:
     order = next((e["id"] for e in svc.get("relatedEntity", []) if e.get("role") == "productOrder"), None)
     line = next((e["id"] for e in svc.get("relatedEntity", []) if e.get("role") == "product"), None)
     so = next((i["serviceOrderId"] for i in svc.get("serviceOrderItem", [])), None)
-    parent = next((r["service"]["id"] for r in svc.get("serviceRelationship", [])), None)
+    parent = next((r["service"]["id"] for r in svc.get("serviceRelationship", [])
+                   if r.get("relationshipType") == "supports"), None)
     parts: list[RenderableType] = [fields(
         ("spec", (svc.get("serviceSpecification") or {}).get("name")), ("category", svc.get("category")),
         ("state", state(SERVICE_STATES.get(wire, wire))), ("product order", order), ("service order", so),

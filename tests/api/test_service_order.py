@@ -59,7 +59,7 @@ async def test_services_carry_every_attribute_tmf_clients_check(seeded_api):
     assert listed.status_code == 200 and len(services) == 3
     for svc in services:
         assert STRICT <= svc.keys(), STRICT - svc.keys()
-        assert svc["state"] == "reserved" and svc["place"] == []
+        assert svc["state"] == "reserved" and [p["role"] for p in svc["place"]] == ["homeNetwork"]
     cfs, data, voice = services
     assert [s["id"] for s in cfs["supportingService"]] == [data["id"], voice["id"]]
     assert data["serviceRelationship"][0]["service"]["id"] == cfs["id"]
