@@ -111,7 +111,8 @@ async def test_get_list_filters_fields_and_paging(api):
     assert (page.headers["X-Total-Count"], page.headers["X-Result-Count"]) == ("3", "1")
     assert page.json() == [{"id": second["id"], "href": second["href"], "@type": "Customer",  # engagedParty:
                             "engagedParty": second["engagedParty"], "name": "Ada Lovelace", "status": "pending"}]
-    assert_error(await api.get(CUSTOMERS, params={"colour": "red"}), 400, "request.malformed")
+    assert (await api.get(CUSTOMERS, params={"colour": "red"})).json() == []  # TMF630: no customer has one
+    assert_error(await api.get(CUSTOMERS, params={"col our": "red"}), 400, "request.malformed")
 
 
 async def test_unknown_ids_are_404(api):

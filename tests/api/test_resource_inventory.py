@@ -104,7 +104,7 @@ async def test_unknown_ids_are_404(seeded_api, seeded_db):
                          json={"resourceStatus": "available"})
 
 
-@pytest.mark.parametrize("params", [{"colour": "red"}, {"@type": "SIM"}, {"state": "lost"},
+@pytest.mark.parametrize("params", [{"col our": "red"}, {"@type": "SIM"}, {"state": "lost"},
                                     {"@type": "MSISDN", "state": "activated"}, {"resourceStatus": "busy"},
                                     {"limit": "0"}, {"offset": "-1"}])
 async def test_bad_list_queries_are_400(seeded_api, seeded_db, params):
