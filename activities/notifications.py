@@ -75,12 +75,21 @@ async def handle_events(rows: list[Row]) -> None:
         return
     with context.acting_as(NOTIFIER):
         async with get_engine().connect() as conn:
-            letters = [letter for notice in notices for letter in await _letters(conn, notice)]
-        await _record(letters)
-        await _send([letter.key for letter in letters])
+            # A redelivery finds its notices decided: only what is left is looked up and rendered
+            # (the unique key stays the last word against a concurrent run).
+            decided = set((await conn.execute(select(notification.c.key).where(
+                notification.c.key.in_([n.key for n in notices])))).scalars())
+            letters = [letter for notice in notices if notice.key not in decided
+                       for letter in await _letters(conn, notice)]
+            decided |= set((await conn.execute(select(notification.c.key).where(
+                notification.c.key.in_([letter.key for letter in letters])))).scalars())
+        await _record([letter for letter in letters if letter.key not in decided])
+        await _send([n.key for n in notices] + [letter.key for letter in letters])
 
 
 async def _record(letters: list[Letter]) -> None:
+    if not letters:
+        return
     try:
         async with unit_of_work() as uow:
             for letter in letters:

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.notifications import handle_events
@@ -158,3 +159,32 @@ async def test_renewal_mails_reminder_renewed_and_declined_with_amount_and_card(
     (reminded,) = await rows(seeded_db, "SELECT payload FROM audit.domain_event WHERE aggregate_id = :s AND "
                                         "event_type = 'subscription.renewal_reminder_due'", s=paid)
     assert (reminded["payload"]["periodNumber"], reminded["payload"]["priceMinor"]) == (1, 2500)
+
+
+async def test_a_mail_that_fails_is_sent_on_the_next_delivery_and_its_interaction_is_kept_once(
+        seeded_api, seeded_db, temporal_env, sub_queue, monkeypatch):
+    since = (await rows(seeded_db, "SELECT coalesce(max(id), 0) AS m FROM audit.domain_event"))[0]["m"]
+    sub = await open_line(seeded_api, "PLAN_S")
+    await start_line(temporal_env, sub_queue, sub)
+    await use_data(seeded_api, seeded_db, sub, 6 * GB)  # 100 % and blocked: two notices
+    row = await line(seeded_db, sub)
+    to = await email_of(seeded_db, row["customer_id"])
+    events = await rows(seeded_db, "SELECT id, event_type, aggregate_type, aggregate_id, payload, occurred_at "
+                                   "FROM audit.domain_event WHERE id > :since ORDER BY id", since=since)
+
+    async def down(*_: object, **__: object) -> str:
+        raise OSError("mail server down")
+
+    monkeypatch.setattr("core.mailer.send", down)
+    with pytest.raises(OSError):  # the delivery fails, so the event plane hands the rows again
+        await handle_events(events)
+    assert mails(to) == []  # decided and logged, not mailed
+    assert len(await interactions(seeded_api, row["customer_id"])) == 2
+    monkeypatch.undo()
+    await handle_events(events)
+    await handle_events(events)
+    assert [kind for kind, _ in mails(to)] == ["bundle_used", "line_blocked"]
+    assert len(await interactions(seeded_api, row["customer_id"])) == 2
+    unsent = await rows(seeded_db, "SELECT count(*) AS n FROM crm.notification WHERE customer_id = :c "
+                                   "AND sent_at IS NULL", c=row["customer_id"])
+    assert unsent[0]["n"] == 0
