@@ -2,7 +2,8 @@
 
 `bucket.id` names the bucket (`SUB-000001-data`, as in TMF654 buckets) and `amount` how much, signed:
 positive credits, negative debits. Units are the bucket's base unit or a multiple (`MB`/`GB` for data,
-`s`/`min` for voice, `sms` for SMS); the amount must come to whole base units (1.5 GB = 1536 MB).
+`s`/`min` for voice, `sms` for SMS; the base unit when `units` is left out); the amount must come to
+whole base units (1.5 GB = 1536 MB), and is required although the spec's Quantity leaves it optional.
 `usageType`, required by the spec, must be the bucket's. Our rules (policies/balance.py): a `reason`
 is required, one adjustment moves at most the configured maximum (`BSS_BALANCE_ADJUST_MAX_*`), a
 debit never leaves less than was already used, an unlimited bucket and a line that is not live
@@ -108,10 +109,13 @@ def _quantity(allowance: AllowanceType, body: AdjustBalanceCreate) -> tuple[int,
                                                          f"bucket, not {body.usageType}", usage_type=body.usageType))
     if body.adjustType == "recurring":
         found.append(violation(rules.ONE_TIME_ONLY, "an adjustment lasts its bundle period: adjustType oneTime"))
-    per = UNITS[unit].get(body.amount.units or "")
-    if body.amount.amount is None or per is None:
-        found.append(violation(rules.UNITS_KNOWN, f"amount needs amount and units, one of "
-                                                  f"{', '.join(UNITS[unit])}", units=body.amount.units))
+    per = UNITS[unit].get(body.amount.units or unit)  # no units: the bucket's base unit
+    if per is None:
+        found.append(violation(rules.UNITS_KNOWN, f"units must be one of {', '.join(UNITS[unit])}",
+                               units=body.amount.units))
+    if body.amount.amount is None:  # Quantity leaves it optional; how much cannot be guessed
+        found.append(violation(rules.AMOUNT_REQUIRED, "say how much to adjust (amount.amount)"))
+    if per is None or body.amount.amount is None:
         raise_if(found)
     exact = Decimal(str(body.amount.amount)) * per
     if exact != exact.to_integral_value():

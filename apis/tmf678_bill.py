@@ -4,7 +4,7 @@ Bills are issued by the flows (`activities.billing.issue_bill`), one per charge.
 paid when issued, so `state` is `settled`, `remainingAmount` is zero and `appliedPayment` names the
 TMF676 payment; a later refund is a TMF676 `Refund` of that payment and leaves the bill settled
 (TMF678 has no refunded state). `category` is what the bill is for (activation, renewal, vas,
-planChange); `runType` is `onCycle` for renewals. `billDocument` links the rendered text bill at
+planChange, onDemand); `runType` is `onCycle` for renewals. `billDocument` links the rendered text bill at
 `/billing-api/v1/bill/{id}/document`. Each rate's `product` is the line; `characteristic` names
 the offering. Bill filters: `id`, `relatedParty.id`, `billingAccount.id`, `state`, `category`;
 rate filters: `id`, `bill.id`, `product.id`, `relatedParty.id`, `isBilled`, `type`. A comma means "any of".
@@ -48,7 +48,7 @@ PAYMENT_PATH = "/tmf-api/paymentManagement/v4/payment"
 METHOD_PATH = "/tmf-api/paymentMethod/v4/paymentMethod"
 DOCUMENT_PATH = "/billing-api/v1/bill"
 CATEGORY = {BillKind.ACTIVATION: "activation", BillKind.RENEWAL: "renewal", BillKind.VAS: "vas",
-            BillKind.PLAN_CHANGE: "planChange"}
+            BillKind.PLAN_CHANGE: "planChange", BillKind.ON_DEMAND: "onDemand"}
 KIND_OF_CATEGORY = {wire: kind.value for kind, wire in CATEGORY.items()}
 # Every domain state was paid in full at issue; TMF's other states name nothing we have.
 STATES = {"settled": [s.value for s in BillState], "new": [], "onHold": [], "validated": [], "sent": [],

@@ -25,6 +25,7 @@ class BillKind(StrEnum):
     RENEWAL = "renewal"
     VAS = "vas"
     PLAN_CHANGE = "plan_change"
+    ON_DEMAND = "on_demand"  # a charge billed on request (TMF678 customerBillOnDemand)
 
 
 class BillState(StrEnum):
@@ -65,7 +66,7 @@ customer_bill = Table(
     Column("idempotency_key", Text, nullable=False, unique=True),
     Column("bill_date", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("kind IN ('activation', 'renewal', 'vas', 'plan_change')", name="kind_known"),
+    CheckConstraint("kind IN ('activation', 'renewal', 'vas', 'plan_change', 'on_demand')", name="kind_known"),
     CheckConstraint("state IN ('settled', 'partially_refunded', 'refunded')", name="state_known"),
     CheckConstraint("amount_minor >= 0", name="amount_non_negative"),
     CheckConstraint("period_end >= period_start", name="period_ordered"),

@@ -1,4 +1,5 @@
-"""Bill operations (TMF678): a customer's or a line's bills, one bill with its lines, its text document."""
+"""Bill operations (TMF678): a customer's or a line's bills, one bill with its lines, its text document,
+and a bill on demand for a charge no flow billed (a manual payment)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from core.scopes import Scope
-from operations.fields import CUSTOMER_ID, BillId
+from operations.fields import CUSTOMER_ID, BillId, CustomerId, PaymentId, SubscriptionId
 from operations.registry import Client, Input, operation
 
 BILLS = "/tmf-api/customerBillManagement/v4/customerBill"
 RATES = "/tmf-api/customerBillManagement/v4/appliedCustomerBillingRate"
 DOCUMENT = "/billing-api/v1/bill"
+ON_DEMAND = "/tmf-api/customerBillManagement/v4/customerBillOnDemand"
 MAX = 1000
 
 
@@ -67,3 +69,21 @@ def document(client: Client, args: WhichBill) -> Any:
     The API answers text/plain, so the result is that text (with --json, as one JSON string).
     """
     return client.request("GET", f"{DOCUMENT}/{args.bill_id}/document")
+
+
+class OnDemand(Input):
+    """The charge to bill: whose, for which line, settled by which payment."""
+
+    customer_id: CustomerId
+    subscription_id: SubscriptionId = Field(json_schema_extra={"flag": "--subscription"})
+    payment_id: PaymentId = Field(json_schema_extra={"flag": "--payment"})
+    description: str = Field(default="On-demand charge", min_length=1, max_length=200,
+                             description="What the charge was for (the bill's one line).")
+
+
+@operation("bill.on_demand", scope=Scope.BILL_ISSUE, routes=[f"POST {ON_DEMAND}"], arguments=("customer_id",))
+def on_demand(client: Client, args: OnDemand) -> Any:
+    """Bill a manual charge on demand: one line of the payment's amount, settled by that payment (TMF678)."""
+    return client.request("POST", ON_DEMAND, json={
+        "billingAccount": {"id": args.customer_id}, "product": {"id": args.subscription_id},
+        "payment": {"id": args.payment_id}, "description": args.description})

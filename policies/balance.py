@@ -11,6 +11,7 @@ from domain.subscription import UNLIMITED, SubscriptionState
 from policies.base import violation
 
 REASON_REQUIRED = "balance.adjust.reason_required"
+AMOUNT_REQUIRED = "balance.adjust.amount_required"
 AMOUNT_NON_ZERO = "balance.adjust.amount_non_zero"
 WHOLE_BASE_UNITS = "balance.adjust.whole_base_units"
 UNITS_KNOWN = "balance.adjust.units_known"

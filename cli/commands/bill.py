@@ -18,4 +18,5 @@ def register(app: typer.Typer) -> None:
             bills, " · ".join(filter(None, ["Bills", v["customer_id"], v["subscription_id"]])))),
         ("show", ops.show, lambda d: bill_card(d["customerBill"], d["appliedCustomerBillingRate"])),
         ("document", ops.document, lambda text: Text(text.rstrip("\n"))),
+        ("on-demand", ops.on_demand, lambda d: f"[green]{d['customerBill']['id']} issued[/] ({d['id']}, {d['state']})"),
     ])

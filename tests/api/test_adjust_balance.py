@@ -5,16 +5,20 @@ Consumption is set with plain SQL on `subscription.bundle_balance` (rating owns 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import text
 
+from core.settings import get_settings
 from tests.api.test_product_inventory import active_line, sql
+from tests.api.test_spec_minimal_bodies import create_validator, documented, spec_value
 from tests.conftest import client_for
 
 ADJUST = "/tmf-api/prepayBalanceManagement/v4/adjustBalance"
 BUCKETS = "/tmf-api/prepayBalanceManagement/v4/bucket"
 PRODUCTS = "/tmf-api/productInventory/v4/product"
+P654 = "TMF654-PrepayBalance-v4.0.0.swagger.json"
 CHECKED = {"amount", "href", "id", "status", "usageType"}
 
 
@@ -69,7 +73,7 @@ async def test_a_credit_is_exact_audited_listed_and_replayed_once(seeded_api, se
     await assert_refused(seeded_api, seeded_db, sub, 409, "balance.adjust.idempotency_key_reused",
                          body(f"{sub}-data", 2, "GB"), headers=key)
     # A correction the other way, on the roaming bucket, in its base unit.
-    debit = await seeded_api.post(ADJUST, json=body(f"{sub}-data_roaming", -100))
+    debit = await seeded_api.post(ADJUST, json=body(f"{sub}-data_roaming", -100) | {"amount": {"amount": -100}})
     assert debit.status_code == 201 and debit.json()["amount"] == {"amount": -100, "units": "MB"}
     assert (await bucket(seeded_api, f"{sub}-data_roaming"))["totalValue"]["amount"] == 400
     listed = await seeded_api.get(ADJUST, params={"product.id": sub})
@@ -100,7 +104,7 @@ async def test_refusals_change_nothing(seeded_api, seeded_db, api_url):
         (body(data, 11, "GB"), "balance.adjust.within_limit"),
         (body(data, 5, "min"), "balance.adjust.units_known"),
         ({"bucket": {"id": data}, "usageType": "data", "amount": {"units": "MB"}, "reason": "x"},
-         "balance.adjust.units_known"),
+         "balance.adjust.amount_required"),
         (body(data, 0.0001, "GB"), "balance.adjust.whole_base_units"),
         (body(data, 512) | {"usageType": "voice"}, "balance.adjust.usage_type_matches"),
         (body(data, 512, adjustType="recurring"), "balance.adjust.one_time_only"),
@@ -140,3 +144,17 @@ async def test_a_data_credit_lifts_an_exhausted_block(seeded_api, seeded_db):
             "SELECT payload FROM audit.domain_event WHERE event_type = 'subscription.unblocked' AND aggregate_id = :s"),
             {"s": sub})).scalar_one()
     assert unblocked["by"] == f"adjustment {made.json()['id'].removeprefix('ADJ-')}"
+
+
+async def test_each_optional_spec_attribute_is_accepted_never_a_400(seeded_api, seeded_db):
+    # Every optional AdjustBalance_Create property alone, on a body refused for its amount of 0.
+    spec = json.loads((get_settings().tmf_specs_dir / P654).read_text())
+    definition = spec["definitions"]["AdjustBalance_Create"]
+    base = {"amount": {"amount": 0, "units": "MB"}, "usageType": "data", "bucket": {"id": "SUB-000001-data"}}
+    probed = sorted(set(definition["properties"]) - set(definition["required"]))
+    assert len(probed) == 11
+    for name in probed:
+        payload = base | {name: spec_value(spec, definition["properties"][name])}
+        assert not list(create_validator(P654, "AdjustBalance_Create").iter_errors(payload)), name
+        response = await seeded_api.post(ADJUST, json=payload)
+        assert response.status_code == 422 and documented(response.json()["code"]), (name, response.text)

@@ -47,6 +47,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
     ("usageManagement/v4", "usageSpecification"): ("TMF635-UsageManagement-v4.0.0.swagger.json", "UsageSpecification"),
     ("customerBillManagement/v4", "customerBill"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "CustomerBill"),
     ("customerBillManagement/v4", "appliedCustomerBillingRate"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "AppliedCustomerBillingRate"),
+    ("customerBillManagement/v4", "customerBillOnDemand"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "CustomerBillOnDemand"),
 }
 
 # Seen during the run: (spec file, definition) -> number of bodies validated.

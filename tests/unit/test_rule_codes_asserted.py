@@ -39,18 +39,10 @@ STACK_DIRS = ("api", "portals", "cli", "workflows", "e2e", "browser")
 NOT_EVIDENCE = {TESTS / "unit" / "test_rule_codes_documented.py", Path(__file__).resolve()}
 REFUSAL_CALL = re.compile(r"^(_*assert|.*refus)", flags=re.IGNORECASE)
 
-_NO_BILL_ROUTE = ("a guard of activities/billing.issue_bill, whose only callers are the order and line workflows "
-                  "passing the charge they just made; no route issues a bill until TMF678 customerBillOnDemand "
-                  "(#17 item 3) exists")
 _ASSIGN = "a guard of assign_resources: the order workflow assigns only what it reserved itself a moment before"
 # Codes no HTTP request can provoke (a guard behind an earlier check, or an activity's own check on what its
 # workflow computed): any test asserting them counts, unit tests included. Each says why.
 GUARDS: dict[str, str] = {
-    "bill.idempotency_key_reused": _NO_BILL_ROUTE, "bill.issue.amount_non_negative": _NO_BILL_ROUTE,
-    "bill.issue.currency_known": _NO_BILL_ROUTE, "bill.issue.lines_required": _NO_BILL_ROUTE,
-    "bill.issue.payment_matches": _NO_BILL_ROUTE, "bill.issue.payment_required": _NO_BILL_ROUTE,
-    "bill.issue.single_currency": _NO_BILL_ROUTE, "bill.issue.subscription_of_customer": _NO_BILL_ROUTE,
-    "bill.payment_already_billed": _NO_BILL_ROUTE,
     "catalog.admin.forbidden": "behind the catalog:admin scope, and every surface holding it is an admin surface "
                                "(policies/catalog.ADMIN_SURFACES): auth.scope.denied answers first",
     "inventory.msisdn.number_invalid": "the TMF639 create schema (name ^[0-9]{8,15}$) answers 400 first; "
