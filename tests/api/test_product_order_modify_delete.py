@@ -83,6 +83,18 @@ async def test_a_modify_order_changes_the_plan_and_a_delete_order_ends_the_line(
     listed = (await seeded_api.get(ORDERS, params={"relatedParty.id": owner["customer_id"]})).json()
     assert {o["productOrderItem"][0]["action"] for o in listed} == {"add", "modify"}
 
+    # An order accepted but never run (Temporal was unreachable) is resumed by its retried POST; the line's
+    # workflow has the last word and refuses it now (a change is already pending): the order fails.
+    await sql(seeded_db, "INSERT INTO ordering.product_order (id, external_id, customer_id, action, subscription_id,"
+                         " offering_id, offering_price_id, price_minor, currency, channel, order_date) VALUES"
+                         " ('ORD-990001', 'resume-1', :c, 'modify', :s, 'PLAN_L', 'x', 1, 'SGD', 'cli', now())",
+              c=owner["customer_id"], s=line)
+    resumed = await seeded_api.post(ORDERS, json={"externalId": "resume-1",
+                                                  "productOrderItem": [item("modify", line, "PLAN_L")]})
+    assert (resumed.status_code, resumed.json()["id"], resumed.json()["state"]) == (200, "ORD-990001", "failed")
+    assert any(n["text"].startswith("subscription.plan_change.already_pending") for n in resumed.json()["note"])
+    assert await order_events(seeded_db, "ORD-990001") == ["order.step.changing_plan", "order.failed"]
+
     ended = await seeded_api.post(ORDERS, json={"relatedParty": party(owner["customer_id"]),
                                                 "productOrderItem": [item("delete", line)]})
     assert ended.status_code == 201, ended.text
