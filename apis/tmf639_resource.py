@@ -69,7 +69,7 @@ STATUS_TARGET = {Pool.MSISDN: {"available": "available", "reserved": "reserved",
 IN_USE = {"assigned", "activated", "suspended"}
 LOCKED = {"quarantine", "ported_out", "suspended", "recycled"}
 CODE_VISIBLE = {EsimState.RESERVED, EsimState.DOWNLOADED, EsimState.ACTIVATED, EsimState.SUSPENDED}
-FILTERS = ("@type", "id", "name", "resourceStatus", "state")
+FILTERS = ("@type", "id", "name", "resourceStatus", "state", "resourceSpecification.id", "resourceSpecification.name")
 ICCID = re.compile(r"89[0-9]{17,18}")
 # A new profile's characteristics → EsimLoad fields (the names the batch endpoint uses too).
 PROFILE_FIELDS = {"imsi": "imsi", "matchingId": "matching_id", "kiRef": "ki_ref", "smdpAddress": "smdp_address"}
@@ -260,6 +260,9 @@ def _where(pool: Pool, filters: dict[str, str]) -> list[Any] | None:
     where: list[Any] = []
     if "@type" in filters and POOL_OF_TYPE[filters["@type"]] is not pool:
         return None
+    # The specification is the pool's own: an unknown one matches nothing (no 400, it is not our @type).
+    if any(filters.get(f"resourceSpecification.{k}", TYPES[pool]) != TYPES[pool] for k in ("id", "name")):
+        return None
     for name in ("id", "name"):
         if name in filters:
             where.append(key == filters[name])
@@ -289,7 +292,8 @@ def _check_filters(filters: dict[str, str]) -> None:
 
 @tmf.get("/resource", scope=Scope.INVENTORY_READ)
 async def list_resources(request: Request) -> JSONResponse:
-    """List numbers then profiles (filters: @type, id, name, resourceStatus, state; fields; offset/limit)."""
+    """List numbers then profiles (filters: @type, id, name, resourceStatus, state, resourceSpecification.id|name;
+    fields; offset/limit; any other TMF630 filter on the rendered bodies)."""
     query = parse_list_query(request, FILTERS)
     _check_filters(query.filters)
     items: list[dict[str, Any]] = []

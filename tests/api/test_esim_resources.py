@@ -74,8 +74,11 @@ async def test_a_profile_posted_to_tmf639_joins_the_pool_and_lists_like_the_seed
     listed = await seeded_api.get(RESOURCE, params={"@type": "ESimProfile", "resourceStatus": "available",
                                                     "limit": 1, "offset": 1000})
     assert listed.headers["X-Total-Count"] == "1001" and listed.json() == [body]  # ICCID order: 8910… then 8965…
-    by_spec = await seeded_api.get(RESOURCE, params={"resourceSpecification.id": "ESimProfile", "name": ICCID})
-    assert [r["id"] for r in by_spec.json()] == [ICCID]
+    by_spec = await seeded_api.get(RESOURCE, params={"resourceSpecification.id": "ESimProfile", "limit": 1})
+    assert by_spec.headers["X-Total-Count"] == "1001" and by_spec.json()[0]["@type"] == "ESimProfile"
+    numbers = await seeded_api.get(RESOURCE, params={"resourceSpecification.name": "MSISDN", "limit": 1})
+    assert numbers.headers["X-Total-Count"] == "1000" and numbers.json()[0]["@type"] == "MSISDN"
+    assert (await seeded_api.get(RESOURCE, params={"resourceSpecification.id": "PhysicalSim"})).json() == []
     assert await events(seeded_db, ICCID) == [("inventory.esim.added", {"imsi": "525019900000001"})]
 
     # Without @type the name says which pool; the specification may say it too.
