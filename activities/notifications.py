@@ -151,7 +151,10 @@ async def _letters(conn: AsyncConnection, notice: Notice) -> list[Letter]:
         return []
     facts = {"msisdn": line["msisdn"], "name": line["customer_name"], "offering": line["offering_name"]}
     facts |= await FACTS[notice.kind](conn, notice, line)
-    return [_letter(notice, notice.key, line, facts)]
+    letters = [_letter(notice, notice.key, line, facts)]
+    if notice.kind is NotificationKind.ORDER_COMPLETED:
+        letters += await _pending_price_changes(conn, line, notice.event_id)
+    return letters
 
 
 def _letter(notice: Notice, key: str, line: Row, facts: Row) -> Letter:
@@ -166,7 +169,8 @@ async def _line(conn: AsyncConnection, subscription_id: str) -> Row | None:
              .order_by(m.preferred.desc(), m.id).limit(1).scalar_subquery())
     row = (await conn.execute(
         select(s.id, s.customer_id, s.msisdn, s.iccid, s.offering_id, s.price_minor, s.currency, s.period_days,
-               s.current_period_end, s.blocked_reason, s.order_id, customer.c.name.label("customer_name"),
+               s.current_period_start, s.current_period_end, s.blocked_reason, s.order_id,
+               customer.c.name.label("customer_name"),
                func.lower(email).label("email"), product_offering.c.name.label("offering_name"))
         .join(customer, customer.c.id == s.customer_id)
         .join(product_offering, product_offering.c.id == s.offering_id)
@@ -245,16 +249,25 @@ async def _price_change(conn: AsyncConnection, notice: Notice) -> list[Letter]:
     s = subscription.c
     ids = (await conn.execute(select(s.id).where(s.offering_id == mig["offering_id"],
                                                  s.state.in_(("active", "blocked"))).order_by(s.id))).scalars().all()
-    letters = []
-    for line_id in ids:
-        line = await _line(conn, line_id)
-        if line is None or line["current_period_end"] is None:
-            continue
-        applies = first_renewal_from(line["current_period_end"], line["period_days"], mig["effective_from"])
-        facts = {"msisdn": line["msisdn"], "name": line["customer_name"], "offering": line["offering_name"],
-                 "old_price": amount(mig["from_price_minor"], mig["currency"]),
-                 "new_price": amount(mig["to_price_minor"], mig["currency"]),
-                 "effective_on": day(mig["effective_from"]), "applies_on": day(applies)}
-        letters.append(_letter(notice, f"{notice.key}:{line_id}", line, facts))
-    return letters
+    lines = [line for line_id in ids if (line := await _line(conn, line_id)) is not None]
+    return [_price_letter(dict(mig), line, notice.event_id) for line in lines if line["current_period_end"]]
 
+
+async def _pending_price_changes(conn: AsyncConnection, line: Row, event_id: int) -> list[Letter]:
+    """A line ordered after a migration was announced but before it applies hears of it with its order."""
+    pm = price_migration.c
+    found = (await conn.execute(select(price_migration).where(
+        pm.offering_id == line["offering_id"], pm.effective_from > line["current_period_start"]))).mappings().all()
+    return [_price_letter(dict(mig), line, event_id) for mig in found]
+
+
+def _price_letter(mig: Row, line: Row, event_id: int) -> Letter:
+    # Keyed by migration and line, whichever event tells it (the announcement or the order): once.
+    applies = first_renewal_from(line["current_period_end"], line["period_days"], mig["effective_from"])
+    facts = {"msisdn": line["msisdn"], "name": line["customer_name"], "offering": line["offering_name"],
+             "old_price": amount(mig["from_price_minor"], mig["currency"]),
+             "new_price": amount(mig["to_price_minor"], mig["currency"]),
+             "effective_on": day(mig["effective_from"]), "applies_on": day(applies)}
+    subject, body = render(NotificationKind.PRICE_CHANGE, facts)
+    return Letter(f"{mig['id']}:{line['id']}:{NotificationKind.PRICE_CHANGE.value}", NotificationKind.PRICE_CHANGE,
+                  event_id, line["customer_id"], line["email"], subject, body)

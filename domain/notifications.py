@@ -5,7 +5,8 @@ customer. A notice names its kind, its idempotency key and the facts the event c
 activity adds what the database knows (address, eSIM, card) and renders the kind's template.
 Keys: `<event id>:<kind>` for one-off events; a bundle alert is keyed by line, allowance, period and
 threshold instead, so it goes once per period whatever events cross it; a price change fans out to
-every line on the offering (`<event id>:<kind>:<line>`).
+every line on the offering, keyed by migration and line (a line ordered before it applies hears of it
+with its order, under the same key).
 """
 
 from __future__ import annotations

@@ -76,6 +76,7 @@ async def test_order_bundle_block_unblock_and_price_change_each_mail_once(seeded
     assert done["state"] == "completed", done
     sub = done["productOrderItem"][0]["product"]["id"]
     to = await email_of(seeded_db, customer_id)
+    since = await notify(seeded_db, since)  # as the event plane would: soon after the order completed
     await use_data(seeded_api, seeded_db, sub, 4000)  # 78 %: nothing yet
     await use_data(seeded_api, seeded_db, sub, 96)    # 4,096 of 5,120 MB: exactly 80 %
     await use_data(seeded_api, seeded_db, sub, 100)   # past 80 % again: no second mail this period
@@ -111,6 +112,15 @@ async def test_order_bundle_block_unblock_and_price_change_each_mail_once(seeded
     renewal = row["current_period_end"]
     applies = renewal if renewal >= effective else renewal + dt.timedelta(days=30)
     assert f"Your line {row['msisdn']} pays the new price from its renewal on {applies.date()}." in change
+
+    # A line ordered after the announcement, before it applies, hears of it with its order (once).
+    late_customer = await ready_customer(seeded_api)
+    late = await wait_order(seeded_api, (await place_order(seeded_api, late_customer, offering_id="PLAN_S"))["id"])
+    assert late["state"] == "completed", late
+    late_to = await email_of(seeded_db, late_customer)
+    await notify(seeded_db, since)
+    assert [kind for kind, _ in mails(late_to)] == ["order_completed", "price_change"]
+    assert f"from SGD 10.00 to SGD 12.50 per period from {effective.date()}" in text_of(late_to, "price_change")
 
     # A top-up lifts the data block: the customer hears that too, once.
     topped = await seeded_api.post(f"{OPS}/{sub}/vas", json={"offeringId": "VAS_DATA_1GB", "requestId": "n-1"})
