@@ -1,5 +1,5 @@
 """Catalog admin writes: add an offering, add a price version, change an offering or a price's window,
-migrate a price with notice.
+migrate a price with notice, add or change a product specification.
 
 Only the `cli` and `system` surfaces may write (403 `catalog.admin.forbidden` otherwise). Each write
 is one unit of work: lock the offering `FOR UPDATE` (serialising price versions and migrations per
@@ -38,11 +38,14 @@ from domain.catalog import (
     product_offering_price,
     product_specification,
 )
+from domain.states import StateMachine
 from policies import catalog as rules
 from policies.base import raise_if, violation
 
 ACTIONS = {(LifecycleStatus.IN_DESIGN, LifecycleStatus.ACTIVE): "launch",
            (LifecycleStatus.ACTIVE, LifecycleStatus.RETIRED): "retire"}
+# A specification lives the offering's lifecycle (in design → active → retired), under its own name.
+SPECIFICATION_MACHINE = StateMachine("product_specification", OFFERING_MACHINE.table)
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,12 @@ async def check_offering(conn: AsyncConnection, draft: rules.OfferingDraft, now:
     """Load what a new offering's rules need and run them (ids are unique by primary key, not lock)."""
     exists = await load_offering(conn, draft.id) is not None
     known = set((await conn.execute(select(category.c.id).where(category.c.id.in_(draft.category_ids)))).scalars())
-    spec = (await conn.execute(select(product_specification.c.id).where(
-        product_specification.c.id == draft.specification_id))).first()
-    raise_if(rules.check_new_offering(draft, exists=exists, known_categories=known, specification_exists=bool(spec)))
+    # Shared lock when writing: the specification cannot retire until this offering is in.
+    spec_stmt = select(product_specification.c.lifecycle_status).where(
+        product_specification.c.id == draft.specification_id)
+    spec = (await conn.execute(spec_stmt.with_for_update(read=True) if lock else spec_stmt)).first()
+    raise_if(rules.check_new_offering(draft, exists=exists, known_categories=known, specification_exists=bool(spec),
+                                      specification_retired=bool(spec) and spec[0] == LifecycleStatus.RETIRED))
 
 
 async def add_offering(draft: rules.OfferingDraft, *, description: str | None, is_sellable: bool,
@@ -299,3 +305,84 @@ async def migrate_price(new: NewMigration) -> str:
             "fromPriceMinor": current.price_minor, "toPriceMinor": new.price_minor, "noticeDays": new.notice_days,
             "effectiveFrom": effective.isoformat()})
     return ident
+
+
+@dataclass(frozen=True)
+class NewSpecification:
+    """A product specification to add (every one describes the four allowances; offerings say how much)."""
+
+    id: str
+    name: str
+    description: str | None
+    lifecycle_status: LifecycleStatus
+
+
+async def check_specification(conn: AsyncConnection, new: NewSpecification, now: dt.datetime, lock: bool) -> None:
+    """Check a new specification's id (the primary key settles a race between two adds)."""
+    exists = (await conn.execute(select(product_specification.c.id).where(
+        product_specification.c.id == new.id))).first() is not None
+    raise_if(rules.check_new_specification(new.id, exists=exists))
+
+
+async def add_specification(new: NewSpecification) -> str:
+    """Create a product specification; return its id."""
+    require_admin()
+    try:
+        async with unit_of_work() as uow:
+            await check_specification(uow.conn, new, clock.now(), lock=True)
+            now = clock.now()
+            await uow.conn.execute(insert(product_specification).values(
+                id=new.id, name=new.name, description=new.description, lifecycle_status=new.lifecycle_status,
+                created_at=now, updated_at=now))
+            uow.record("catalog.specification.created", "product_specification", new.id, {
+                "name": new.name, "lifecycleStatus": new.lifecycle_status.value})
+    except IntegrityError as exc:
+        raise PolicyViolation(violation("catalog.specification.id_unique",
+                                        f"product specification '{new.id}' already exists",
+                                        specification_id=new.id)) from exc
+    return new.id
+
+
+async def check_specification_patch(conn: AsyncConnection, specification_id: str, patch: Patch, now: dt.datetime,
+                                    lock: bool) -> tuple[LifecycleStatus, dict[str, Any]]:
+    """Check a specification merge-patch; return its state and the column values to write."""
+    stmt = select(product_specification.c.lifecycle_status).where(product_specification.c.id == specification_id)
+    row = (await conn.execute(stmt.with_for_update() if lock else stmt)).first()
+    if row is None:
+        raise NotFound("product_specification", specification_id)
+    current = LifecycleStatus(row[0])
+    values = dict(patch.changes)
+    if patch.lifecycle_status not in (None, current):
+        action = ACTIONS.get((current, patch.lifecycle_status), f"become_{patch.lifecycle_status}")
+        values["lifecycle_status"] = SPECIFICATION_MACHINE.next(current, action)
+    retiring = values.get("lifecycle_status") is LifecycleStatus.RETIRED
+    live: list[str] = []
+    if retiring:
+        # Its offerings are locked with it (when `lock`), so none launches while it retires.
+        stmt_live = select(product_offering.c.id).where(
+            product_offering.c.specification_id == specification_id,
+            product_offering.c.lifecycle_status != LifecycleStatus.RETIRED.value).order_by(product_offering.c.id)
+        live = list((await conn.execute(stmt_live.with_for_update() if lock else stmt_live)).scalars())
+    raise_if(rules.check_specification_change(specification_id, current, values, retiring=retiring,
+                                              live_offerings=live))
+    return current, values
+
+
+async def change_specification(specification_id: str, patch: Patch) -> None:
+    """Rename or describe a specification, launch or retire it."""
+    require_admin()
+    try:
+        async with unit_of_work() as uow:
+            now = clock.now()
+            current, values = await check_specification_patch(uow.conn, specification_id, patch, now, lock=True)
+            if not values:
+                raise _Unchanged
+            await uow.conn.execute(update(product_specification).where(
+                product_specification.c.id == specification_id).values(updated_at=now, **values))
+            event = {LifecycleStatus.ACTIVE: "launched", LifecycleStatus.RETIRED: "retired"}.get(
+                values.get("lifecycle_status"), "updated")
+            uow.record(f"catalog.specification.{event}", "product_specification", specification_id, {
+                "fields": sorted(values), "from": current.value,
+                **{k: (v.value if isinstance(v, LifecycleStatus) else v) for k, v in values.items()}})
+    except _Unchanged:
+        return

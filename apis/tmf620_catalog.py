@@ -1,4 +1,4 @@
-"""TMF620 Product Catalog: `catalog`, `category` and `productSpecification` (read-only), and what the
+"""TMF620 Product Catalog: `catalog`, `category` and `productSpecification` reads, and what the
 offering and price modules share (paths, lifecycle wording, refs, list plumbing, input pieces).
 
 Reads are public to every surface behind the token perimeter. Lifecycle states are stored as
@@ -203,14 +203,15 @@ def _characteristic(allowance: AllowanceType) -> dict[str, Any]:
             "productSpecCharacteristicValue": [{"valueType": "integer", "unitOfMeasure": unit}]}
 
 
-async def _specifications(conn: AsyncConnection, rows: list[Any], request: Request) -> list[dict[str, Any]]:
+async def specifications_to_tmf(conn: AsyncConnection, rows: list[Any], request: Request) -> list[dict[str, Any]]:
+    """Map product specification rows to TMF620 `ProductSpecification` bodies."""
     # Every specification describes the same four allowances; an offering says how much of each.
-    return [{
+    return [{k: v for k, v in {
         "id": r["id"], "href": href(request, f"{SPEC_PATH}/{r['id']}"), "@type": "ProductSpecification",
         "name": r["name"], "description": r["description"], "isBundle": False,
         "lifecycleStatus": lifecycle_wire(r["lifecycle_status"]), "lastUpdate": iso(r["updated_at"]),
         "productSpecCharacteristic": [_characteristic(a) for a in AllowanceType],
-    } for r in rows]
+    }.items() if v is not None} for r in rows]
 
 
 @router.get("/catalog", scope=Scope.CATALOG_READ)
@@ -242,11 +243,11 @@ async def get_category(category_id: str, request: Request, fields: str | None = 
 async def list_specifications(request: Request) -> JSONResponse:
     """List product specifications (filters: id, name, lifecycleStatus; fields; offset/limit)."""
     return await list_resource(request, product_specification, {"id": product_specification.c.id,
-                                                                "name": product_specification.c.name}, _specifications)
+                                                                "name": product_specification.c.name}, specifications_to_tmf)
 
 
 @router.get("/productSpecification/{specification_id}", scope=Scope.CATALOG_READ)
 async def get_specification(specification_id: str, request: Request, fields: str | None = None) -> JSONResponse:
     """Show one product specification with the allowance characteristics it defines."""
-    return await item_resource(product_specification, specification_id, "product_specification", _specifications,
+    return await item_resource(product_specification, specification_id, "product_specification", specifications_to_tmf,
                                request, fields)

@@ -1,4 +1,4 @@
-"""TMF620 `productOffering`: plans and VAS (GET list/item, POST `add-offering`, PATCH `window`).
+"""TMF620 `productOffering`: plans and VAS (GET list/item, POST `add-offering`, PATCH `window`, DELETE `retire`).
 
 An offering carries its `productSpecification`, `category` (PLANS or VAS: the kind), every
 `productOfferingPrice` version as a ref, and its allowances as `prodSpecCharValueUse`: one per
@@ -8,6 +8,13 @@ value (`unitOfMeasure` MB, s or sms; -1 = unlimited) and a readable `description
 or `duration` (VAS, seconds). Two extensions answer "what does it cost now": `sellableNow`
 (active, in its window, priced — at the server's clock) and `activePrice` (the lowest price in
 force, in minor units). Filter plans or VAS with `?category.id=PLANS|VAS` (or `category.name`).
+
+A create without `category` (the spec's minimal body is a name) takes its kind from the
+`productSpecification` it names (SPEC_ALLOWANCE_ADDON: a VAS), else it is a plan, which must then
+declare its allowances (422 `catalog.offering.allowances_valid` says which are missing).
+DELETE retires: an offering never vanishes, its lines keep it and it stays readable; it just
+cannot be sold again (204; again on a retired one, nothing changes; an in-design one is 422
+`product_offering.transition.invalid`: it was never on sale).
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from domain.catalog import (
     PERIOD_DAYS,
     Allowance,
     AllowanceType,
+    LifecycleStatus,
     OfferingKind,
     VasExpiry,
 )
@@ -127,7 +135,7 @@ class OfferingCreate(BaseModel):
     isSellable: bool = True
     lifecycleStatus: Literal["In design", "Active"] = "Active"
     validFor: TimePeriodIn | None = None
-    category: list[RefIn] = Field(min_length=1, max_length=5)
+    category: list[RefIn] | None = Field(default=None, min_length=1, max_length=5)
     productSpecification: RefIn | None = None
     prodSpecCharValueUse: list[CharValueUseIn] = Field(default_factory=list, max_length=4)
     productOfferingTerm: list[TermIn] = Field(default_factory=list, max_length=1)
@@ -311,8 +319,17 @@ async def get_offering(offering_id: str, request: Request, fields: str | None = 
     return await _cached(request, render)
 
 
+def _categories(body: OfferingCreate) -> tuple[str, ...]:
+    """The categories named, else the kind's: the specification's (a VAS one), or a plan's."""
+    if body.category:
+        return tuple(c.id for c in body.category)
+    spec = body.productSpecification.id if body.productSpecification else None
+    kind = next((k for k, s in KIND_SPECIFICATION.items() if s == spec), OfferingKind.PLAN)
+    return (KIND_CATEGORY[kind],)
+
+
 def _draft(body: OfferingCreate) -> rules.OfferingDraft:
-    category_ids = tuple(c.id for c in body.category)
+    category_ids = _categories(body)
     kinds = [kind for kind, cat in KIND_CATEGORY.items() if cat in category_ids]
     kind = kinds[0] if len(kinds) == 1 else None
     term = body.productOfferingTerm[0] if body.productOfferingTerm else None
@@ -382,3 +399,13 @@ async def patch_offering(offering_id: str, body: OfferingUpdate, request: Reques
         await admin.change_offering(offering_id, patch)
         catalog_changed(request)
     return tmf_response(await _body(offering_id, request))
+
+
+@router.delete("/productOffering/{offering_id}", scope=Scope.CATALOG_ADMIN, status_code=204)
+async def delete_offering(offering_id: str, request: Request) -> Response:
+    """Retire an offering (`retire`): off sale for good; it stays readable and its lines keep it."""
+    patch = admin.Patch(lifecycle_status=LifecycleStatus.RETIRED)
+    await admin.precheck(admin.check_offering_patch, offering_id, patch)
+    await admin.change_offering(offering_id, patch)
+    catalog_changed(request)
+    return Response(status_code=204)

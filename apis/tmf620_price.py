@@ -8,6 +8,11 @@ ahead says so in `validFor`). Each version carries `productOffering`, the ref of
 prices (an extension: v4 has no back-reference, and a version belongs to exactly one offering);
 `?productOffering.id=` filters on it. POST adds a version; PATCH may rename one or close/re-open
 its end — amount, type, period and start are immutable (`catalog.price.immutable`).
+
+The spec's minimal create body is a name: `priceType` defaults from the offering's kind (a plan
+recurs every 30 days, a VAS is charged once), `recurringChargePeriodLength` to 30 days and
+`price.unit` to SGD; the offering and the amount cannot be guessed (422
+`catalog.price.offering_required` / `catalog.price.amount_required`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities import catalog_admin as admin
+from activities.catalog import get_offering
 from apis.catalog_cache import catalog_changed
 from apis.routing import BssRouter
 from apis.tmf import href, iso, ref, tmf_response
@@ -40,8 +46,17 @@ from apis.tmf620_catalog import (
 from core import clock
 from core.errors import MalformedRequest
 from core.scopes import Scope
-from domain.catalog import LifecycleStatus, PriceType, product_offering, product_offering_price
+from domain.catalog import (
+    CURRENCY,
+    PERIOD_DAYS,
+    LifecycleStatus,
+    PriceType,
+    product_offering,
+    product_offering_price,
+)
 from domain.money import Money
+from policies import catalog as rules
+from policies.base import raise_if
 
 PRICE_TYPE_WIRE = {PriceType.RECURRING: "recurring", PriceType.ONE_TIME: "oneTime"}
 PRICE_TYPE_STORED = {wire: stored for stored, wire in PRICE_TYPE_WIRE.items()}
@@ -54,13 +69,13 @@ class MoneyIn(BaseModel):
     """A TMF v4 `Money`: ISO currency and a tax-inclusive amount in major units."""
 
     model_config = ConfigDict(extra="forbid")
-    unit: str = Field(pattern="^[A-Z]{3}$")
-    value: float = Field(ge=0)
+    unit: str | None = Field(default=None, pattern="^[A-Z]{3}$")  # default: the catalog currency
+    value: float | None = Field(default=None, ge=0)
 
 
 def minor_units(money: MoneyIn, field: str = "price.value") -> int:
     """Convert a major-unit amount to integer minor units exactly (at most 2 decimals)."""
-    scaled = Decimal(str(money.value)).scaleb(2)
+    scaled = Decimal(str(money.value or 0)).scaleb(2)
     if scaled != scaled.to_integral_value() or scaled > MAX_PRICE_MINOR:
         raise MalformedRequest("request.malformed", f"{field}: at most 2 decimals and at most "
                                f"{MAX_PRICE_MINOR // 100:,}", {"field": field})
@@ -72,9 +87,9 @@ class PriceCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    productOffering: RefIn
-    priceType: Literal["recurring", "oneTime"]
-    price: MoneyIn
+    productOffering: RefIn | None = None
+    priceType: Literal["recurring", "oneTime"] | None = None
+    price: MoneyIn | None = None
     recurringChargePeriodType: Literal["day"] | None = None
     recurringChargePeriodLength: int | None = Field(default=None, gt=0)
     validFor: TimePeriodIn | None = None
@@ -84,10 +99,13 @@ class PriceCreate(BaseModel):
 
     @model_validator(mode="after")
     def _period_matches_type(self) -> PriceCreate:
-        recurring = self.priceType == "recurring"
-        if recurring != (self.recurringChargePeriodLength is not None):
-            raise ValueError("recurringChargePeriodLength is required for a recurring price and only for it")
-        if not recurring and self.recurringChargePeriodType is not None:
+        one_time = self.priceType == "oneTime"
+        if not one_time and "recurringChargePeriodLength" in self.model_fields_set and (
+                self.recurringChargePeriodLength is None):
+            raise ValueError("recurringChargePeriodLength: a number of days (leave it out for 30)")
+        if one_time and self.recurringChargePeriodLength is not None:
+            raise ValueError("recurringChargePeriodLength is only for a recurring price")
+        if one_time and self.recurringChargePeriodType is not None:
             raise ValueError("recurringChargePeriodType is only for a recurring price")
         return self
 
@@ -168,11 +186,18 @@ async def get_price(price_id: str, request: Request, fields: str | None = None) 
 @router.post("/productOfferingPrice", scope=Scope.CATALOG_ADMIN, status_code=201)
 async def create_price(body: PriceCreate, request: Request) -> JSONResponse:
     """Add a price version to an offering (`set-price`); the lowest active price wins from its start."""
+    admin.require_admin()
+    raise_if(rules.check_price_essentials(offering_given=body.productOffering is not None,
+                                          amount_given=body.price is not None and body.price.value is not None))
+    assert body.productOffering is not None and body.price is not None  # checked just above
     window = body.validFor or TimePeriodIn()
+    price_type = PRICE_TYPE_STORED[body.priceType] if body.priceType else rules.KIND_PRICE_TYPE[
+        (await get_offering(body.productOffering.id)).kind]
+    recurring = price_type is PriceType.RECURRING
     new = admin.NewPrice(offering_id=body.productOffering.id, name=body.name, price_minor=minor_units(body.price),
-                         currency=body.price.unit, price_type=PRICE_TYPE_STORED[body.priceType],
-                         period_days=body.recurringChargePeriodLength, valid_from=window.startDateTime,
-                         valid_to=window.endDateTime)
+                         currency=body.price.unit or CURRENCY, price_type=price_type,
+                         period_days=(body.recurringChargePeriodLength or PERIOD_DAYS) if recurring else None,
+                         valid_from=window.startDateTime, valid_to=window.endDateTime)
     await admin.precheck(admin.check_price, new)
     ident = await admin.add_price(new)
     catalog_changed(request)
@@ -197,8 +222,10 @@ async def patch_price(price_id: str, body: PriceUpdate, request: Request) -> JSO
             changes["valid_from"] = body.validFor.startDateTime
         if "endDateTime" in body.validFor.model_fields_set:
             changes["valid_to"] = body.validFor.endDateTime
-    if body.price is not None:
-        changes |= {"price_minor": minor_units(body.price), "currency": body.price.unit}
+    if body.price is not None and body.price.value is not None:
+        changes["price_minor"] = minor_units(body.price)
+    if body.price is not None and body.price.unit is not None:
+        changes["currency"] = body.price.unit
     if body.priceType is not None:
         changes["price_type"] = PRICE_TYPE_STORED[body.priceType]
     if body.recurringChargePeriodLength is not None:

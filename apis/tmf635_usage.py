@@ -15,9 +15,20 @@ Answers (`status` is TMF's `UsageStatusType`: `rated` or `rejected`):
 * a replayed `eventId` answers the original (200, or the same 422), changing nothing; the same
   id with different content is 409 `usage.record.duplicate_event`; 503 `usage.record.line_busy`
   when the line stayed locked past the lock timeout (resend with the same id).
+The spec leaves every attribute of `Usage_Create` optional: without `usageType` the type is that of the
+`usageSpecification` named (a built-in USPEC_DATA|VOICE|SMS or one an operator added with POST
+/usageSpecification, which says the type its events are rated as); with neither, 422
+`usage.record.usage_type_required`; an unknown specification 422 `usage.record.specification_known`;
+a missing `msisdn`, `quantity` or `eventId` characteristic 422 `usage.record.characteristic_required`.
 When an event blocks the line, the line's workflow gets `data_exhausted` after commit — best
 effort: the database already says `blocked`; a resend of the event signals again, and the worker's
 line reconciler (workers/line_reconciler.py) makes up a signal that was lost.
+
+`POST /usageSpecification` (catalog admins: the cli and system surfaces) adds a kind of event rated as
+one of ours: a `specCharacteristic` named `usageType` with one `characteristicValueSpecification`
+value, `data | voice | sms` (else 422 `usage_specification.create.usage_type_required`; no name 422
+`name_required`, a taken one `name_unique`). `description` and `version` are kept; the attributes we
+do not keep answer 422 `usage_specification.create.attribute_unsupported` naming them.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.catalog_usage import BUILT_IN, UsageSpec, add_usage_spec, load_usage_spec, load_usage_specs
 from activities.mediation import UsageEvent, load_usage, record_usage
 from apis.routing import BssRouter
 from apis.tmf import href, iso, list_response, parse_list_query, select_fields, tmf_response
@@ -40,8 +52,8 @@ from core.db import get_engine
 from core.errors import MalformedRequest, NotFound, PolicyViolation
 from core.scopes import Scope
 from domain.mediation import USAGE_UNITS, UsageStatus, UsageType, usage_record
-from policies.base import raise_if
-from policies.usage import check_event, rejection
+from policies.base import raise_if, violation
+from policies.usage import USAGE_TYPES, check_event, rejection
 
 log = logging.getLogger("bss.api.usage")
 
@@ -50,9 +62,9 @@ USAGE_PATH = f"{BASE}/usage"
 SPEC_PATH = f"{BASE}/usageSpecification"
 PRODUCT_PATH = "/tmf-api/productInventory/v4/product"
 CUSTOMER_PATH = "/tmf-api/customerManagement/v4/customer"
-SPECS = {UsageType.DATA: ("USPEC_DATA", "Mobile data session", "Data volume in MB"),
-         UsageType.VOICE: ("USPEC_VOICE", "Mobile voice call", "Call duration in seconds"),
-         UsageType.SMS: ("USPEC_SMS", "Mobile SMS", "Messages sent")}
+USAGE_TYPE = "usageType"  # the characteristic of a usage specification saying how its events are rated
+SPEC_UNSUPPORTED = ("attachment", "constraint", "entitySpecRelationship", "relatedParty", "targetEntitySchema",
+                    "validFor")
 COL = usage_record.c
 FILTERS = {"id": COL.id, "status": COL.status, "usageType": COL.usage_type, "relatedParty.id": COL.customer_id,
            "msisdn": COL.msisdn, "subscription.id": COL.subscription_id, "eventId": COL.event_id,
@@ -89,15 +101,29 @@ class PartyRefIn(BaseModel):
     type_: str | None = Field(default=None, alias="@type")
 
 
+class SpecRefIn(BaseModel):
+    """A `UsageSpecificationRef`: the specification says the usage type when `usageType` does not."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: str = Field(min_length=1, max_length=60)
+    href: str | None = None
+    name: str | None = None
+    referredType: str | None = Field(default=None, alias="@referredType")
+    type_: str | None = Field(default=None, alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+
+
 class UsageCreate(BaseModel):
     """Body of POST /usage (`Usage_Create`)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    usageType: str = Field(min_length=1, max_length=40)
+    usageType: str | None = Field(default=None, min_length=1, max_length=40)
+    usageSpecification: SpecRefIn | None = None
     usageDate: AwareDatetime | None = None
     description: str | None = Field(default=None, max_length=200)
     status: str | None = Field(default=None, pattern="^received$")
-    usageCharacteristic: list[CharacteristicIn] = Field(min_length=1, max_length=40)
+    usageCharacteristic: list[CharacteristicIn] = Field(default_factory=list, max_length=40)
     relatedParty: list[PartyRefIn] | None = Field(default=None, max_length=10)
     type_: str | None = Field(default=None, alias="@type")
     baseType: str | None = Field(default=None, alias="@baseType")
@@ -114,9 +140,10 @@ def _characteristics(body: UsageCreate) -> dict[str, Any]:
         if item.name in found:
             raise _malformed(item.name, "given twice")
         found[item.name] = item.value
-    for name in ("msisdn", "quantity", "eventId"):
-        if found.get(name) in (None, ""):
-            raise _malformed(name, "is required")
+    missing = [name for name in ("msisdn", "quantity", "eventId") if found.get(name) in (None, "")]
+    if missing:
+        raise PolicyViolation(violation("usage.record.characteristic_required",
+                                        f"usageCharacteristic must carry {', '.join(missing)}", missing=missing))
     return found
 
 
@@ -142,8 +169,24 @@ def _roaming(value: Any) -> bool:
     raise _malformed("roaming", "must be true or false")
 
 
-def _event(body: UsageCreate) -> UsageEvent:
+async def _usage_type(body: UsageCreate) -> str:
+    """The event's usage type: its own, else its specification's (read only for an added one)."""
+    if body.usageType is not None:
+        return body.usageType
+    if body.usageSpecification is None:
+        raise PolicyViolation(violation("usage.record.usage_type_required",
+                                        "say the usage type: usageType, or a usageSpecification that has one"))
+    spec = await load_usage_spec(body.usageSpecification.id)
+    if spec is None:
+        raise PolicyViolation(violation("usage.record.specification_known",
+                                        f"usage specification '{body.usageSpecification.id}' does not exist",
+                                        usage_specification_id=body.usageSpecification.id))
+    return spec.usage_type.value
+
+
+async def _event(body: UsageCreate) -> UsageEvent:
     """Parse and validate the event (400 when malformed, 422 when it breaks a usage rule)."""
+    usage_type = await _usage_type(body)
     chars = _characteristics(body)
     msisdn, event_id, unit = str(chars["msisdn"]), str(chars["eventId"]), chars.get("unit")
     if not MSISDN.match(msisdn):
@@ -151,13 +194,13 @@ def _event(body: UsageCreate) -> UsageEvent:
     if len(event_id) > 120:
         raise _malformed("eventId", "must be at most 120 characters")
     quantity, roaming = _quantity(chars["quantity"]), _roaming(chars.get("roaming"))
-    raise_if(check_event(body.usageType, quantity, None if unit is None else str(unit)))
-    return UsageEvent(event_id=event_id, msisdn=msisdn.lstrip("+"), usage_type=UsageType(body.usageType),
+    raise_if(check_event(usage_type, quantity, None if unit is None else str(unit)))
+    return UsageEvent(event_id=event_id, msisdn=msisdn.lstrip("+"), usage_type=UsageType(usage_type),
                       quantity=quantity, roaming=roaming, event_time=body.usageDate)
 
 
 def _spec_ref(base: str, usage_type: UsageType) -> dict[str, Any]:
-    ident, name, _ = SPECS[usage_type]
+    ident, name, _ = BUILT_IN[usage_type]
     return {"id": ident, "href": f"{base}{SPEC_PATH}/{ident}", "name": name,
             "@referredType": "UsageSpecification"}
 
@@ -220,7 +263,7 @@ async def _signal_exhausted(request: Request, row: dict[str, Any]) -> None:
 @router.post("/usage", scope=Scope.USAGE_INGEST, status_code=201)
 async def create_usage(body: UsageCreate, request: Request) -> JSONResponse:
     """Rate one usage event against the line's bundle (idempotent on `eventId`)."""
-    outcome = await record_usage(_event(body))
+    outcome = await record_usage(await _event(body))
     row = outcome.record
     if outcome.blocked_line or (outcome.replayed and row["blocked_line"]):
         # A resent event that blocked the line delivers its signal again: the first may have been lost.
@@ -255,18 +298,23 @@ async def get_usage(usage_id: str, request: Request, fields: str | None = None) 
     return tmf_response(select_fields(to_tmf(row, request), selected))
 
 
-def _spec_to_tmf(usage_type: UsageType, request: Request) -> dict[str, Any]:
-    ident, name, description = SPECS[usage_type]
-    return {"id": ident, "href": href(request, f"{SPEC_PATH}/{ident}"), "@type": "UsageSpecification",
-            "name": name, "description": description, "lifecycleStatus": "active", "isBundle": False,
-            "specCharacteristic": [{"name": n, "valueType": t, "configurable": False} for n, t in SPEC_CHARACTERISTICS]}
+def _spec_to_tmf(spec: UsageSpec, request: Request) -> dict[str, Any]:
+    body = {"id": spec.id, "href": href(request, f"{SPEC_PATH}/{spec.id}"), "@type": "UsageSpecification",
+            "name": spec.name, "description": spec.description, "lifecycleStatus": "active", "isBundle": False,
+            "version": spec.version, "lastUpdate": iso(spec.updated_at) if spec.updated_at else None,
+            "specCharacteristic": [
+                {"name": USAGE_TYPE, "valueType": "string", "configurable": False,
+                 "characteristicValueSpecification": [{"valueType": "string", "value": spec.usage_type.value,
+                                                       "isDefault": True}]},
+                *({"name": n, "valueType": t, "configurable": False} for n, t in SPEC_CHARACTERISTICS)]}
+    return {k: v for k, v in body.items() if v is not None}
 
 
 @router.get("/usageSpecification", scope=Scope.CATALOG_READ)
 async def list_specifications(request: Request) -> JSONResponse:
-    """List the usage specifications (data, voice, SMS)."""
+    """List the usage specifications: data, voice, SMS, then those an operator added."""
     query = parse_list_query(request, ("id", "name"))
-    items = [s for s in (_spec_to_tmf(t, request) for t in UsageType)
+    items = [s for s in (_spec_to_tmf(spec, request) for spec in await load_usage_specs())
              if all(s.get(k) == v for k, v in query.filters.items())]
     return list_response(items[query.offset:query.offset + query.limit], len(items), query)
 
@@ -274,7 +322,83 @@ async def list_specifications(request: Request) -> JSONResponse:
 @router.get("/usageSpecification/{spec_id}", scope=Scope.CATALOG_READ)
 async def get_specification(spec_id: str, request: Request) -> JSONResponse:
     """Show one usage specification."""
-    usage_type = next((t for t, (ident, *_) in SPECS.items() if ident == spec_id), None)
-    if usage_type is None:
+    spec = await load_usage_spec(spec_id)
+    if spec is None:
         raise NotFound("usage_specification", spec_id)
-    return tmf_response(_spec_to_tmf(usage_type, request))
+    return tmf_response(_spec_to_tmf(spec, request))
+
+
+class CharValueSpecIn(BaseModel):
+    """A `CharacteristicValueSpecification`: the `value` of the `usageType` characteristic matters."""
+
+    model_config = ConfigDict(extra="allow")
+    value: Any = None
+
+
+class CharSpecIn(BaseModel):
+    """A `CharacteristicSpecification` of a new usage specification."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str | None = Field(default=None, max_length=60)
+    characteristicValueSpecification: list[CharValueSpecIn] | None = None
+
+
+class UsageSpecCreate(BaseModel):
+    """Body of POST /usageSpecification (`UsageSpecification_Create`)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    version: str | None = Field(default=None, max_length=40)
+    lifecycleStatus: str | None = None
+    isBundle: bool | None = None
+    lastUpdate: str | None = None  # server-set: ignored
+    specCharacteristic: list[CharSpecIn] = Field(default_factory=list, max_length=20)
+    type_: str | None = Field(default=None, alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    attachment: Any = None
+    constraint: Any = None
+    entitySpecRelationship: Any = None
+    relatedParty: Any = None
+    targetEntitySchema: Any = None
+    validFor: Any = None
+
+
+def _new_spec(body: UsageSpecCreate) -> tuple[str, UsageType]:
+    """(name, usage type) of a new specification, or the 422 saying what is missing."""
+    known = {USAGE_TYPE, *(n for n, _ in SPEC_CHARACTERISTICS)}
+    unsupported = [n for n in SPEC_UNSUPPORTED if getattr(body, n) is not None]
+    unsupported += ["isBundle"] if body.isBundle else []
+    unsupported += ["specCharacteristic"] if any(c.name not in known for c in body.specCharacteristic) else []
+    if body.lifecycleStatus not in (None, "active", "Active"):
+        unsupported.append("lifecycleStatus")
+    if body.type_ not in (None, "UsageSpecification"):
+        unsupported.append("@type")
+    if unsupported:
+        raise PolicyViolation(violation(
+            "usage_specification.create.attribute_unsupported", f"not kept by this system: {', '.join(unsupported)}",
+            attributes=unsupported))
+    values = [v.value for c in body.specCharacteristic if c.name == USAGE_TYPE
+              for v in c.characteristicValueSpecification or ()]
+    found = []
+    if body.name is None:
+        found.append(violation("usage_specification.create.name_required", "a usage specification needs a name"))
+    if len(values) != 1 or not isinstance(values[0], str) or values[0] not in USAGE_TYPES:
+        found.append(violation("usage_specification.create.usage_type_required",
+                               f"say how its events are rated: a specCharacteristic '{USAGE_TYPE}' with one "
+                               f"characteristicValueSpecification value among {', '.join(UsageType)}",
+                               values=[str(v) for v in values]))
+    raise_if(found)
+    assert body.name is not None  # checked just above
+    return body.name, UsageType(values[0])
+
+
+@router.post("/usageSpecification", scope=Scope.CATALOG_ADMIN, status_code=201)
+async def create_specification(body: UsageSpecCreate, request: Request) -> JSONResponse:
+    """Add a usage specification rated as data, voice or SMS (`add-usage-spec`)."""
+    name, usage_type = _new_spec(body)
+    ident = await add_usage_spec(name, body.description, usage_type, body.version)
+    spec = await load_usage_spec(ident)
+    assert spec is not None  # just committed
+    return tmf_response(_spec_to_tmf(spec, request), status=201)

@@ -2,8 +2,9 @@
 
 A top-up names the bucket it fills (`SUB-000001-data`, as `bucket.id` in TMF654 buckets) and how
 much (`amount`: `{amount: 1, units: "GB"}`, MB too; `{amount: 1, units: "day"}` is the unlimited
-data day pass). We sell allowances as VAS offerings, so the top-up is the VAS granting exactly
-that and runs the very same workflow update as `POST /bss-api/v1/subscription/{id}/vas` (policies,
+data day pass; units default to MB, and a missing amount is 422 `subscription.vas_purchase.amount_required`).
+We sell allowances as VAS offerings, so the top-up is the VAS granting exactly that and runs the very
+same workflow update as `POST /bss-api/v1/subscription/{id}/vas` (policies,
 card charge, grant, bill). The optional `Idempotency-Key` header makes a retried POST answer with
 the first top-up. A top-up's id is `TOP-<grant number>`; it also carries `productOffering` and
 `payment` references (extensions) so a client can follow the money.
@@ -57,8 +58,8 @@ class Quantity(BaseModel):
     """A TMF Quantity: how much of the bucket's unit."""
 
     model_config = ConfigDict(extra="forbid")
-    amount: float = Field(gt=0)
-    units: str = Field(min_length=1, max_length=20)
+    amount: float | None = Field(default=None, gt=0)  # the spec leaves it optional; a top-up cannot guess it
+    units: str = Field(default="MB", min_length=1, max_length=20)  # the unit data buckets count in
 
 
 class TopupBalanceCreate(BaseModel):
@@ -87,6 +88,7 @@ def _bucket(bucket_id: str) -> tuple[str, str]:
 
 def _wanted(allowance: str, amount: Quantity) -> tuple[int, int | None]:
     """(quantity in MB or -1, duration in seconds or None) a top-up asks for."""
+    assert amount.amount is not None  # create_topup refuses a top-up without an amount first
     if amount.units in MB_PER and amount.amount.is_integer():
         return int(amount.amount) * MB_PER[amount.units], None
     if amount.units in ("day", "days") and allowance == "data" and amount.amount.is_integer():
@@ -145,6 +147,10 @@ async def _grant(where: Any) -> Any:
 async def create_topup(body: TopupBalanceCreate, request: Request, temporal: TemporalDep,
                        idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
     """Top up a line's data (or roaming data) bucket by buying the VAS that grants that amount."""
+    if body.amount.amount is None:
+        raise PolicyViolation(violation("subscription.vas_purchase.amount_required",
+                                        "say how much to top up: amount.amount (units default to MB)",
+                                        bucket_id=body.bucket.id))
     subscription_id, allowance = _bucket(body.bucket.id)
     line = await load_line_row(subscription_id)
     if body.partyAccount and body.partyAccount.id != line["customer_id"]:

@@ -18,6 +18,8 @@ from operations.registry import Client, Input, NoInput, operation
 
 BASE = "/tmf-api/productCatalogManagement/v4"
 OFFERING, PRICE = f"{BASE}/productOffering", f"{BASE}/productOfferingPrice"
+SPEC = f"{BASE}/productSpecification"
+USAGE_SPEC = "/tmf-api/usageManagement/v4/usageSpecification"
 MIGRATION = "/catalog-api/v1/priceMigration"
 SIZES = {"gb": 1024, "mb": 1}
 SPANS = {"s": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
@@ -302,3 +304,78 @@ def migrate_price(client: Client, args: MigratePrice) -> Any:
     body = {"offeringId": args.offering_id, "price": money(args.price), "noticeDays": args.notice_days,
             "effectiveFrom": instant(args.effective_from), "name": args.name}
     return client.request("POST", MIGRATION, json={k: v for k, v in body.items() if v is not None})
+
+
+@operation("catalog.retire", scope=Scope.CATALOG_ADMIN, routes=[f"DELETE {OFFERING}/{{offering_id}}"],
+           destructive=True, arguments=("offering_id",), confirm="Retire {offering_id}? It can never be sold again",
+           declined="nothing changed")
+def retire(client: Client, args: ShowOffering) -> Any:
+    """Retire an offering for good: no new sales; its lines keep it and it stays readable."""
+    client.request("DELETE", f"{OFFERING}/{args.offering_id}")
+    return client.request("GET", f"{OFFERING}/{args.offering_id}")
+
+
+SpecField = Field(min_length=1, description="Product specification id, e.g. SPEC_MOBILE_BUNDLE.")
+
+
+class AddSpec(Input):
+    """A new product specification (every one describes data, voice, SMS and roaming data)."""
+
+    name: str = Field(min_length=1, description="Name, e.g. 5G mobile bundle.")
+    spec_id: str | None = Field(default=None, description="Id (default SPEC_<NAME>).", json_schema_extra={"flag": "--id"})
+    description: str | None = Field(default=None, description="One-line description.")
+    in_design: bool = Field(default=False, description="Not usable by new offerings until launched.")
+
+
+@operation("catalog.add_spec", scope=Scope.CATALOG_ADMIN, routes=[f"POST {SPEC}"])
+def add_spec(client: Client, args: AddSpec) -> Any:
+    """Add a product specification that new offerings can stand on."""
+    body = {"name": args.name, "lifecycleStatus": "In design" if args.in_design else "Active",
+            "id": args.spec_id, "description": args.description}
+    return client.request("POST", SPEC, json={k: v for k, v in body.items() if v is not None})
+
+
+class UpdateSpec(Input):
+    """What changes on a product specification."""
+
+    spec_id: str = SpecField
+    name: str | None = Field(default=None, min_length=1, description="New name.")
+    description: str | None = Field(default=None, description="New description.")
+    launch: bool = Field(default=False, description="Launch an in-design specification.")
+    retire: bool = Field(default=False, description="Retire it (only once no live offering stands on it).")
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateSpec:
+        if not (self.name or self.description is not None or self.launch or self.retire):
+            raise ValueError("say what changes: --name, --description, --launch or --retire")
+        if self.launch and self.retire:
+            raise ValueError("--launch and --retire contradict each other")
+        return self
+
+
+@operation("catalog.update_spec", scope=Scope.CATALOG_ADMIN, routes=[f"PATCH {SPEC}/{{specification_id}}"],
+           arguments=("spec_id",))
+def update_spec(client: Client, args: UpdateSpec) -> Any:
+    """Rename or describe a product specification, launch it or retire it."""
+    body = {"name": args.name, "description": args.description,
+            "lifecycleStatus": "Retired" if args.retire else "Active" if args.launch else None}
+    return client.request("PATCH", f"{SPEC}/{args.spec_id}", json={k: v for k, v in body.items() if v is not None})
+
+
+class AddUsageSpec(Input):
+    """A new kind of network event and the usage type it is rated as."""
+
+    name: str = Field(min_length=1, description="Name, e.g. 5G data session.")
+    usage_type: Literal["data", "voice", "sms"] = Field(description="Rated as: data | voice | sms.",
+                                                         json_schema_extra={"flag": "--rated-as"})
+    description: str | None = Field(default=None, description="One-line description.")
+    version: str | None = Field(default=None, description="Version label, e.g. 1.0.")
+
+
+@operation("catalog.add_usage_spec", scope=Scope.CATALOG_ADMIN, routes=[f"POST {USAGE_SPEC}"])
+def add_usage_spec(client: Client, args: AddUsageSpec) -> Any:
+    """Add a TMF635 usage specification whose events are rated as data, voice or SMS."""
+    body = {"name": args.name, "description": args.description, "version": args.version,
+            "specCharacteristic": [{"name": "usageType", "characteristicValueSpecification": [
+                {"value": args.usage_type}]}]}
+    return client.request("POST", USAGE_SPEC, json={k: v for k, v in body.items() if v is not None})

@@ -14,6 +14,9 @@ flow owns (`order.create.offering_sellable_now`, SPEC §5):
 * `catalog.migration.{offering_sellable_now, notice_at_least_30_days, effective_after_notice,
   already_pending, price_changes, conflicts_with_scheduled_price}` — 30 days is the minimum
   notice of a price change to existing customers (the usual regulatory floor; ours by policy).
+* `catalog.specification.{id_valid, id_unique, retired_is_immutable, in_use}` and
+  `catalog.offering.specification_retired` — a specification live offerings stand on stays on sale.
+* `catalog.price.{offering_required, amount_required}` — what a price version cannot do without.
 """
 
 from __future__ import annotations
@@ -26,8 +29,18 @@ from dataclasses import dataclass
 from core.errors import Violation
 from core.scopes import SURFACE_SCOPES, Scope
 from domain.catalog import (
-    ALLOWANCE_UNITS, CURRENCY, PERIOD_DAYS, Allowance, AllowanceType, LifecycleStatus, OfferingKind, OfferingView,
-    PriceMigrationView, PriceType, PriceVersion, VasExpiry,
+    ALLOWANCE_UNITS,
+    CURRENCY,
+    PERIOD_DAYS,
+    Allowance,
+    AllowanceType,
+    LifecycleStatus,
+    OfferingKind,
+    OfferingView,
+    PriceMigrationView,
+    PriceType,
+    PriceVersion,
+    VasExpiry,
 )
 from policies.base import violation
 
@@ -145,7 +158,7 @@ def _vas_expiry(draft: OfferingDraft) -> list[Violation]:
 
 
 def check_new_offering(draft: OfferingDraft, *, exists: bool, known_categories: Iterable[str],
-                       specification_exists: bool) -> list[Violation]:
+                       specification_exists: bool, specification_retired: bool = False) -> list[Violation]:
     """Check a new offering: unique id, known references, a kind, a window, allowances, expiry."""
     found = []
     if not OFFERING_ID.fullmatch(draft.id):
@@ -161,12 +174,54 @@ def check_new_offering(draft: OfferingDraft, *, exists: bool, known_categories: 
         found.append(violation("catalog.offering.specification_exists",
                                f"product specification '{draft.specification_id}' does not exist",
                                specification_id=draft.specification_id))
+    elif specification_retired:
+        found.append(violation("catalog.offering.specification_retired",
+                               f"product specification '{draft.specification_id}' is retired",
+                               specification_id=draft.specification_id))
     if draft.kind is None:
         found.append(violation("catalog.offering.kind_from_category",
                                "an offering sits in exactly one of the categories PLANS or VAS",
                                categories=list(draft.category_ids)))
     return (found + _window("catalog.offering.window_valid", draft.valid_from, draft.valid_to)
             + _allowances(draft.kind, draft.allowances) + _vas_expiry(draft))
+
+
+def check_new_specification(specification_id: str, *, exists: bool) -> list[Violation]:
+    """Check a new product specification: an id like SPEC_XL, not taken."""
+    if not OFFERING_ID.fullmatch(specification_id):
+        return [violation("catalog.specification.id_valid", f"'{specification_id}' is not a specification id like "
+                          "SPEC_MOBILE_BUNDLE", specification_id=specification_id)]
+    if exists:
+        return [violation("catalog.specification.id_unique", f"product specification '{specification_id}' already "
+                          "exists", specification_id=specification_id)]
+    return []
+
+
+def check_specification_change(specification_id: str, status: LifecycleStatus, changed: Iterable[str], *,
+                               retiring: bool, live_offerings: Iterable[str]) -> list[Violation]:
+    """Retired specifications are frozen; one that live offerings stand on cannot be retired."""
+    changed = sorted(changed)
+    if status is LifecycleStatus.RETIRED and changed:
+        return [violation("catalog.specification.retired_is_immutable",
+                          f"product specification '{specification_id}' is retired",
+                          specification_id=specification_id, fields=changed)]
+    live = sorted(live_offerings)
+    if retiring and live:
+        return [violation("catalog.specification.in_use", f"offerings not retired stand on '{specification_id}': "
+                          f"{', '.join(live)}; retire them first", specification_id=specification_id, offerings=live)]
+    return []
+
+
+def check_price_essentials(*, offering_given: bool, amount_given: bool) -> list[Violation]:
+    """A price version prices one offering with one amount; neither can be defaulted."""
+    found = []
+    if not offering_given:
+        found.append(violation("catalog.price.offering_required", "a price version names the offering it prices "
+                               "(productOffering.id)", missing="productOffering"))
+    if not amount_given:
+        found.append(violation("catalog.price.amount_required", "a price version says its amount (price.value)",
+                               missing="price.value"))
+    return found
 
 
 def check_new_price(offering: OfferingView, price: PriceVersion, now: dt.datetime) -> list[Violation]:

@@ -37,6 +37,10 @@ def register(app: typer.Typer) -> None:
         ("set-price", ops.set_price, cards.price_card),
         ("update-price", ops.update_price, cards.price_card),
         ("migrate-price", ops.migrate_price, cards.migration_card),
+        ("retire", ops.retire, cards.offering_card),
+        ("add-spec", ops.add_spec, None),
+        ("update-spec", ops.update_spec, None),
+        ("add-usage-spec", ops.add_usage_spec, None),
     ])
 
     @admin.command("window")

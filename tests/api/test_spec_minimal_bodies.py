@@ -247,6 +247,61 @@ CASES = [
          ONE({CREATED}), "customer and card", frozenset({"relatedParty", "cardNumber", "expirationDate"})),
 ]
 
+# TMF620, TMF635 and TMF654 (helper CA): what a name alone, or nothing, becomes.
+P620, P635, P654 = ("TMF620-ProductCatalog-v4.0.0.swagger.json", "TMF635-UsageManagement-v4.0.0.swagger.json",
+                    "TMF654-PrepayBalance-v4.0.0.swagger.json")
+CATALOG, USAGE_API = f"{TMF}/productCatalogManagement/v4", f"{TMF}/usageManagement/v4"
+
+
+async def _named(ctx: Ctx) -> dict[str, Any]:
+    return {"name": "Kopi Plan"}
+
+
+async def _plan_with_allowances(ctx: Ctx) -> dict[str, Any]:
+    # No category: the kind defaults to a plan, which declares its four allowances.
+    return {"name": "Kopi Plan", "prodSpecCharValueUse": [
+        {"name": name, "productSpecCharacteristicValue": [{"value": 0, "unitOfMeasure": unit}]}
+        for name, unit in (("data", "MB"), ("voice", "s"), ("sms", "sms"), ("data_roaming", "MB"))]}
+
+
+async def _priced(ctx: Ctx) -> dict[str, Any]:
+    # priceType, period and currency default from the offering (a plan: recurring every 30 days, SGD).
+    return {"name": "Standard again", "productOffering": {"id": "PLAN_M"}, "price": {"value": 24}}
+
+
+async def _nothing(ctx: Ctx) -> dict[str, Any]:
+    return {}
+
+
+async def _usage_spec_rated_as_data(ctx: Ctx) -> dict[str, Any]:
+    return {"name": "5G data session", "specCharacteristic": [
+        {"name": "usageType", "characteristicValueSpecification": [{"value": "data"}]}]}
+
+
+async def _topup(ctx: Ctx) -> dict[str, Any]:
+    # Quantity has no required attribute: units default to MB, the amount cannot be guessed.
+    return {"amount": {}, "usageType": "data", "bucket": {"id": "SUB-000001-data"}, "partyAccount": {"id": "x"}}
+
+
+CASES += [
+    Case(f"{CATALOG}/productOffering", P620, "ProductOffering_Create", _named,
+         ONE({(422, "catalog.offering.allowances_valid")})),
+    Case(f"{CATALOG}/productOffering", P620, "ProductOffering_Create", _plan_with_allowances, ONE({CREATED}),
+         "plan", frozenset({"prodSpecCharValueUse"})),
+    Case(f"{CATALOG}/productOfferingPrice", P620, "ProductOfferingPrice_Create", _named,
+         ONE({(422, "catalog.price.offering_required")})),
+    Case(f"{CATALOG}/productOfferingPrice", P620, "ProductOfferingPrice_Create", _priced, ONE({CREATED}),
+         "priced", frozenset({"productOffering", "price"})),
+    Case(f"{CATALOG}/productSpecification", P620, "ProductSpecification_Create", _named, ONE({CREATED})),
+    Case(f"{USAGE_API}/usage", P635, "Usage_Create", _nothing, ONE({(422, "usage.record.usage_type_required")})),
+    Case(f"{USAGE_API}/usageSpecification", P635, "UsageSpecification_Create", _nothing,
+         ONE({(422, "usage_specification.create.name_required")})),
+    Case(f"{USAGE_API}/usageSpecification", P635, "UsageSpecification_Create", _usage_spec_rated_as_data,
+         ONE({CREATED}), "rated as data", frozenset({"name", "specCharacteristic"})),
+    Case(f"{TMF}/prepayBalanceManagement/v4/topupBalance", P654, "TopupBalance_Create", _topup,
+         ONE({(422, "subscription.vas_purchase.amount_required")})),
+]
+
 # TMF654 adjustBalance and TMF678 customerBillOnDemand (helper BA): what the bare required attributes become.
 async def _adjustment(ctx: Ctx) -> dict[str, Any]:
     # Quantity has no required attribute: units default to the bucket's, the amount cannot be guessed.
@@ -267,17 +322,6 @@ CASES += [
 # Route -> why its minimal spec body is not in the table yet. Each answered 400 when this table was written
 # (the field our model requires is named), in routers outside this slice of #17 item 2.
 KNOWN_GAPS = {
-    f"{TMF}/productCatalogManagement/v4/productOffering":
-        "ProductOffering_Create requires only `name`; we require `category` (the plan/VAS kind) and a price —"
-        " belongs with TMF620 productSpecification create (#17 item 3)",
-    f"{TMF}/productCatalogManagement/v4/productOfferingPrice":
-        "ProductOfferingPrice_Create requires only `name`; we require its `productOffering` and price (tmf620_price)",
-    f"{TMF}/usageManagement/v4/usage":
-        "Usage_Create requires nothing; we require usageType and the line's characteristics (needs TMF635"
-        " usageSpecification, #17 item 3)",
-    f"{TMF}/prepayBalanceManagement/v4/topupBalance":
-        "TopupBalance_Create's Quantity has no required attribute; we require amount.amount, and a bucket of an"
-        " active line (tmf654 router)",
 }
 
 
@@ -347,8 +391,8 @@ def spec_value(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
 # The routes of this slice, each with its customer-fitted base body: every optional property of the
 # `*_Create` schema, added alone with the smallest value the spec accepts, is defaulted, ignored
 # (server-set) or refused with a documented 422 — never 400.
-OPTIONAL_PROBES = [case for case in CASES if case.label in ("with customer", "with payment")
-                   or (case.route.endswith("/payment") and case.label == "minimal")]
+OPTIONAL_PROBES = [case for case in CASES if case.label in ("with customer", "with payment", "rated as data")
+                   or (case.route.endswith(("/payment", "/productSpecification")) and case.label == "minimal")]
 
 
 def _optional_properties() -> list[tuple[Case, str]]:

@@ -187,16 +187,19 @@ async def test_bad_events_are_refused_and_write_nothing(seeded_api, seeded_db):
     before = await _written(seeded_db)
     no_event_id = usage_body("90000001", 10)
     no_event_id["usageCharacteristic"] = no_event_id["usageCharacteristic"][:-1]
-    malformed = [no_event_id, usage_body("90000001", "lots"), usage_body("90000001", 1.5),
+    malformed = [usage_body("90000001", "lots"), usage_body("90000001", 1.5),
                  usage_body("90000001", True), usage_body("90000001", 5, roaming="maybe"),
                  usage_body("not-a-number", 5), usage_body("90000001", 5, bogus=1),
-                 usage_body("90000001", 5, usageDate="yesterday"), {"usageType": "data"}]
+                 usage_body("90000001", 5, usageDate="yesterday")]
     for body in malformed:
         response = await seeded_api.post(USAGE, json=body)
         assert (response.status_code, response.json()["code"]) == (400, "request.malformed"), (body, response.text)
     not_json = await seeded_api.post(USAGE, content=b"{", headers={"content-type": "application/json"})
     assert not_json.status_code == 400
-    for body, code in ((usage_body("90000001", 0), "usage.record.positive_quantity"),
+    # Usage_Create leaves every characteristic optional: a missing one is a rule, not a malformed body.
+    for body, code in ((no_event_id, "usage.record.characteristic_required"),
+                       ({"usageType": "data"}, "usage.record.characteristic_required"),
+                       (usage_body("90000001", 0), "usage.record.positive_quantity"),
                        (usage_body("90000001", -5), "usage.record.positive_quantity"),
                        (usage_body("90000001", 5, usage_type="video"), "usage.record.valid_event_type"),
                        (usage_body("90000001", 5, usage_type="voice") | {"usageCharacteristic": [
