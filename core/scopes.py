@@ -52,6 +52,7 @@ class Scope(StrEnum):
     PORTAL_SESSION = "portal:session"  # the portals' login codes, sessions and step-up (/portal-api)
     OPERATOR_ADMIN = "operator:admin"  # CSR console accounts (`bss operator …`)
     AGENT_SESSION = "agent:session"  # the agent's conversations, caps and trip-wire look-ups (/agent-api)
+    EVENTS_ADMIN = "events:admin"  # TMF hub listeners (POST/DELETE …/hub) and their deliveries (/ops-api/v1/events)
 
 
 class Surface(StrEnum):
@@ -80,8 +81,10 @@ CUSTOMER_SCOPES = PUBLIC_SCOPES | {
 # Scopes a bound call may use without naming one of the customer's resources.
 UNBOUND_SCOPES = PUBLIC_SCOPES | {Scope.SIGNUP, Scope.PORTAL_SESSION}
 
-# Care staff: everything but moving the clock, changing the catalog and feeding usage (the network's job).
-CSR_SCOPES = ALL_SCOPES - {Scope.OPS_CLOCK, Scope.CATALOG_ADMIN, Scope.USAGE_INGEST, Scope.OPERATOR_ADMIN}
+# Care staff: everything but moving the clock, changing the catalog, feeding usage (the network's job)
+# and registering event listeners (an integration's job: a hub receives every customer's events).
+CSR_SCOPES = ALL_SCOPES - {Scope.OPS_CLOCK, Scope.CATALOG_ADMIN, Scope.USAGE_INGEST, Scope.OPERATOR_ADMIN,
+                           Scope.EVENTS_ADMIN}
 
 SURFACE_SCOPES: dict[Surface, frozenset[Scope]] = {
     Surface.CLI: ALL_SCOPES,

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     balance_adjust_max_seconds: int = Field(default=300 * 60, gt=0)
     balance_adjust_max_sms: int = Field(default=500, gt=0)
 
+    # TMF hub deliveries (activities/event_delivery.py): tries per event before it is marked failed
+    # (replayable) and the hub moves past it; the first retry waits 1 s, doubling up to a minute.
+    event_delivery_attempts: int = Field(default=8, gt=0)
+    event_delivery_timeout_s: float = Field(default=5.0, gt=0)  # one POST to a callback
+    event_batch_size: int = Field(default=200, gt=0)
+
     # Mail to people (login and step-up codes, later notices): SMTP when a host is set, else one JSON
     # line per mail appended to the dev mailbox file (`home/mailbox.jsonl`), which tests and `bss` read.
     mailbox: Path | None = None

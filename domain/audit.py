@@ -2,8 +2,20 @@
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import UserDefinedType
 
 from domain.metadata import metadata
+
+
+class Xid8(UserDefinedType):
+    """PostgreSQL's 64-bit transaction id (`xid8`), read as an int."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        """The column type's SQL name."""
+        return "xid8"
+
 
 domain_event = Table(
     "domain_event", metadata,
@@ -20,6 +32,10 @@ domain_event = Table(
     Column("payload", JSONB, nullable=False, server_default="{}"),
     # The agent session a row was written in (`X-BSS-Session` on an agent's call; migration 0017).
     Column("session_id", Text),
+    # The writing transaction (migration 0027): the event plane reads the log in (txid, id) order up to the
+    # oldest running transaction (activities/event_delivery.py). Never set by a writer: the default is it.
+    Column("txid", Xid8(), nullable=False, server_default=text("pg_current_xact_id()")),
+    Index("ix_domain_event_txid_id", "txid", "id"),
     Index("ix_domain_event_aggregate", "aggregate_type", "aggregate_id"),
     Index("ix_domain_event_trace", "trace_id"),
     Index("ix_domain_event_session", "session_id", postgresql_where=text("session_id IS NOT NULL")),

@@ -13,12 +13,14 @@ from core.settings import get_settings
 from core.telemetry import instrument_sqlalchemy, setup_tracing, shutdown_tracing
 from core.temporal import connect
 from workers.charge_reconciler import ChargeReconciler
+from workers.event_waker import EventWaker
 from workers.factory import build_workers
 from workers.line_reconciler import LineReconciler
 from workers.registry import REGISTRY
 from workers.singletons import QUEUE as SINGLETONS_QUEUE
 from workers.singletons import start_singletons
 from workers.sweeper import Sweeper
+from workflows import queues
 
 log = logging.getLogger("bss.worker")
 
@@ -64,6 +66,11 @@ async def run(queue_names: list[str]) -> None:
         sweepers = [LineReconciler(client), ChargeReconciler()]
         for sweeper in sweepers:
             sweeper.start()
+    waker = None
+    if queues.EVENTS in queue_names:
+        # TMF hub dispatchers (and the notifier): started or joined now, then woken by each audit commit.
+        waker = EventWaker(client, settings.asyncpg_dsn())
+        await waker.start()
     ready = settings.run_dir / "worker.ready"
     ready.parent.mkdir(parents=True, exist_ok=True)
     ready.write_text(str(os.getpid()))
@@ -77,6 +84,8 @@ async def run(queue_names: list[str]) -> None:
     stopping.cancel()
     for sweeper in sweepers:
         await sweeper.stop()
+    if waker is not None:
+        await waker.stop()
     await asyncio.gather(*(w.shutdown() for w in workers if not w.is_shutdown))
     await asyncio.gather(*tasks, return_exceptions=True)
     if follower is not None:

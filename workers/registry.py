@@ -9,8 +9,10 @@ from activities import (
     billing, inventory, line_activation, order_stages, ordering, payment, provisioning, service_order,
 )
 from activities.diagnostics import record_ping
+from activities.event_delivery import deliver_batch
 from workflows import queues
 from workflows.diagnostics import PingWorkflow
+from workflows.event_dispatch import EventDispatchWorkflow
 from workflows.order import OrderWorkflow
 from workflows.subscription import ACTIVITIES as SUBSCRIPTION_ACTIVITIES
 from workflows.subscription import SubscriptionWorkflow
@@ -44,4 +46,5 @@ REGISTRY: dict[str, QueueSpec] = {
     # Care has no queue of its own: the SLA sweep is one small housekeeping loop, hosted with the pings.
     queues.SYSTEM: QueueSpec(workflows=[PingWorkflow, TicketSlaWorkflow],
                              activities=[record_ping, *TICKET_SLA_ACTIVITIES]),
+    queues.EVENTS: QueueSpec(workflows=[EventDispatchWorkflow], activities=[deliver_batch]),
 }

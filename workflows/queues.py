@@ -5,5 +5,6 @@ SUBSCRIPTIONS = "bss-subscriptions"
 PAYMENTS = "bss-payments"
 PROVISIONING = "bss-provisioning"
 SYSTEM = "bss-system"
+EVENTS = "bss-events"  # TMF hub deliveries: a slow listener never delays an order or an SLA sweep
 
-ALL = (ORDERS, SUBSCRIPTIONS, PAYMENTS, PROVISIONING, SYSTEM)
+ALL = (ORDERS, SUBSCRIPTIONS, PAYMENTS, PROVISIONING, SYSTEM, EVENTS)

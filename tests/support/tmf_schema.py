@@ -17,6 +17,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from core.settings import get_settings
+from domain.events import SPEC_FILES as HUB_SPECS
 
 # (api base path, first path segment) -> (spec file, definition)
 RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
@@ -49,6 +50,9 @@ RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
     ("customerBillManagement/v4", "appliedCustomerBillingRate"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "AppliedCustomerBillingRate"),
     ("customerBillManagement/v4", "customerBillOnDemand"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "CustomerBillOnDemand"),
 }
+# Every TMF API's listener registration (`POST …/hub`, apis/tmf_hub.py) answers its spec's EventSubscription.
+RESOURCES.update({(base.removeprefix("/tmf-api/"), "hub"): (spec, "EventSubscription")
+                  for base, spec in HUB_SPECS.items()})
 
 # Seen during the run: (spec file, definition) -> number of bodies validated.
 VALIDATED: dict[tuple[str, str], int] = {}

@@ -1,0 +1,51 @@
+"""EventDispatchWorkflow under a worker stopped mid-delivery: every event arrives, a duplicate only with its id."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from core.temporal import client_interceptors
+from tests.support.event_listener import listening, subscribe, verify, waking
+from tests.support.factories import ready_customer
+from tests.support.polling import until
+from tests.workflows.history_manifest import record
+from workers.factory import sandbox_runner
+from workflows import queues
+from workflows.event_dispatch import EventDispatchWorkflow, dispatch_workflow_id
+
+CUSTOMER = "/tmf-api/customerManagement/v4"
+
+
+async def test_worker_stopped_mid_delivery_loses_nothing(seeded_api, seeded_db, worker, temporal_env):
+    async with listening() as listener, waking(temporal_env.client, seeded_db):
+        listener.hold = asyncio.Event()  # the first POST hangs until the worker is gone
+        hub = await subscribe(seeded_api, CUSTOMER, listener.url, "eventType=CustomerCreateEvent")
+        customers = [await ready_customer(seeded_api, card=None, verified=False) for _ in range(3)]
+        await asyncio.wait_for(listener.arrived.wait(), 10)
+
+        await worker.pause(queues.EVENTS)  # the batch in flight is cancelled before it records anything
+        listener.hold.set()  # the listener did get the first event: only the worker never heard back
+        listener.hold = None
+        worker.start(queues.EVENTS)
+
+        async def all_three() -> bool:
+            return {e["event"]["customer"]["id"] for e in listener.events()} == set(customers)
+
+        await until(all_three, "every event delivered after the worker came back", timeout=20)
+        seen: dict[str, bytes] = {}
+        for headers, body in listener.received:
+            verify(hub["secret"], headers, body)
+            delivery = headers["x-event-delivery-id"]
+            assert seen.setdefault(delivery, body) == body, "a redelivery carries the same id and the same event"
+        assert [e["event"]["customer"]["id"] for e in listener.events()][-3:] == customers, "in order"
+        assert len(seen) == 3 and len(listener.received) == 4, "exactly the interrupted event came twice"
+
+        history = await temporal_env.client.get_workflow_handle(dispatch_workflow_id(hub["id"])).fetch_history()
+    replayer = Replayer(workflows=[EventDispatchWorkflow], data_converter=pydantic_data_converter,
+                        interceptors=client_interceptors(), workflow_runner=sandbox_runner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    record(history, "event_dispatch_worker_restart")  # with BSS_RECORD_HISTORIES=1 (docs/WORKFLOW_VERSIONING.md)
