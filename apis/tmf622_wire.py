@@ -55,6 +55,14 @@ class ProductIn(_Tmf):
     productCharacteristic: list[CharacteristicIn] = []
 
 
+# Optional attributes of the spec that an order here does not keep: each answers 422
+# `order.create.attribute_unsupported` naming it, rather than a 400 or being dropped silently.
+ITEM_UNSUPPORTED = ("appointment", "billingAccount", "itemTerm", "payment", "productOfferingQualificationItem",
+                    "productOrderItem", "productOrderItemRelationship", "qualification", "quoteItem")
+ORDER_UNSUPPORTED = ("agreement", "billingAccount", "note", "notificationContact", "payment",
+                     "productOfferingQualification", "quote", "requestedStartDate")
+
+
 class ProductOrderItemIn(_Tmf):
     """One line of an order: `add` a plan, `modify` (change plan of) or `delete` (terminate) a line."""
 
@@ -63,16 +71,45 @@ class ProductOrderItemIn(_Tmf):
     quantity: int = 1
     productOffering: EntityRef | None = None
     product: ProductIn | None = None
+    # Server-set (prices from the catalog, the state from the run): ignored on create.
+    itemPrice: list[dict[str, Any]] | None = None
+    itemTotalPrice: list[dict[str, Any]] | None = None
+    state: str | None = None
+    appointment: dict[str, Any] | None = None
+    billingAccount: dict[str, Any] | None = None
+    itemTerm: list[dict[str, Any]] | None = None
+    payment: list[dict[str, Any]] | None = None
+    productOfferingQualificationItem: dict[str, Any] | None = None
+    productOrderItem: list[dict[str, Any]] | None = None
+    productOrderItemRelationship: list[dict[str, Any]] | None = None
+    qualification: list[dict[str, Any]] | None = None
+    quoteItem: dict[str, Any] | None = None
 
 
 class ProductOrderCreate(_Tmf):
     """ProductOrder_Create: one item; the customer in relatedParty (or derived, see `parse_order`)."""
 
     externalId: str | None = Field(default=None, max_length=120)
-    description: str | None = None
-    requestedCompletionDate: str | None = None
     relatedParty: list[EntityRef] = []
     productOrderItem: list[ProductOrderItemIn] = Field(min_length=1)
+    # Informative only, or server-set (the channel is the calling surface, prices come from the catalog,
+    # an order is cancelled through cancelProductOrder): accepted and ignored.
+    description: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    requestedCompletionDate: str | None = None
+    cancellationDate: str | None = None
+    cancellationReason: str | None = None
+    channel: list[dict[str, Any]] | None = None
+    orderTotalPrice: list[dict[str, Any]] | None = None
+    agreement: list[dict[str, Any]] | None = None
+    billingAccount: dict[str, Any] | None = None
+    note: list[dict[str, Any]] | None = None
+    notificationContact: str | None = None
+    payment: list[dict[str, Any]] | None = None
+    productOfferingQualification: list[dict[str, Any]] | None = None
+    quote: list[dict[str, Any]] | None = None
+    requestedStartDate: str | None = None  # an order starts when accepted: a later start is not kept
 
 
 class CancelProductOrderCreate(_Tmf):
@@ -104,6 +141,11 @@ def parse_order(body: ProductOrderCreate) -> ParsedOrder:
         raise_if([violation("order.create.one_item_per_order", "an order has exactly one productOrderItem; "
                             "place one order per line", items=len(body.productOrderItem))])
     item = body.productOrderItem[0]
+    unsupported = [name for name in ORDER_UNSUPPORTED if getattr(body, name)] + [
+        f"productOrderItem.{name}" for name in ITEM_UNSUPPORTED if getattr(item, name)]
+    if unsupported:
+        raise_if([violation("order.create.attribute_unsupported", f"not kept on an order: {', '.join(unsupported)}",
+                            attributes=unsupported)])
     product = item.product or ProductIn()
     offering = item.productOffering or product.productOffering
     found = []
