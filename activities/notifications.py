@@ -149,6 +149,8 @@ async def _letters(conn: AsyncConnection, notice: Notice) -> list[Letter]:
     line = await _line(conn, line_id) if line_id else None
     if line is None:
         return []
+    if notice.kind is NotificationKind.ORDER_COMPLETED and line["order_id"] != notice.subject_id:
+        return []  # an order that changed or ended an existing line: no new eSIM to announce
     facts = {"msisdn": line["msisdn"], "name": line["customer_name"], "offering": line["offering_name"]}
     facts |= await FACTS[notice.kind](conn, notice, line)
     letters = [_letter(notice, notice.key, line, facts)]

@@ -198,3 +198,8 @@ async def test_a_mail_that_fails_is_sent_on_the_next_delivery_and_its_interactio
     unsent = await rows(seeded_db, "SELECT count(*) AS n FROM crm.notification WHERE customer_id = :c "
                                    "AND sent_at IS NULL", c=row["customer_id"])
     assert unsent[0]["n"] == 0
+    # An order that changed an existing line (TMF622 modify/delete) announces no new eSIM.
+    await handle_events([{"id": events[-1]["id"], "event_type": "order.completed", "aggregate_type": "order",
+                          "aggregate_id": "ORD-NOT-THE-LINES", "payload": {"subscriptionId": sub},
+                          "occurred_at": events[-1]["occurred_at"]}])
+    assert [kind for kind, _ in mails(to)] == ["bundle_used", "line_blocked"]
