@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import notifications
 from activities.uow import unit_of_work
 from core import clock
 from core.db import get_engine
@@ -248,9 +249,6 @@ async def _deliver(sub: Any, rows: list[dict[str, Any]], more: bool, attempts: i
 
 
 async def _notify(subscription_id: str, rows: list[dict[str, Any]], more: bool) -> BatchResult:
-    # NO's module (customer notifications); imported here so the hubs work without it.
-    from activities import notifications  # type: ignore[attr-defined]
-
     handed = [{k: r[k] for k in ("id", "event_type", "aggregate_type", "aggregate_id", "payload", "occurred_at")}
               for r in rows]
     await notifications.handle_events(handed)

@@ -79,9 +79,10 @@ async def subscribe(api, base: str, callback: str, query: str | None = None) -> 
 
 
 @asynccontextmanager
-async def waking(client: object, engine: AsyncEngine) -> AsyncIterator[EventWaker]:
-    """The worker's waker on this test's database, for hubs only (the notifier's module is another test's)."""
-    wake = EventWaker(client, asyncpg_dsn(engine), kinds=("hub",))  # type: ignore[arg-type]
+async def waking(client: object, engine: AsyncEngine, kinds: tuple[str, ...] = ("hub",)
+                 ) -> AsyncIterator[EventWaker]:
+    """The worker's waker on this test's database, for hubs only unless told (the notifier mails customers)."""
+    wake = EventWaker(client, asyncpg_dsn(engine), kinds=kinds)  # type: ignore[arg-type]
     await wake.start()
     try:
         yield wake

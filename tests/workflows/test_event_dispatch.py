@@ -8,8 +8,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from core.temporal import client_interceptors
+from tests.support import mailbox
 from tests.support.event_listener import listening, subscribe, verify, waking
-from tests.support.factories import ready_customer
+from tests.support.factories import order_body, ready_customer
 from tests.support.polling import until
 from tests.workflows.history_manifest import record
 from workers.factory import sandbox_runner
@@ -49,3 +50,22 @@ async def test_worker_stopped_mid_delivery_loses_nothing(seeded_api, seeded_db, 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
     record(history, "event_dispatch_worker_restart")  # with BSS_RECORD_HISTORIES=1 (docs/WORKFLOW_VERSIONING.md)
+
+
+async def test_the_notifier_reads_the_same_log(seeded_api, seeded_db, worker, temporal_env):
+    """The built-in `notifier` subscription hands the audit rows to activities.notifications: an order mails."""
+    async with waking(temporal_env.client, seeded_db, kinds=("notifier",)):
+        customer = await ready_customer(seeded_api)
+        order = await seeded_api.post("/tmf-api/productOrderingManagement/v4/productOrder", json=order_body(customer))
+        assert order.status_code == 201, order.text
+        email = (await seeded_api.get(f"{CUSTOMER}/customer/{customer}")).json()["contactMedium"][0][
+            "characteristic"]["emailAddress"]
+
+        async def mailed() -> list:
+            return mailbox.mails(email, "notification.order_completed")
+
+        (mail,) = await until(mailed, "the order-completed notice mailed through the event plane", timeout=20)
+        assert mail["to"] == email.lower()
+        hubs = (await seeded_api.get("/ops-api/v1/events/hubs")).json()
+        (notifier,) = [h for h in hubs if h["kind"] == "notifier"]
+        assert notifier["cursorId"] > 0 and notifier["state"] == "active"
