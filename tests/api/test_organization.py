@@ -101,7 +101,8 @@ async def test_malformed_bodies_are_400_and_write_nothing(api, db):
     created = await new_organization(api)
     assert_error(await api.patch(f"{ORGANIZATIONS}/{created['id']}", json={"tradingName": None}),
                  400, "request.malformed")
-    assert_error(await api.get(ORGANIZATIONS, params={"colour": "red"}), 400, "request.malformed")
+    assert (await api.get(ORGANIZATIONS, params={"colour": "red"})).json() == []  # TMF630: none has one
+    assert_error(await api.get(ORGANIZATIONS, params={"col our": "red"}), 400, "request.malformed")
     assert await rows(db, "SELECT count(*) FROM crm.organization") == 1
 
 

@@ -120,7 +120,7 @@ async def test_unknown_ids_are_404_and_bad_queries_400(seeded_api):
     for path, code in missing:
         response = await seeded_api.get(path)
         assert response.status_code == 404 and response.json()["code"] == code
-    for path, params in ((SO, {"state": "in_progress"}), (SO, {"colour": "red"}),
-                         (SVC, {"state": "activated"}), (ACT, {"orderId": "ORD-1"}), (SVC, {"limit": "0"})):
+    for path, params in ((SO, {"state": "in_progress"}), (SO, {"col our": "red"}),
+                         (SVC, {"state": "activated"}), (ACT, {"order Id": "ORD-1"}), (SVC, {"limit": "0"})):
         response = await seeded_api.get(path, params=params)
         assert response.status_code == 400 and response.json()["code"] == "request.malformed", (path, params)

@@ -223,7 +223,8 @@ async def test_usage_lists_newest_first_with_filters_and_reads_one(seeded_api, s
     one = await seeded_api.get(f"{USAGE}/{ids[0]}")
     assert one.json()["relatedParty"][0]["@referredType"] == "Customer"
     assert (await seeded_api.get(f"{USAGE}/USG-999999999")).status_code == 404
-    assert (await seeded_api.get(USAGE, params={"colour": "red"})).status_code == 400
+    assert (await seeded_api.get(USAGE, params={"colour": "red"})).json() == []  # TMF630: no usage has one
+    assert (await seeded_api.get(USAGE, params={"col our": "red"})).status_code == 400
     specs = (await seeded_api.get(SPECS)).json()
     assert [s["id"] for s in specs] == ["USPEC_DATA", "USPEC_VOICE", "USPEC_SMS"]
     for spec in specs + [(await seeded_api.get(f"{SPECS}/USPEC_SMS")).json()]:
