@@ -9,7 +9,7 @@ drift from the spec fails the test that produced it. Specs are read from the sha
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft4Validator
@@ -43,12 +43,12 @@ RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
     ("productInventory/v4", "product"): ("TMF637-ProductInventory-v4.0.0.swagger.json", "Product"),
     ("prepayBalanceManagement/v4", "bucket"): ("TMF654-PrepayBalance-v4.0.0.swagger.json", "Bucket"),
     ("prepayBalanceManagement/v4", "topupBalance"): ("TMF654-PrepayBalance-v4.0.0.swagger.json", "TopupBalance"),
-    ("usageManagement/v4", "usage"): ("TMF635-UsageManagement-v4.0.0.swagger.json", "Usage"),
     ("prepayBalanceManagement/v4", "adjustBalance"): ("TMF654-PrepayBalance-v4.0.0.swagger.json", "AdjustBalance"),
+    ("usageManagement/v4", "usage"): ("TMF635-UsageManagement-v4.0.0.swagger.json", "Usage"),
     ("usageManagement/v4", "usageSpecification"): ("TMF635-UsageManagement-v4.0.0.swagger.json", "UsageSpecification"),
     ("customerBillManagement/v4", "customerBill"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "CustomerBill"),
-    ("customerBillManagement/v4", "appliedCustomerBillingRate"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "AppliedCustomerBillingRate"),
     ("customerBillManagement/v4", "customerBillOnDemand"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "CustomerBillOnDemand"),
+    ("customerBillManagement/v4", "appliedCustomerBillingRate"): ("TMF678-CustomerBill-v4.0.0.swagger.json", "AppliedCustomerBillingRate"),
 }
 # Every TMF API's listener registration (`POST …/hub`, apis/tmf_hub.py) answers its spec's EventSubscription.
 RESOURCES.update({(base.removeprefix("/tmf-api/"), "hub"): (spec, "EventSubscription")
@@ -58,12 +58,12 @@ RESOURCES.update({(base.removeprefix("/tmf-api/"), "hub"): (spec, "EventSubscrip
 VALIDATED: dict[tuple[str, str], int] = {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _spec(spec_file: str) -> dict[str, Any]:
     return json.loads((get_settings().tmf_specs_dir / spec_file).read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(spec_file: str, definition: str) -> Draft4Validator:
     """A Draft 4 validator for one definition of a Swagger 2.0 spec, resolving its local refs."""
     spec = _spec(spec_file)
