@@ -53,12 +53,38 @@ class ProductIn(_Tmf):
     referred_type: str | None = Field(default=None, alias="@referredType")
     productOffering: EntityRef | None = None
     productCharacteristic: list[CharacteristicIn] = []
+    # Informative, or what the offering decides (price, specification) and the run sets (status, order date):
+    # ignored. Those after them are not kept: 422 (PRODUCT_UNSUPPORTED).
+    description: str | None = None
+    isBundle: bool | None = None
+    isCustomerVisible: bool | None = None
+    orderDate: str | None = None
+    status: str | None = None
+    productPrice: list[dict[str, Any]] | None = None
+    productSpecification: dict[str, Any] | None = None
+
+    productSerialNumber: str | None = None
+    startDate: str | None = None
+    terminationDate: str | None = None
+    agreement: list[dict[str, Any]] | None = None
+    billingAccount: dict[str, Any] | None = None
+    place: list[dict[str, Any]] | None = None
+    product: list[dict[str, Any]] | None = None
+    productOrderItem: list[dict[str, Any]] | None = None
+    productRelationship: list[dict[str, Any]] | None = None
+    productTerm: list[dict[str, Any]] | None = None
+    realizingResource: list[dict[str, Any]] | None = None
+    realizingService: list[dict[str, Any]] | None = None
+    relatedParty: list[dict[str, Any]] | None = None
 
 
 # Optional attributes of the spec that an order here does not keep: each answers 422
 # `order.create.attribute_unsupported` naming it, rather than a 400 or being dropped silently.
 ITEM_UNSUPPORTED = ("appointment", "billingAccount", "itemTerm", "payment", "productOfferingQualificationItem",
                     "productOrderItem", "productOrderItemRelationship", "qualification", "quoteItem")
+PRODUCT_UNSUPPORTED = ("productSerialNumber", "startDate", "terminationDate", "agreement", "billingAccount", "place",
+                       "product", "productOrderItem", "productRelationship", "productTerm", "realizingResource",
+                       "realizingService", "relatedParty")
 ORDER_UNSUPPORTED = ("agreement", "billingAccount", "note", "notificationContact", "payment",
                      "productOfferingQualification", "quote", "requestedStartDate")
 
@@ -142,7 +168,8 @@ def parse_order(body: ProductOrderCreate) -> ParsedOrder:
                             "place one order per line", items=len(body.productOrderItem))])
     item = body.productOrderItem[0]
     unsupported = [name for name in ORDER_UNSUPPORTED if getattr(body, name)] + [
-        f"productOrderItem.{name}" for name in ITEM_UNSUPPORTED if getattr(item, name)]
+        f"productOrderItem.{name}" for name in ITEM_UNSUPPORTED if getattr(item, name)] + [
+        f"productOrderItem.product.{name}" for name in PRODUCT_UNSUPPORTED if item.product and getattr(item.product, name)]
     if unsupported:
         raise_if([violation("order.create.attribute_unsupported", f"not kept on an order: {', '.join(unsupported)}",
                             attributes=unsupported)])

@@ -30,7 +30,10 @@ NOT_KEPT = {"agreement", "billingAccount", "note", "notificationContact", "payme
             "productOrderItem.itemTerm", "productOrderItem.payment",
             "productOrderItem.productOfferingQualificationItem", "productOrderItem.productOrderItem",
             "productOrderItem.productOrderItemRelationship", "productOrderItem.qualification",
-            "productOrderItem.quoteItem"}
+            "productOrderItem.quoteItem", *(f"productOrderItem.product.{name}" for name in (
+                "productSerialNumber", "startDate", "terminationDate", "agreement", "billingAccount", "place", "product",
+                "productOrderItem", "productRelationship", "productTerm", "realizingResource", "realizingService",
+                "relatedParty"))}
 
 
 def item(action: str, product: str | None = None, offering: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -211,7 +214,7 @@ async def test_a_payment_method_needs_its_customer_and_card_number_as_422(seeded
     assert (await seeded_api.get(METHODS, params={"relatedParty.id": customer})).json() == []
 
 
-async def test_each_optional_attribute_of_an_order_is_accepted_or_named_in_a_422(seeded_api, seeded_db):
+async def test_each_optional_attribute_of_an_order_its_item_and_product_is_accepted_or_named_in_a_422(seeded_api, seeded_db):
     # A customer without a card: an order whose body is accepted stops at the order rules (422
     # requires_card_on_file, nothing started), so one database serves every probe.
     customer = await ready_customer(seeded_api, card=None)
@@ -223,7 +226,11 @@ async def test_each_optional_attribute_of_an_order_is_accepted_or_named_in_a_422
     probes += [(f"productOrderItem.{name}", {**base, "productOrderItem": [
         {**base["productOrderItem"][0], name: spec_value(spec, schema)}]})
         for name, schema in order_item["properties"].items() if name not in base["productOrderItem"][0]]
-    assert len(probes) == 37
+    product = spec["definitions"]["ProductRefOrValue"]["properties"]
+    probes += [(f"productOrderItem.product.{name}", {**base, "productOrderItem": [
+        {**base["productOrderItem"][0], "product": {name: spec_value(spec, schema)}}]})
+        for name, schema in product.items() if name not in ("id", "productOffering")]  # those two act: above
+    assert len(probes) == 64
     before = await order_count(seeded_db)
     for name, body in probes:
         assert not list(create_validator(SPEC, "ProductOrder_Create").iter_errors(body)), name
