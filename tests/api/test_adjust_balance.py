@@ -158,3 +158,15 @@ async def test_each_optional_spec_attribute_is_accepted_never_a_400(seeded_api, 
         assert not list(create_validator(P654, "AdjustBalance_Create").iter_errors(payload)), name
         response = await seeded_api.post(ADJUST, json=payload)
         assert response.status_code == 422 and documented(response.json()["code"]), (name, response.text)
+
+
+async def test_an_adjustment_lasts_its_bundle_period(seeded_api):
+    _, sub = await active_line(seeded_api)
+    made = await seeded_api.post(ADJUST, json=body(f"{sub}-data", 1, "GB"))
+    assert made.status_code == 201, made.text
+    assert (await bucket(seeded_api, f"{sub}-data"))["totalValue"]["amount"] == 30720 + 1024
+    renewed = await seeded_api.post(f"/bss-api/v1/subscription/{sub}/renew", json={"requestId": f"r-{uuid.uuid4()}"})
+    assert renewed.status_code == 200, renewed.text
+    data = await bucket(seeded_api, f"{sub}-data")
+    assert (data["totalValue"]["amount"], data["validFor"]["startDateTime"] > made.json()["validFor"]["startDateTime"]
+            ) == (30720, True)
