@@ -5,6 +5,7 @@ Consumption is set with plain SQL on `subscription.bundle_balance` (rating owns 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -170,3 +171,17 @@ async def test_an_adjustment_lasts_its_bundle_period(seeded_api):
     data = await bucket(seeded_api, f"{sub}-data")
     assert (data["totalValue"]["amount"], data["validFor"]["startDateTime"] > made.json()["validFor"]["startDateTime"]
             ) == (30720, True)
+
+
+async def test_concurrent_debits_cannot_both_pass_the_bound(seeded_api, seeded_db):
+    _, sub = await active_line(seeded_api)
+    await sql(seeded_db, "UPDATE subscription.bundle_balance SET consumed = 30000 WHERE subscription_id = :s"
+                         " AND allowance_type = 'data'", s=sub)
+    # 720 MB are left: each debit of 500 fits alone, both together would go below what was used.
+    answers = await asyncio.gather(*(seeded_api.post(ADJUST, json=body(f"{sub}-data", -500, reason=f"fix {n}"))
+                                     for n in range(2)))
+    assert sorted(a.status_code for a in answers) == [201, 422]
+    refused = next(a for a in answers if a.status_code == 422)
+    assert refused.json()["code"] == "balance.adjust.not_below_consumed"
+    data = await bucket(seeded_api, f"{sub}-data")
+    assert (data["totalValue"]["amount"], data["consumedValue"]["amount"]) == (30220, 30000)
