@@ -5,7 +5,8 @@ policies first (a refusal is a 422 and writes nothing), then the same update of 
 whose validator and activities have the last word. The order records it: acknowledged, inProgress
 while the update runs, then completed, or failed with the rule code of a late refusal. A retried POST
 with the same externalId resumes an order left unfinished (Temporal unreachable) under the same
-update id, so the line's workflow answers it once.
+update id, so the line's workflow answers it once. Such an order can be cancelled only while it is
+still acknowledged (it has no order workflow to compensate).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from domain.ordering_flow import EndOrder, OrderStepUpdate
 from domain.subscription_flow import ChangePlan, TerminateLine
 from policies import subscription as rules
 from policies.base import raise_if, violation
+from policies.ordering import check_order_cancel
 from workflows.subscription import SubscriptionWorkflow
 
 PLAN_NOT_SELLABLE = "subscription.plan_change.target_not_sellable"
@@ -90,3 +92,15 @@ async def run_change(temporal: Client, row: dict) -> dict:
     else:
         await end_order(EndOrder(order_id=order_id, state=OrderState.COMPLETED, subscription_id=line_id))
     return await load_order(order_id)
+
+
+async def cancel_change(row: dict, reason: str) -> dict:
+    """Cancel a modify/delete order that has not run yet; once inProgress, the line's workflow may have it."""
+    raise_if(check_order_cancel(row["id"], row["state"], provisioning_started=False))
+    if row["state"] != OrderState.ACKNOWLEDGED:
+        raise_if([violation("order.cancel.not_after_provisioning_started", f"order {row['id']} is being applied to "
+                            f"line {row['subscription_id']}: act on the line instead", order_id=row["id"])])
+    # Only from acknowledged: a retried POST that starts it meanwhile wins, and the answer shows its state.
+    await end_order(EndOrder(order_id=row["id"], state=OrderState.CANCELLED, reason=reason,
+                             only_from=OrderState.ACKNOWLEDGED))
+    return await load_order(row["id"])

@@ -23,7 +23,7 @@ from apis.deps import TemporalDep
 from apis.routing import BssRouter
 from apis.temporal_gateway import describe_or_none
 from apis.tmf import list_response, parse_list_query, tmf_response
-from apis.tmf622_changes import place_change
+from apis.tmf622_changes import cancel_change, place_change
 from apis.tmf622_wire import (
     BASE,
     CancelProductOrderCreate,
@@ -158,8 +158,10 @@ async def cancel_product_order(body: CancelProductOrderCreate, request: Request,
                                temporal: TemporalDep) -> JSONResponse:
     """Cancel an order that has not started provisioning; its workflow compensates."""
     row = await load_order(body.productOrder.id)
-    raise_if(check_order_cancel(row["id"], row["state"], row["provisioning_started_at"] is not None))
     reason = body.cancellationReason or "cancelled by request"
+    if row["action"] != OrderAction.ADD:  # no order workflow: the line's workflow runs the change
+        return tmf_response(cancel_to_tmf(await cancel_change(row, reason), request, reason), status=201)
+    raise_if(check_order_cancel(row["id"], row["state"], row["provisioning_started_at"] is not None))
     handle = temporal.get_workflow_handle(order_workflow_id(row["id"]))
     try:
         await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason=reason))

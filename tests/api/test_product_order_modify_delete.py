@@ -23,6 +23,7 @@ from tests.support.factories import APPROVE, ready_customer
 from tests.workflows.order_helpers import ORDERS, rows
 
 METHODS = "/tmf-api/paymentMethod/v4/paymentMethod"
+CANCEL = "/tmf-api/productOrderingManagement/v4/cancelProductOrder"
 SPEC = "TMF622-ProductOrdering-v4.0.0.swagger.json"
 # Optional attributes an order does not keep (apis/tmf622_wire.py): 422 naming them; every other one is accepted.
 NOT_KEPT = {"agreement", "billingAccount", "note", "notificationContact", "payment", "productOfferingQualification",
@@ -56,6 +57,14 @@ async def numbered_line(db, customer: str, state: str = "active") -> str:
     numbered = f"SUB-9{uuid.uuid4().int % 10**9:09d}"
     await sql(db, "UPDATE subscription.subscription SET id = :n WHERE id = :o", n=numbered, o=line)
     return numbered
+
+
+async def sql_change_order(db, order_id: str, customer: str, line: str, action: str, state: str) -> None:
+    """An accepted modify/delete order that has not run (or not finished): as left when Temporal was unreachable."""
+    await sql(db, "INSERT INTO ordering.product_order (id, external_id, customer_id, action, subscription_id,"
+                  " offering_id, offering_price_id, price_minor, currency, channel, order_date, state) VALUES"
+                  " (:id, :id, :c, :a, :s, 'PLAN_L', 'x', 1, 'SGD', 'cli', now(), :st)",
+              id=order_id, c=customer, a=action, s=line, st=state)
 
 
 async def order_count(db) -> int:
@@ -99,11 +108,8 @@ async def test_a_modify_order_changes_the_plan_and_a_delete_order_ends_the_line(
 
     # An order accepted but never run (Temporal was unreachable) is resumed by its retried POST; the line's
     # workflow has the last word and refuses it now (a change is already pending): the order fails.
-    await sql(seeded_db, "INSERT INTO ordering.product_order (id, external_id, customer_id, action, subscription_id,"
-                         " offering_id, offering_price_id, price_minor, currency, channel, order_date) VALUES"
-                         " ('ORD-990001', 'resume-1', :c, 'modify', :s, 'PLAN_L', 'x', 1, 'SGD', 'cli', now())",
-              c=owner["customer_id"], s=line)
-    resumed = await seeded_api.post(ORDERS, json={"externalId": "resume-1",
+    await sql_change_order(seeded_db, "ORD-990001", owner["customer_id"], line, "modify", "acknowledged")
+    resumed = await seeded_api.post(ORDERS, json={"externalId": "ORD-990001",
                                                   "productOrderItem": [item("modify", line, "PLAN_L")]})
     assert (resumed.status_code, resumed.json()["id"], resumed.json()["state"]) == (200, "ORD-990001", "failed")
     assert any(n["text"].startswith("subscription.plan_change.already_pending") for n in resumed.json()["note"])
@@ -194,6 +200,25 @@ async def test_a_bound_customer_changes_only_its_own_line_and_an_order_that_cann
     (line,) = await rows(seeded_db, "SELECT pending_offering_id FROM subscription.subscription WHERE id = :s",
                          s=own_line)
     assert line["pending_offering_id"] is None
+
+
+async def test_a_change_order_is_cancelled_only_before_it_runs(seeded_api, seeded_db):
+    customer = await ready_customer(seeded_api, card=None)
+    line = await sql_line(seeded_db, customer)
+    await sql_change_order(seeded_db, "ORD-990002", customer, line, "modify", "acknowledged")
+    await sql_change_order(seeded_db, "ORD-990003", customer, line, "delete", "in_progress")
+    cancelled = await seeded_api.post(CANCEL, json={"productOrder": {"id": "ORD-990002"}, "cancellationReason": "oops"})
+    assert (cancelled.status_code, cancelled.json()["state"]) == (201, "done"), cancelled.text
+    order = (await seeded_api.get(f"{ORDERS}/ORD-990002")).json()
+    assert (order["state"], order["cancellationReason"]) == ("cancelled", "oops")
+    assert await order_events(seeded_db, "ORD-990002") == ["order.cancelled"]
+    running = await seeded_api.post(CANCEL, json={"productOrder": {"id": "ORD-990003"}})
+    assert (running.status_code, running.json()["code"]) == (422, "order.cancel.not_after_provisioning_started")
+    again = await seeded_api.post(CANCEL, json={"productOrder": {"id": "ORD-990002"}})
+    assert (again.status_code, again.json()["code"]) == (422, "order.transition.invalid"), again.text
+    (after,) = await rows(seeded_db, "SELECT state, pending_offering_id FROM subscription.subscription WHERE id = :s",
+                          s=line)
+    assert after == {"state": "active", "pending_offering_id": None}
 
 
 async def test_a_payment_method_needs_its_customer_and_card_number_as_422(seeded_api, seeded_db):
