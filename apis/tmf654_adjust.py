@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +49,7 @@ from policies.base import raise_if, violation
 BASE = "/tmf-api/prepayBalanceManagement/v4"
 ADJUST_PATH = f"{BASE}/adjustBalance"
 CUSTOMER_PATH = "/tmf-api/customerManagement/v4/customer"
-SIGNAL_TIMEOUT = 2.0
+SIGNAL_TIMEOUT = timedelta(seconds=2)
 # Units an amount may be given in, per base unit, and how many base units each is.
 UNITS: dict[str, dict[str, int]] = {"MB": {"MB": 1, "GB": 1024}, "s": {"s": 1, "sec": 1, "min": 60},
                                     "sms": {"sms": 1, "SMS": 1}}

@@ -15,6 +15,7 @@ from core.settings import get_settings
 from tests.api.test_product_inventory import active_line, sql
 from tests.api.test_spec_minimal_bodies import create_validator, documented, spec_value
 from tests.conftest import client_for
+from tests.workflows.subscription_helpers import eventually, tasks
 
 ADJUST = "/tmf-api/prepayBalanceManagement/v4/adjustBalance"
 BUCKETS = "/tmf-api/prepayBalanceManagement/v4/bucket"
@@ -120,31 +121,38 @@ async def test_refusals_change_nothing(seeded_api, seeded_db, api_url):
     for surface in ("portal-self-serve", "agent"):
         async with client_for(api_url, surface, **{"X-BSS-On-Behalf-Of": customer}) as bound:
             await assert_refused(bound, seeded_db, sub, 403, "auth.scope.denied", body(data, 512))
-    # Exactly down to what was used is allowed (the line is then out of data, so it blocks).
-    exact = await seeded_api.post(ADJUST, json=body(data, -720))
-    assert exact.status_code == 201, exact.text
-    product = (await seeded_api.get(f"{PRODUCTS}/{sub}")).json()
-    assert product["status"] == "suspended"
     await sql(seeded_db, "UPDATE subscription.subscription SET state = 'terminated' WHERE id = :s", s=sub)
     await assert_refused(seeded_api, seeded_db, sub, 422, "balance.adjust.line_live", body(data, 512))
 
 
-async def test_a_data_credit_lifts_an_exhausted_block(seeded_api, seeded_db):
+async def test_a_debit_that_uses_data_up_blocks_and_a_credit_lifts_the_block_on_the_network_too(
+        seeded_api, seeded_db):
     _, sub = await active_line(seeded_api)
-    await sql(seeded_db, "UPDATE subscription.bundle_balance SET consumed = total WHERE subscription_id = :s"
+    await sql(seeded_db, "UPDATE subscription.bundle_balance SET consumed = 30000 WHERE subscription_id = :s"
                          " AND allowance_type = 'data'", s=sub)
-    await sql(seeded_db, "UPDATE subscription.subscription SET state = 'blocked', blocked_reason = 'data_exhausted'"
-                         " WHERE id = :s", s=sub)
-    made = await seeded_api.post(ADJUST, json=body(f"{sub}-data", 512))
-    assert made.status_code == 201, made.text
+    debit = await seeded_api.post(ADJUST, json=body(f"{sub}-data", -720, reason="correction: double grant"))
+    assert debit.status_code == 201, debit.text
+    assert (await seeded_api.get(f"{PRODUCTS}/{sub}")).json()["status"] == "suspended"
+    # The line's workflow is told after commit and pushes the block to the network, as for rating.
+    await eventually(lambda: _equals(tasks(seeded_db, sub), [("PCRF_BLOCK", "completed")]))
+    credit = await seeded_api.post(ADJUST, json=body(f"{sub}-data", 512))
+    assert credit.status_code == 201, credit.text
     data = await bucket(seeded_api, f"{sub}-data")
     assert (data["remainingValue"]["amount"], data["status"]) == (512, "active")
     assert (await seeded_api.get(f"{PRODUCTS}/{sub}")).json()["status"] == "active"
+    await eventually(lambda: _equals(tasks(seeded_db, sub), [("PCRF_BLOCK", "completed"),
+                                                             ("PCRF_UNBLOCK", "completed")]))
     async with seeded_db.connect() as conn:
-        unblocked = (await conn.execute(text(
-            "SELECT payload FROM audit.domain_event WHERE event_type = 'subscription.unblocked' AND aggregate_id = :s"),
-            {"s": sub})).scalar_one()
-    assert unblocked["by"] == f"adjustment {made.json()['id'].removeprefix('ADJ-')}"
+        changes = (await conn.execute(text(
+            "SELECT event_type, payload->>'by' FROM audit.domain_event WHERE aggregate_id = :s AND event_type IN "
+            "('subscription.blocked', 'subscription.unblocked') ORDER BY id"), {"s": sub})).all()
+    number = {a.json()["id"].removeprefix("ADJ-") for a in (debit, credit)}
+    assert [c[0] for c in changes] == ["subscription.blocked", "subscription.unblocked"]
+    assert {c[1] for c in changes} == {f"adjustment {n}" for n in number}
+
+
+async def _equals(current, expected) -> bool:
+    return await current == expected
 
 
 async def test_each_optional_spec_attribute_is_accepted_never_a_400(seeded_api, seeded_db):
