@@ -69,7 +69,7 @@ class Quantity(BaseModel):
     """A TMF Quantity: how much, in which unit (both optional in the spec; we need both)."""
 
     model_config = ConfigDict(extra="allow")
-    amount: float | None = None
+    amount: float | None = Field(default=None, allow_inf_nan=False)
     units: str | None = Field(default=None, max_length=20)
 
 
