@@ -177,7 +177,11 @@ async def add_card(body: BankCardCreate, request: Request) -> JSONResponse:
 
 @router.get("/paymentMethod", scope=Scope.PAYMENT_READ, owner_filter="relatedParty.id")
 async def list_cards(request: Request) -> JSONResponse:
-    """List cards (filters: id, relatedParty.id, status, isPreferred; fields; offset/limit)."""
+    """List cards (filters: id, relatedParty.id, status, isPreferred, any attribute shown; fields; offset/limit)."""
+    if any(key.split(".")[0] == "cardNumber" for key in request.query_params):
+        # Only the masked number is ever shown; a full one in a URL would reach access logs and proxies.
+        raise MalformedRequest("request.malformed", "cards are not looked up by number: filter on id, "
+                               "relatedParty.id or lastFourDigits", {"field": "cardNumber"})
     query = parse_list_query(request, FILTERS)
     where = []
     for name, value in query.filters.items():
