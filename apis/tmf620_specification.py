@@ -7,7 +7,7 @@ those allowances, `isBundle` when false; the server-set `lastUpdate` and `@baseT
 are ignored. The other optional attributes of `ProductSpecification_Create` (brand, productNumber,
 version, attachment, relationships, related party, resource/service specifications, target schema,
 validFor), another `@type` and a lifecycle other than those two are not kept: 422
-`catalog.specification.attribute_unsupported` names them. The id is `id`
+`catalog.specification.attribute_unsupported` names them (a PATCH the same, any of our three lifecycles). The id is `id`
 when given (an extension, like an offering's) or `SPEC_<NAME>`. A specification that offerings not
 yet retired stand on cannot be retired (422 `catalog.specification.in_use`); a retired one is frozen.
 """
@@ -15,7 +15,7 @@ yet retired stand on cannot be retired (422 `catalog.specification.in_use`); a r
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -47,12 +47,10 @@ class CharacteristicIn(BaseModel):
     name: str | None = Field(default=None, max_length=60)
 
 
-class SpecificationCreate(BaseModel):
-    """Body of POST /productSpecification (`ProductSpecification_Create`)."""
+class SpecificationAttributes(BaseModel):
+    """What `ProductSpecification_Create` and `_Update` share: kept, ignored, or refused with 422."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    id: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{2,39}$")
-    name: str = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
     lifecycleStatus: str | None = None
     isBundle: bool | None = None
@@ -73,38 +71,40 @@ class SpecificationCreate(BaseModel):
     targetProductSchema: Any = None
     validFor: Any = None
 
+    def refuse_unsupported(self, states: tuple[LifecycleStatus, ...]) -> None:
+        """422 `catalog.specification.attribute_unsupported` naming what we do not keep."""
+        found = [name for name in UNSUPPORTED if getattr(self, name) is not None]
+        if self.isBundle:
+            found.append("isBundle")
+        if self.type_ not in (None, "ProductSpecification"):
+            found.append("@type")
+        if self.lifecycleStatus is not None and parse_lifecycle(self.lifecycleStatus) not in states:
+            found.append("lifecycleStatus")
+        allowances = {a.value for a in AllowanceType}
+        if any(c.name not in allowances for c in self.productSpecCharacteristic or ()):
+            found.append("productSpecCharacteristic")
+        if found:
+            raise PolicyViolation([violation(
+                "catalog.specification.attribute_unsupported",
+                f"not kept by this system: {', '.join(found)} (every specification describes the allowances "
+                f"{', '.join(a.value for a in AllowanceType)})", attributes=found)])
 
-class SpecificationUpdate(BaseModel):
-    """Body of PATCH /productSpecification/{id}: name, description, lifecycle."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class SpecificationCreate(SpecificationAttributes):
+    """Body of POST /productSpecification (`ProductSpecification_Create`)."""
+
+    id: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{2,39}$")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class SpecificationUpdate(SpecificationAttributes):
+    """Body of PATCH /productSpecification/{id} (`ProductSpecification_Update`): name, description, lifecycle."""
+
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=500)
-    lifecycleStatus: Literal["In design", "Active", "Retired"] | None = None
-    type_: Literal["ProductSpecification"] | None = Field(default=None, alias="@type")
-
-
-def _unsupported(body: SpecificationCreate) -> list[str]:
-    found = [name for name in UNSUPPORTED if getattr(body, name) is not None]
-    if body.isBundle:
-        found.append("isBundle")
-    if body.type_ not in (None, "ProductSpecification"):
-        found.append("@type")
-    if body.lifecycleStatus is not None and parse_lifecycle(body.lifecycleStatus) not in CREATED_STATES:
-        found.append("lifecycleStatus")
-    allowances = {a.value for a in AllowanceType}
-    if any(c.name not in allowances for c in body.productSpecCharacteristic or ()):
-        found.append("productSpecCharacteristic")
-    return found
 
 
 def _new(body: SpecificationCreate) -> admin.NewSpecification:
-    unsupported = _unsupported(body)
-    if unsupported:
-        raise PolicyViolation([violation(
-            "catalog.specification.attribute_unsupported",
-            f"not kept by this system: {', '.join(unsupported)} (every specification describes the allowances "
-            f"{', '.join(a.value for a in AllowanceType)})", attributes=unsupported)])
+    body.refuse_unsupported(CREATED_STATES)
     status = parse_lifecycle(body.lifecycleStatus or "Active")
     assert status is not None  # an unknown one is unsupported, above
     slug = re.sub(r"[^A-Z0-9]+", "_", body.name.upper()).strip("_")[:30]
@@ -130,6 +130,7 @@ async def create_specification(body: SpecificationCreate, request: Request) -> J
 @router.patch("/productSpecification/{specification_id}", scope=Scope.CATALOG_ADMIN)
 async def patch_specification(specification_id: str, body: SpecificationUpdate, request: Request) -> JSONResponse:
     """Rename or describe a specification, launch or retire it (`update-spec`)."""
+    body.refuse_unsupported(tuple(LifecycleStatus))
     changes: dict[str, Any] = {}
     for wire in ("name", "description"):
         if wire in body.model_fields_set:

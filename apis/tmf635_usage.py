@@ -19,6 +19,7 @@ The spec leaves every attribute of `Usage_Create` optional: without `usageType` 
 `usageSpecification` named (a built-in USPEC_DATA|VOICE|SMS or one an operator added with POST
 /usageSpecification, which says the type its events are rated as); with neither, 422
 `usage.record.usage_type_required`; an unknown specification 422 `usage.record.specification_known`;
+a `usageType` other than its specification's 422 `usage.record.usage_type_matches_specification`;
 a missing `msisdn`, `quantity` or `eventId` characteristic 422 `usage.record.characteristic_required`.
 When an event blocks the line, the line's workflow gets `data_exhausted` after commit — best
 effort: the database already says `blocked`; a resend of the event signals again, and the worker's
@@ -170,17 +171,25 @@ def _roaming(value: Any) -> bool:
 
 
 async def _usage_type(body: UsageCreate) -> str:
-    """The event's usage type: its own, else its specification's (read only for an added one)."""
-    if body.usageType is not None:
-        return body.usageType
+    """The event's usage type: its own, else its specification's; the two agree when both are given.
+
+    Only a specification an operator added is read: the built-ins are code (the rating hot path)."""
     if body.usageSpecification is None:
-        raise PolicyViolation(violation("usage.record.usage_type_required",
-                                        "say the usage type: usageType, or a usageSpecification that has one"))
-    spec = await load_usage_spec(body.usageSpecification.id)
+        if body.usageType is None:
+            raise PolicyViolation(violation("usage.record.usage_type_required",
+                                            "say the usage type: usageType, or a usageSpecification that has one"))
+        return body.usageType
+    spec_id = body.usageSpecification.id
+    spec = await load_usage_spec(spec_id)
     if spec is None:
         raise PolicyViolation(violation("usage.record.specification_known",
-                                        f"usage specification '{body.usageSpecification.id}' does not exist",
-                                        usage_specification_id=body.usageSpecification.id))
+                                        f"usage specification '{spec_id}' does not exist",
+                                        usage_specification_id=spec_id))
+    if body.usageType not in (None, spec.usage_type.value):
+        raise PolicyViolation(violation("usage.record.usage_type_matches_specification",
+                                        f"usage specification '{spec_id}' is rated as {spec.usage_type.value}, "
+                                        f"not {body.usageType}", usage_specification_id=spec_id,
+                                        usage_type=body.usageType))
     return spec.usage_type.value
 
 

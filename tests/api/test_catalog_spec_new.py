@@ -53,6 +53,9 @@ async def test_a_specification_is_created_changed_launched_and_retired_once_no_o
         {"name": "colour"}]}), 422, "catalog.specification.attribute_unsupported")
     assert odd["context"]["attributes"] == ["brand", "productSpecCharacteristic"]
 
+    for patch in ({"brand": "Acme"}, {"lifecycleStatus": "Obsolete"}):
+        assert_refused(await seeded_api.patch(f"{SPEC}/SPEC_5G_BUNDLE", json=patch), 422,
+                       "catalog.specification.attribute_unsupported")
     renamed = await seeded_api.patch(f"{SPEC}/SPEC_5G_BUNDLE", json={"name": "5G mobile bundle"})
     assert (renamed.status_code, renamed.json()["name"]) == (200, "5G mobile bundle")
     launched = await seeded_api.patch(f"{SPEC}/SPEC_5G_BUNDLE", json={"lifecycleStatus": "Active"})

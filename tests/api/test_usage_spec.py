@@ -78,11 +78,16 @@ async def test_usage_without_usage_type_takes_it_from_its_specification(seeded_a
         assert (recorded["usageType"], recorded["status"]) == (usage_type, "rejected")
     assert_refused(await seeded_api.post(USAGE, json=event("e-none", usageSpecification={"id": "USPEC_NOPE"})), 422,
                    "usage.record.specification_known")
+    both = await seeded_api.post(USAGE, json=event("e-both", usageType="voice", usageSpecification={"id": "USPEC_1"}))
+    assert_refused(both, 422, "usage.record.unknown_msisdn")  # they agree: rated (here refused) as voice
+    assert_refused(await seeded_api.post(USAGE, json=event("e-mismatch", usageType="sms", usageSpecification={
+        "id": "USPEC_1"})), 422, "usage.record.usage_type_matches_specification")
     assert_refused(await seeded_api.post(USAGE, json=event("e-untyped")), 422, "usage.record.usage_type_required")
     missing = assert_refused(await seeded_api.post(USAGE, json={"usageType": "data"}), 422,
                              "usage.record.characteristic_required")
     assert missing["context"]["missing"] == ["msisdn", "quantity", "eventId"]
-    assert (await seeded_api.get(USAGE, params={"eventId": "e-untyped"})).json() == []
+    for unwritten in ("e-none", "e-mismatch", "e-untyped"):  # refused before mediation: no record
+        assert (await seeded_api.get(USAGE, params={"eventId": unwritten})).json() == []
 
 
 async def test_the_cli_adds_a_usage_specification(seeded_api, bss):
