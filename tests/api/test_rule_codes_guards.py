@@ -6,18 +6,15 @@ workflow calls it, with the stale or mismatched input the guard exists for. Noth
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 import pytest
 from sqlalchemy import select, text
 
-from activities.billing import issue_bill
 from activities.provisioning import SetFault, mark_task_failed, run_provisioning_task, set_fault
 from activities.service_order import create_service_order
 from activities.subscription_renewal import apply_renewal, renewal_terms
 from core import clock
-from core.errors import Conflict, PolicyViolation
-from domain.billing import BillLine, IssueBill
+from core.errors import Conflict
 from domain.provisioning import FaultMode, TaskType, task
 from domain.provisioning_flow import CreateServiceOrder, MarkTaskFailed, RunTask
 from domain.subscription_flow import ApplyRenewal
@@ -56,20 +53,6 @@ async def test_an_order_whose_service_order_belongs_to_another_customer_is_reuse
         await create_service_order(CreateServiceOrder(order_id=row.order_id, customer_id=stranger,
                                                       offering_id="PLAN_S", msisdn=row.msisdn, iccid=row.iccid))
     assert refused.value.code == "service_order.order_reused"
-    assert await writes(seeded_db) == before
-
-
-async def test_a_bill_whose_period_ends_before_it_starts_is_refused(seeded_api, seeded_db):
-    customer, sub_id = await active_line(seeded_api, "PLAN_S")
-    start = clock.now()
-    before = await writes(seeded_db)
-    with pytest.raises(PolicyViolation) as refused:
-        await issue_bill(IssueBill(
-            idempotency_key=f"{sub_id}:bill-backwards", customer_id=customer, subscription_id=sub_id,
-            kind="renewal", payment_id=None, period_start=start, period_end=start - dt.timedelta(days=1),
-            lines=[BillLine(offering_id="PLAN_S", description="PLAN_S", amount_minor=0, currency="SGD",
-                            rate_type="recurring")]))
-    assert refused.value.code == "bill.issue.period_ordered"
     assert await writes(seeded_db) == before
 
 
