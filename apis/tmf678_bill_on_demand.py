@@ -2,7 +2,7 @@
 
 Our bills are prepaid, one per charge, each settled by its payment (activities/billing.py). The flows
 bill activations, renewals and VAS themselves; a manual charge (`POST /payment`) has no bill until
-someone asks for one here. The request names the customer (`billingAccount.id`, else `relatedParty.id`),
+someone asks for one here. The request names the customer (`billingAccount.id` or `relatedParty.id`; both must agree),
 the line the charge is for (`product.id`, an extension: a bill always belongs to a line) and the
 `payment` that settles it (extension). Its lines are `appliedCustomerBillingRate` items (extension:
 `description`, `type` oneTimeCharge | recurringCharge, `taxIncludedAmount` Money in the catalog currency
@@ -52,6 +52,7 @@ ON_DEMAND_PATH = f"{BASE}/customerBillOnDemand"
 PREFIX = "BOD-"
 BILLING_ACCOUNT_REQUIRED = "bill.on_demand.billing_account_required"
 PRODUCT_REQUIRED = "bill.on_demand.product_required"
+PARTY_MATCHES = "bill.on_demand.related_party_matches"
 MINOR_UNIT_PRECISION = "bill.on_demand.minor_unit_precision"
 AMOUNT_REQUIRED = "bill.on_demand.amount_required"
 RATE_TYPE_OF_WIRE = {"oneTimeCharge": RateType.ONE_TIME, "recurringCharge": RateType.RECURRING}
@@ -214,6 +215,9 @@ async def create_on_demand(body: BillOnDemandCreate, request: Request,
     found = []
     if customer is None:
         found.append(violation(BILLING_ACCOUNT_REQUIRED, "name the customer billed (billingAccount.id)"))
+    elif body.billingAccount and body.relatedParty and body.relatedParty.id != body.billingAccount.id:
+        found.append(violation(PARTY_MATCHES, "relatedParty and billingAccount name different customers",
+                               billing_account_id=body.billingAccount.id, related_party_id=body.relatedParty.id))
     if body.product is None:
         found.append(violation(PRODUCT_REQUIRED, "name the line the charge is for (product.id)"))
     raise_if(found)

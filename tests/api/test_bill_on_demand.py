@@ -103,6 +103,7 @@ async def test_every_rule_of_issuing_a_bill_answers_over_http(seeded_api, seeded
     cases = [
         (422, "bill.on_demand.billing_account_required", {}),
         (422, "bill.on_demand.product_required", {"billingAccount": {"id": customer}}),
+        (422, "bill.on_demand.related_party_matches", line | {"relatedParty": {"id": stranger}}),
         (422, "bill.issue.lines_required", line),
         (422, "bill.issue.lines_required", line | {"appliedCustomerBillingRate": []}),
         (422, "bill.issue.amount_non_negative", line | {"appliedCustomerBillingRate": [item(-1)]}),
