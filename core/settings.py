@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     event_delivery_attempts: int = Field(default=8, gt=0)
     event_delivery_timeout_s: float = Field(default=5.0, gt=0)  # one POST to a callback
     event_batch_size: int = Field(default=200, gt=0)
+    # How long a dispatcher's activity stays after a batch to deliver the next events itself (woken in-process).
+    event_linger_s: float = Field(default=30.0, ge=0)
 
     # Mail to people (login and step-up codes, later notices): SMTP when a host is set, else one JSON
     # line per mail appended to the dev mailbox file (`home/mailbox.jsonl`), which tests and `bss` read.

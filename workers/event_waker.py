@@ -1,7 +1,8 @@
 """The waker: LISTEN `domain_event` and tell every active subscription's dispatcher there is news.
 
 `audit.domain_event` NOTIFYs `domain_event` once per writing transaction, at commit (migration 0027).
-Each notification becomes one signal-with-start of `events_available` to every active dispatcher,
+Each notification rings the dispatchers of the APIs it names whose activity lingers in this process
+(activities/event_delivery.py), and sends the others a signal-with-start of `events_available`,
 which also starts a dispatcher that is not running (a hub created while Temporal was away, a run
 terminated by hand). Wake-ups are coalesced: at most one round of signals is in flight, and any
 number of notifications arriving during it make exactly one more round. On (re)attach — the worker
@@ -16,7 +17,7 @@ import logging
 
 from temporalio.client import Client
 
-from activities.event_delivery import active_subscriptions
+from activities.event_delivery import active_subscriptions, ring
 from core.pg_listen import ChannelListener
 from domain import events as ev
 from workflows.event_dispatch import wake
@@ -29,8 +30,8 @@ class EventWaker:
 
     def __init__(self, client: Client, dsn: str, kinds: tuple[str, ...] = (ev.HUB, ev.NOTIFIER)) -> None:
         self._client, self._kinds = client, kinds
-        self._listener = ChannelListener(dsn, ev.CHANNEL, lambda _payload: self.poke(),
-                                         on_attach=self._attached)
+        self._listener = ChannelListener(dsn, ev.CHANNEL, self.poke, on_attach=self._attached)
+        self._apis: set[str] | None = set()  # the APIs with news since the last round (None: every one)
         self._dirty = False
         self._round: asyncio.Task | None = None
         self.rounds = 0
@@ -46,8 +47,13 @@ class EventWaker:
             self._round.cancel()
             await asyncio.gather(self._round, return_exceptions=True)
 
-    def poke(self) -> None:
-        """Ask for a round of signals (coalesced with one already running)."""
+    def poke(self, payload: str = "*") -> None:
+        """Ask for a round of signals for the event types in `payload` ('*': all), coalesced with one running."""
+        if payload == "*" or self._apis is None:
+            self._apis = None
+        else:
+            # A hub hears only its own API's events; a type without a TMF event wakes no hub (the notifier always).
+            self._apis |= {kind.api for kind in map(ev.kind_of, payload.split(",")) if kind is not None}
         self._dirty = True
         if self._round is None or self._round.done():
             self._round = asyncio.create_task(self._signal_all(), name="bss-event-waker")
@@ -57,10 +63,13 @@ class EventWaker:
 
     async def _signal_all(self) -> None:
         while self._dirty:
-            self._dirty = False
+            apis, self._apis, self._dirty = self._apis, set(), False
             self.rounds += 1
             try:
-                ids = await active_subscriptions(kinds=self._kinds)
+                subs = await active_subscriptions(kinds=self._kinds)
+                ids = [sub for sub, kind, api in subs if kind == ev.NOTIFIER or apis is None or api in apis]
+                # A dispatcher whose activity lingers in this process is rung; the others are signalled.
+                ids = [sub for sub in ids if not ring(sub)]
                 results = await asyncio.gather(*(wake(self._client, i) for i in ids), return_exceptions=True)
             except Exception as exc:  # noqa: BLE001 - database or Temporal away: the next NOTIFY retries
                 log.warning("event waker: %s", exc)

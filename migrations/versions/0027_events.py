@@ -4,7 +4,8 @@ Revision ID: 0027
 Revises: 0001
 
 `audit.domain_event` gets the id of the transaction that wrote each row (`txid`) and a statement-level
-trigger that NOTIFYs `domain_event` (delivered at commit, folded to one per transaction). The readers
+trigger that NOTIFYs `domain_event` with the event types inserted (delivered at commit; identical
+notifications of one transaction fold into one). The readers
 (activities/event_delivery.py) walk the log in (txid, id) order up to the oldest transaction still
 running, so a row committed late is never passed over. `event.subscription` is one hub (or the
 built-in notifier), with its read position; `event.delivery` is what was sent, failed or replayed.
@@ -26,13 +27,18 @@ depends_on = None
 def upgrade() -> None:
     op.execute("ALTER TABLE audit.domain_event ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()")
     op.execute("CREATE INDEX ix_domain_event_txid_id ON audit.domain_event (txid, id)")
+    # The payload names the event types inserted (comma-separated; '*' when too long for a NOTIFY), so
+    # the waker wakes only the hubs whose API has news (workers/event_waker.py).
     op.execute("""
         CREATE FUNCTION audit.notify_domain_event() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            types text;
         BEGIN
-            PERFORM pg_notify('domain_event', '');
+            SELECT string_agg(DISTINCT event_type, ',') INTO types FROM inserted;
+            PERFORM pg_notify('domain_event', CASE WHEN length(types) > 7000 THEN '*' ELSE coalesce(types, '*') END);
             RETURN NULL;
         END $$""")
-    op.execute("CREATE TRIGGER notify_domain_event AFTER INSERT ON audit.domain_event "
+    op.execute("CREATE TRIGGER notify_domain_event AFTER INSERT ON audit.domain_event REFERENCING NEW TABLE AS inserted "
                "FOR EACH STATEMENT EXECUTE FUNCTION audit.notify_domain_event()")
     op.execute("CREATE SCHEMA IF NOT EXISTS event")
     op.create_table(

@@ -138,8 +138,12 @@ async def test_listener_down_for_a_while_still_gets_everything(seeded_api, liste
     assert [h["x-event-delivery-id"] for h, _ in listener.received[:4]] == [first_id] * 4, "retries keep the id"
     for headers, body in listener.received:
         verify(hub["secret"], headers, body)
-    rows = (await seeded_api.get("/ops-api/v1/events/deliveries", params={"hub": hub["id"]})).json()
-    attempts = {r["deliveryId"]: (r["status"], r["attempts"]) for r in rows}
+
+    async def recorded() -> dict:
+        rows = (await seeded_api.get("/ops-api/v1/events/deliveries", params={"hub": hub["id"]})).json()
+        return {r["deliveryId"]: (r["status"], r["attempts"]) for r in rows if r["status"] == "delivered"}
+
+    attempts = await until(recorded, "the deliveries recorded (after the listener answered)")
     assert attempts[first_id] == ("delivered", 4)
     assert get_settings().event_delivery_attempts > 4
 
@@ -176,9 +180,14 @@ async def test_failed_delivery_is_visible_and_replayed_by_the_cli(seeded_api, li
         assert listener.events()[3]["event"]["customer"]["id"] == poisoned
         verify(hub["secret"], headers, body)
         assert await failed() == []
-        hubs = (await seeded_api.get("/ops-api/v1/events/hubs")).json()
-        mine = next(h for h in hubs if h["id"] == hub["id"])
-        assert (mine["delivered"], mine["failed"]) == (2, 0) and "secret" not in mine
+
+        async def counted() -> dict | None:
+            hubs = (await seeded_api.get("/ops-api/v1/events/hubs")).json()
+            mine = next(h for h in hubs if h["id"] == hub["id"])
+            return mine if (mine["delivered"], mine["failed"]) == (2, 0) else None
+
+        mine = await until(counted, "two delivered (one of them replayed), none failed")
+        assert "secret" not in mine and mine["callback"] == listener.url
         unknown = await seeded_api.post(f"/ops-api/v1/events/deliveries/{row['deliveryId']}/replay")
         assert unknown.status_code == 404 and unknown.json()["code"] == "failed_delivery.not_found"
     finally:
