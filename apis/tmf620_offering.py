@@ -12,6 +12,10 @@ force, in minor units). Filter plans or VAS with `?category.id=PLANS|VAS` (or `c
 A create without `category` (the spec's minimal body is a name) takes its kind from the
 `productSpecification` it names (SPEC_ALLOWANCE_ADDON: a VAS), else it is a plan, which must then
 declare its allowances (422 `catalog.offering.allowances_valid` says which are missing).
+Of the spec's other optional attributes, `lastUpdate`, `@baseType` and `@schemaLocation` are ignored;
+those we do not keep (agreement, attachment, bundles, channel, market segment, place, price refs —
+prices are POST /productOfferingPrice —, relationships, candidates, SLA, statusReason, version, a term
+we do not understand, another `@type` or lifecycle) answer 422 `catalog.offering.attribute_unsupported`.
 DELETE retires: an offering never vanishes, its lines keep it and it stays readable; it just
 cannot be sold again (204; again on a retired one, nothing changes; an in-design one is 422
 `product_offering.transition.invalid`: it was never on sale).
@@ -59,7 +63,7 @@ from apis.tmf620_catalog import (
 from apis.tmf620_price import PRICE_TYPE_WIRE
 from core import clock
 from core.db import raw_connection
-from core.errors import MalformedRequest, NotFound
+from core.errors import MalformedRequest, NotFound, PolicyViolation
 from core.scopes import Scope
 from domain.catalog import (
     KIND_CATEGORY,
@@ -72,7 +76,12 @@ from domain.catalog import (
     VasExpiry,
 )
 from policies import catalog as rules
+from policies.base import violation
 
+TERM_NAMES = ("endOfPeriod", "duration", "renewalPeriod")
+OFFERING_UNSUPPORTED = ("statusReason", "version", "agreement", "attachment", "bundledProductOffering", "channel",
+                        "marketSegment", "place", "productOfferingPrice", "productOfferingRelationship",
+                        "resourceCandidate", "serviceCandidate", "serviceLevelAgreement")
 UNIT_SECONDS = {"s": 1, "second": 1, "seconds": 1, "minute": 60, "minutes": 60, "h": 3600, "hour": 3600,
                 "hours": 3600, "day": 86400, "days": 86400}
 TYPE_ORDER = list(AllowanceType)
@@ -114,10 +123,14 @@ class QuantityIn(BaseModel):
 class TermIn(BaseModel):
     """How long a VAS lasts (`endOfPeriod`, `duration`); `renewalPeriod` restates a plan's 30 days."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: Literal["endOfPeriod", "duration", "renewalPeriod"]
+    model_config = ConfigDict(extra="allow")  # the spec's other term attributes: refused with a 422, below
+    name: str | None = None
     description: str | None = Field(default=None, max_length=200)
     duration: QuantityIn | None = None
+
+    def understood(self) -> bool:
+        """A term we act on: one of our three names, nothing but a description and a duration besides."""
+        return self.name in TERM_NAMES and not self.model_extra
 
     def seconds(self) -> int | None:
         """The duration in seconds, if any."""
@@ -127,19 +140,48 @@ class TermIn(BaseModel):
 class OfferingCreate(BaseModel):
     """Body of POST /productOffering (`id` optional: derived from kind and name when absent)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{2,39}$")  # the full rule is catalog.offering.id_valid
     name: str = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
-    isBundle: Literal[False] | None = None
+    isBundle: bool | None = None
     isSellable: bool = True
-    lifecycleStatus: Literal["In design", "Active"] = "Active"
+    lifecycleStatus: str = "Active"
     validFor: TimePeriodIn | None = None
     category: list[RefIn] | None = Field(default=None, min_length=1, max_length=5)
     productSpecification: RefIn | None = None
     prodSpecCharValueUse: list[CharValueUseIn] = Field(default_factory=list, max_length=4)
     productOfferingTerm: list[TermIn] = Field(default_factory=list, max_length=1)
-    type_: Literal["ProductOffering"] | None = Field(default=None, alias="@type")
+    lastUpdate: str | None = None  # server-set: ignored
+    type_: str | None = Field(default=None, alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    statusReason: Any = None
+    version: Any = None
+    agreement: Any = None
+    attachment: Any = None
+    bundledProductOffering: Any = None
+    channel: Any = None
+    marketSegment: Any = None
+    place: Any = None
+    productOfferingPrice: Any = None
+    productOfferingRelationship: Any = None
+    resourceCandidate: Any = None
+    serviceCandidate: Any = None
+    serviceLevelAgreement: Any = None
+
+    def refuse_unsupported(self) -> None:
+        """422 `catalog.offering.attribute_unsupported` naming the spec's attributes we do not keep."""
+        found = [name for name in OFFERING_UNSUPPORTED if getattr(self, name) is not None]
+        found += ["isBundle"] if self.isBundle else []
+        found += ["@type"] if self.type_ not in (None, "ProductOffering") else []
+        if parse_lifecycle(self.lifecycleStatus) not in (LifecycleStatus.IN_DESIGN, LifecycleStatus.ACTIVE):
+            found.append("lifecycleStatus")
+        found += ["productOfferingTerm"] if any(not t.understood() for t in self.productOfferingTerm) else []
+        if found:
+            raise PolicyViolation(violation(
+                "catalog.offering.attribute_unsupported", f"not kept by this system: {', '.join(found)} (prices are "
+                "added with POST /productOfferingPrice)", attributes=found))
 
 
 class OfferingUpdate(BaseModel):
@@ -365,6 +407,7 @@ async def _body(offering_id: str, request: Request) -> dict[str, Any]:
 @router.post("/productOffering", scope=Scope.CATALOG_ADMIN, status_code=201)
 async def create_offering(body: OfferingCreate, request: Request) -> JSONResponse:
     """Add a plan or VAS with its allowances (`add-offering`); price it with POST /productOfferingPrice."""
+    body.refuse_unsupported()
     draft = _draft(body)
     await admin.precheck(admin.check_offering, draft)
     await admin.add_offering(draft, description=body.description, is_sellable=body.isSellable,

@@ -12,7 +12,12 @@ its end — amount, type, period and start are immutable (`catalog.price.immutab
 The spec's minimal create body is a name: `priceType` defaults from the offering's kind (a plan
 recurs every 30 days, a VAS is charged once), `recurringChargePeriodLength` to 30 days and
 `price.unit` to SGD; the offering and the amount cannot be guessed (422
-`catalog.price.offering_required` / `catalog.price.amount_required`).
+`catalog.price.offering_required` / `catalog.price.amount_required`). Of the spec's other optional
+attributes, `lastUpdate`, `@baseType`, `@schemaLocation` are ignored; a `priceType` or period unit we do
+not sell is the kind's rule (`type_matches_kind`, `period_30_days`); those we do not keep (description —
+ours is written from the amount —, tax — prices are tax-inclusive —, percentage, relationships,
+constraint, place, pricing logic, characteristic uses, terms, unitOfMeasure, version, another `@type` or
+lifecycle) answer 422 `catalog.price.attribute_unsupported` naming them.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from apis.tmf620_catalog import (
     valid_for,
 )
 from core import clock
-from core.errors import MalformedRequest
+from core.errors import MalformedRequest, PolicyViolation
 from core.scopes import Scope
 from domain.catalog import (
     CURRENCY,
@@ -56,10 +61,13 @@ from domain.catalog import (
 )
 from domain.money import Money
 from policies import catalog as rules
-from policies.base import raise_if
+from policies.base import raise_if, violation
 
 PRICE_TYPE_WIRE = {PriceType.RECURRING: "recurring", PriceType.ONE_TIME: "oneTime"}
 PRICE_TYPE_STORED = {wire: stored for stored, wire in PRICE_TYPE_WIRE.items()}
+PRICE_UNSUPPORTED = ("description", "bundledPopRelationship", "constraint", "percentage", "place", "popRelationship",
+                     "pricingLogicAlgorithm", "prodSpecCharValueUse", "productOfferingTerm", "tax", "unitOfMeasure",
+                     "version")
 MAX_PRICE_MINOR = 10_000_000  # SGD 100,000: far above any plan, well inside the integer column
 
 router = BssRouter(prefix=BASE, tags=["TMF620 product catalog"])
@@ -88,14 +96,40 @@ class PriceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     productOffering: RefIn | None = None
-    priceType: Literal["recurring", "oneTime"] | None = None
+    priceType: str | None = None
     price: MoneyIn | None = None
-    recurringChargePeriodType: Literal["day"] | None = None
+    recurringChargePeriodType: str | None = None
     recurringChargePeriodLength: int | None = Field(default=None, gt=0)
     validFor: TimePeriodIn | None = None
-    isBundle: Literal[False] | None = None
-    lifecycleStatus: Literal["Active"] | None = None
-    type_: Literal["ProductOfferingPrice"] | None = Field(default=None, alias="@type")
+    isBundle: bool | None = None
+    lifecycleStatus: str | None = None
+    lastUpdate: str | None = None  # server-set: ignored
+    type_: str | None = Field(default=None, alias="@type")
+    baseType: str | None = Field(default=None, alias="@baseType")
+    schemaLocation: str | None = Field(default=None, alias="@schemaLocation")
+    description: Any = None  # ours is written from the amount and period
+    bundledPopRelationship: Any = None
+    constraint: Any = None
+    percentage: Any = None
+    place: Any = None
+    popRelationship: Any = None
+    pricingLogicAlgorithm: Any = None
+    prodSpecCharValueUse: Any = None
+    productOfferingTerm: Any = None
+    tax: Any = None
+    unitOfMeasure: Any = None
+    version: Any = None
+
+    def refuse_unsupported(self) -> None:
+        """422 `catalog.price.attribute_unsupported` naming the spec's attributes we do not keep."""
+        found = [name for name in PRICE_UNSUPPORTED if getattr(self, name) is not None]
+        found += ["isBundle"] if self.isBundle else []
+        found += ["@type"] if self.type_ not in (None, "ProductOfferingPrice") else []
+        found += ["lifecycleStatus"] if self.lifecycleStatus not in (None, "Active", "active") else []
+        if found:
+            raise PolicyViolation(violation("catalog.price.attribute_unsupported",
+                                            f"not kept by this system: {', '.join(found)} (prices are tax-inclusive "
+                                            "amounts of one offering)", attributes=found))
 
     @model_validator(mode="after")
     def _period_matches_type(self) -> PriceCreate:
@@ -187,13 +221,16 @@ async def get_price(price_id: str, request: Request, fields: str | None = None) 
 async def create_price(body: PriceCreate, request: Request) -> JSONResponse:
     """Add a price version to an offering (`set-price`); the lowest active price wins from its start."""
     admin.require_admin()
+    body.refuse_unsupported()
     raise_if(rules.check_price_essentials(offering_given=body.productOffering is not None,
                                           amount_given=body.price is not None and body.price.value is not None))
     assert body.productOffering is not None and body.price is not None  # checked just above
     window = body.validFor or TimePeriodIn()
-    price_type = PRICE_TYPE_STORED[body.priceType] if body.priceType else rules.KIND_PRICE_TYPE[
-        (await get_offering(body.productOffering.id)).kind]
+    price_type = await _price_type(body.productOffering.id, body.priceType)
     recurring = price_type is PriceType.RECURRING
+    if recurring and body.recurringChargePeriodType not in (None, "day", "days"):
+        raise PolicyViolation(violation("catalog.price.period_30_days", f"a plan recurs every {PERIOD_DAYS} days "
+                                        "(recurringChargePeriodType day)", period_type=body.recurringChargePeriodType))
     new = admin.NewPrice(offering_id=body.productOffering.id, name=body.name, price_minor=minor_units(body.price),
                          currency=body.price.unit or CURRENCY, price_type=price_type,
                          period_days=(body.recurringChargePeriodLength or PERIOD_DAYS) if recurring else None,
@@ -202,6 +239,18 @@ async def create_price(body: PriceCreate, request: Request) -> JSONResponse:
     ident = await admin.add_price(new)
     catalog_changed(request)
     return tmf_response(await _body(ident, request), status=201)
+
+
+async def _price_type(offering_id: str, wire: str | None) -> PriceType:
+    """The type named, else the offering kind's; a type TMF allows but we do not sell is the kind rule's 422."""
+    kind = (await get_offering(offering_id)).kind  # 404 product_offering.not_found when unknown
+    expected = rules.KIND_PRICE_TYPE[kind]
+    if wire is None:
+        return expected
+    if wire in PRICE_TYPE_STORED:
+        return PRICE_TYPE_STORED[wire]
+    raise PolicyViolation(violation("catalog.price.type_matches_kind", f"priceType '{wire}': a {kind.value} is priced "
+                                    f"{PRICE_TYPE_WIRE[expected]}", price_type=wire, expected=expected.value))
 
 
 async def _body(price_id: str, request: Request) -> dict[str, Any]:

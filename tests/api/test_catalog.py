@@ -296,7 +296,7 @@ async def test_add_vas_with_a_duration_derives_its_id_and_restores_data(seeded_a
     (PLAN_XL | {"prodSpecCharValueUse": [allowance("data", "lots", "MB")]}, 400, "request.malformed"),
     (PLAN_XL | {"prodSpecCharValueUse": [allowance("minutes", 1, "s")]}, 400, "request.malformed"),
     ({"name": "No category"}, 422, "catalog.offering.allowances_valid"),  # a plan by default (#17 item 2)
-    (PLAN_XL | {"lifecycleStatus": "Retired"}, 400, "request.malformed"),
+    (PLAN_XL | {"lifecycleStatus": "Retired"}, 422, "catalog.offering.attribute_unsupported"),  # spec: free text
 ])
 async def test_bad_offerings_are_refused_and_write_nothing(seeded_api, seeded_db, body, status, code):
     before = await counts(seeded_db)

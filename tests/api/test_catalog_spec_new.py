@@ -136,6 +136,30 @@ async def test_an_offering_without_category_takes_its_kind_from_its_specificatio
     assert plan["violations"][0]["context"]["missing"] == ["data", "data_roaming", "sms", "voice"]
 
 
+async def test_spec_attributes_we_do_not_keep_are_named_in_a_422_and_write_nothing(seeded_api, seeded_db):
+    plan = {"name": "Kopi Plan", "prodSpecCharValueUse": ZERO_PLAN}
+    for extra, attributes in (({"channel": [{"id": "web"}], "version": "2"}, ["version", "channel"]),
+                              ({"lifecycleStatus": "Launched", "@type": "BundledOffering"}, ["@type", "lifecycleStatus"]),
+                              ({"productOfferingTerm": [{"name": "commitment"}]}, ["productOfferingTerm"])):
+        refused = assert_refused(await seeded_api.post(OFFERING, json=plan | extra), 422,
+                                 "catalog.offering.attribute_unsupported")
+        assert refused["context"]["attributes"] == attributes
+    ignored = await seeded_api.post(OFFERING, json=plan | {"lastUpdate": "2020-01-01T00:00:00Z", "@baseType": "x"})
+    assert (ignored.status_code, ignored.json()["id"]) == (201, "PLAN_KOPI_PLAN"), ignored.text
+    price = {"name": "Promo", "productOffering": {"id": "PLAN_M"}, "price": {"value": 20}}
+    taxed = assert_refused(await seeded_api.post(PRICE, json=price | {"tax": [{"taxRate": 9}], "description": "x"}),
+                           422, "catalog.price.attribute_unsupported")
+    assert taxed["context"]["attributes"] == ["description", "tax"]
+    assert_refused(await seeded_api.post(PRICE, json=price | {"priceType": "usage"}), 422,
+                   "catalog.price.type_matches_kind")
+    assert_refused(await seeded_api.post(PRICE, json=price | {"recurringChargePeriodType": "month"}), 422,
+                   "catalog.price.period_30_days")
+    async with seeded_db.connect() as conn:
+        prices = (await conn.execute(text("SELECT count(*) FROM catalog.product_offering_price"
+                                          " WHERE offering_id = 'PLAN_M'"))).scalar_one()
+    assert prices == 1
+
+
 async def test_a_price_defaults_its_type_period_and_currency_and_needs_its_offering_and_amount(seeded_api, seeded_db):
     one_time = await seeded_api.post(PRICE, json={"name": "Cheaper 1GB", "productOffering": {"id": "VAS_DATA_1GB"},
                                                   "price": {"value": 2.5}})
