@@ -12,6 +12,7 @@ with its order, under the same key).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -79,7 +80,7 @@ def decide(row: dict[str, Any]) -> list[Notice]:
     kind = _kind(row)
     if kind is None:
         return []
-    event_id, payload, ident = int(row["id"]), row.get("payload") or {}, row["aggregate_id"]
+    event_id, payload, ident = int(row["id"]), _payload(row), row["aggregate_id"]
     if kind is NotificationKind.BUNDLE_USED:
         return _bundle(event_id, payload)
     if kind is NotificationKind.RENEWAL_REMINDER:  # one per period, whatever recorded it how often
@@ -95,8 +96,13 @@ def _block_reason(event: str, payload: dict[str, Any]) -> str | None:
     return payload.get("to") if event == "subscription.block_reason_changed" else payload.get("reason")
 
 
+def _payload(row: dict[str, Any]) -> dict[str, Any]:
+    payload = row.get("payload") or {}
+    return json.loads(payload) if isinstance(payload, str) else payload  # JSONB as text from a raw driver
+
+
 def _kind(row: dict[str, Any]) -> NotificationKind | None:
-    event, payload = row["event_type"], row.get("payload") or {}
+    event, payload = row["event_type"], _payload(row)
     if event == "subscription.blocked" or (event == "subscription.block_reason_changed"
                                            and payload.get("to") == BlockReason.RENEWAL_DECLINED.value):
         declined = _block_reason(event, payload) == BlockReason.RENEWAL_DECLINED.value

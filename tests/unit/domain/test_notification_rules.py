@@ -48,3 +48,12 @@ def test_amounts_are_exact_from_minor_units_and_the_new_price_applies_at_the_fir
     assert first_renewal_from(end, 30, T0 + dt.timedelta(days=10)) == end
     assert first_renewal_from(end, 30, T0 + dt.timedelta(days=11)) == end + dt.timedelta(days=30)
     assert first_renewal_from(end, 30, T0 + dt.timedelta(days=71)) == end + dt.timedelta(days=90)
+
+
+def test_a_renewal_reminder_is_keyed_by_line_and_period_and_a_text_payload_is_read():
+    row = {"id": 11, "event_type": "subscription.renewal_reminder_due", "aggregate_type": "subscription",
+           "aggregate_id": "SUB-1", "payload": '{"periodNumber": 3, "priceMinor": 2500, "currency": "SGD"}'}
+    (notice,) = decide(row)
+    assert (notice.kind, notice.key, notice.facts["priceMinor"]) == (
+        NotificationKind.RENEWAL_REMINDER, "SUB-1:3:renewal_reminder", 2500)
+    assert decide(row | {"id": 12})[0].key == notice.key  # recorded twice, told once
