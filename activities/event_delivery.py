@@ -41,7 +41,7 @@ from activities import notifications
 from activities.uow import unit_of_work
 from core import clock
 from core.db import get_engine
-from core.errors import MalformedRequest, NotFound
+from core.errors import NotFound, PolicyViolation, Violation
 from core.settings import get_settings
 from domain import events as ev
 
@@ -107,14 +107,21 @@ def _client() -> httpx.AsyncClient:
 # --- hubs ---------------------------------------------------------------------------------------
 
 def check_hub(callback: str, query: str | None) -> None:
-    """Refuse (400) a callback that is not an http(s) URL, or a query that is not name=value terms."""
+    """Refuse (422) a callback that is not an http(s) URL, or a query that is not name=value terms.
+
+    The spec's EventSubscriptionInput takes any string for both, so a schema-valid body is refused with a
+    rule code, not 400 (#17 item 2).
+    """
+    violations = []
     if not ev.callback_valid(callback):
-        raise MalformedRequest("event.hub.callback_invalid", f"callback '{callback}' is not an absolute http(s) URL",
-                               {"callback": callback})
+        violations.append(Violation("event.hub.callback_invalid",
+                                    f"callback '{callback}' is not an absolute http(s) URL", {"callback": callback}))
     try:
         ev.parse_query(query)
     except ev.QueryInvalid as exc:
-        raise MalformedRequest("event.hub.query_invalid", f"query '{query}': {exc}", {"query": query}) from exc
+        violations.append(Violation("event.hub.query_invalid", f"query '{query}': {exc}", {"query": query}))
+    if violations:
+        raise PolicyViolation(violations)
 
 
 async def create_hub(api: str, callback: str, query: str | None) -> dict[str, Any]:

@@ -106,11 +106,11 @@ async def test_query_filter_and_delete(seeded_api, listener, waker):
 
 async def test_refusals(seeded_api, api_url, seeded_db):
     bad = await seeded_api.post(f"{ORDERING}/hub", json={"callback": "ftp://example.com/x"})
-    assert bad.status_code == 400 and bad.json()["code"] == "event.hub.callback_invalid"
+    assert bad.status_code == 422 and bad.json()["code"] == "event.hub.callback_invalid"
     relative = await seeded_api.post(f"{CUSTOMER}/hub", json={"callback": "/events"})
-    assert relative.status_code == 400 and relative.json()["code"] == "event.hub.callback_invalid"
+    assert relative.status_code == 422 and relative.json()["code"] == "event.hub.callback_invalid"
     query = await seeded_api.post(f"{ORDERING}/hub", json={"callback": "http://127.0.0.1:9/x", "query": "eventType"})
-    assert query.status_code == 400 and query.json()["code"] == "event.hub.query_invalid"
+    assert query.status_code == 422 and query.json()["code"] == "event.hub.query_invalid"
     missing = await seeded_api.post(f"{ORDERING}/hub", json={"query": "eventType=X"})
     assert missing.status_code == 400
     unknown = await seeded_api.delete(f"{ORDERING}/hub/no-such-hub")

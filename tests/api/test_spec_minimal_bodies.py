@@ -32,6 +32,7 @@ from referencing.jsonschema import DRAFT4
 
 from apis.app import api_routes, create_app
 from core.settings import REPO_ROOT, get_settings
+from domain.events import SPEC_FILES as HUB_SPEC_FILES
 from tests.support.factories import order_body, ready_customer
 
 TMF = "/tmf-api"
@@ -318,6 +319,14 @@ CASES += [
     Case(f"{TMF}/customerBillManagement/v4/customerBillOnDemand", "TMF678-CustomerBill-v4.0.0.swagger.json",
          "CustomerBillOnDemand_Create", _bill_on_demand, ONE({(422, "bill.on_demand.billing_account_required")})),
 ]
+
+# TMF630 part 2 listeners (apis/tmf_hub.py), one per API: EventSubscriptionInput requires only the callback.
+async def _hub(ctx: Ctx) -> dict[str, Any]:
+    return {"callback": "http://127.0.0.1:9/minimal-body-probe"}
+
+
+CASES += [Case(f"{base}/hub", spec, "EventSubscriptionInput", _hub, ONE({CREATED}), base.split("/")[2])
+          for base, spec in HUB_SPEC_FILES.items()]
 
 # Route -> why its minimal spec body is not in the table yet. Each answered 400 when this table was written
 # (the field our model requires is named), in routers outside this slice of #17 item 2.
