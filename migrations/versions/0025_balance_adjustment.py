@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.Text, nullable=False),
         sa.Column("channel", sa.Text, nullable=False),
         sa.Column("created_at", TS, nullable=False),
-        sa.CheckConstraint("quantity <> 0", name="ck_balance_adjustment_quantity_non_zero"),
+        sa.CheckConstraint("quantity <> 0", name="quantity_non_zero"),
         sa.UniqueConstraint("idempotency_key", name="uq_balance_adjustment_idempotency_key"),
         schema="subscription",
     )
