@@ -11,6 +11,8 @@ import json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.settings import get_settings
+from tests.api.test_spec_minimal_bodies import CASES, Ctx, create_validator, documented, spec_value
 from tests.conftest import client_for
 from tests.support.factories import order_body, ready_customer
 from tests.workflows.order_helpers import place_order, wait_order
@@ -21,6 +23,27 @@ ORDER = "/tmf-api/productOrderingManagement/v4/productOrder"
 TOPUP = "/tmf-api/prepayBalanceManagement/v4/topupBalance"
 ZERO_PLAN = [{"name": name, "productSpecCharacteristicValue": [{"value": 0, "unitOfMeasure": unit}]}
              for name, unit in (("data", "MB"), ("voice", "s"), ("sms", "sms"), ("data_roaming", "MB"))]
+
+
+async def probe_optional_attributes(api, route: str, label: str) -> set[str]:
+    """Add each optional attribute of a `CASES` body's `*_Create` schema alone (its smallest spec value, its own
+    name so nothing collides), all in one database; every answer is 201 or a documented 422, never 400.
+    Return the attributes that were accepted (kept or ignored)."""
+    case = next(c for c in CASES if c.route == route and c.label == label)
+    spec = json.loads((get_settings().tmf_specs_dir / case.spec).read_text())
+    definition = spec["definitions"][case.definition]
+    accepted = set()
+    for name in sorted(set(definition["properties"]) - set(definition.get("required", [])) - case.extra):
+        body = await case.body(Ctx(api)) | {"name": f"Probe {name}"}
+        body[name] = spec_value(spec, definition["properties"][name])
+        assert not list(create_validator(case.spec, case.definition).iter_errors(body)), name
+        response = await api.post(route, json=body)
+        assert response.status_code in (201, 422), (name, response.text)
+        if response.status_code == 422:
+            assert documented(response.json()["code"]), (name, response.text)
+        else:
+            accepted.add(name)
+    return accepted
 
 
 def assert_refused(response, status: int, code: str) -> dict:
@@ -158,6 +181,14 @@ async def test_spec_attributes_we_do_not_keep_are_named_in_a_422_and_write_nothi
         prices = (await conn.execute(text("SELECT count(*) FROM catalog.product_offering_price"
                                           " WHERE offering_id = 'PLAN_M'"))).scalar_one()
     assert prices == 1
+
+
+async def test_each_optional_create_attribute_is_kept_ignored_or_a_documented_422_never_a_400(seeded_api):
+    ignored = {"@baseType", "@schemaLocation", "lastUpdate", "isBundle"}  # isBundle: false, what we are
+    assert await probe_optional_attributes(seeded_api, OFFERING, "plan") == ignored | {
+        "description", "isSellable", "validFor"}
+    assert await probe_optional_attributes(seeded_api, PRICE, "priced") == ignored | {"validFor"}
+    assert await probe_optional_attributes(seeded_api, SPEC, "minimal") == ignored | {"description"}
 
 
 async def test_a_price_defaults_its_type_period_and_currency_and_needs_its_offering_and_amount(seeded_api, seeded_db):

@@ -11,6 +11,7 @@ import json
 
 from sqlalchemy import text
 
+from tests.api.test_catalog_spec_new import probe_optional_attributes
 from tests.conftest import client_for
 
 BASE = "/tmf-api/usageManagement/v4"
@@ -88,6 +89,11 @@ async def test_usage_without_usage_type_takes_it_from_its_specification(seeded_a
     assert missing["context"]["missing"] == ["msisdn", "quantity", "eventId"]
     for unwritten in ("e-none", "e-mismatch", "e-untyped"):  # refused before mediation: no record
         assert (await seeded_api.get(USAGE, params={"eventId": unwritten})).json() == []
+
+
+async def test_each_optional_create_attribute_is_kept_ignored_or_a_documented_422_never_a_400(seeded_api):
+    assert await probe_optional_attributes(seeded_api, SPECS, "rated as data") == {
+        "@baseType", "@schemaLocation", "lastUpdate", "isBundle", "description", "version"}
 
 
 async def test_the_cli_adds_a_usage_specification(seeded_api, bss):
