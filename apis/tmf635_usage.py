@@ -20,6 +20,7 @@ The spec leaves every attribute of `Usage_Create` optional: without `usageType` 
 /usageSpecification, which says the type its events are rated as); with neither, 422
 `usage.record.usage_type_required`; an unknown specification 422 `usage.record.specification_known`;
 a `usageType` other than its specification's 422 `usage.record.usage_type_matches_specification`;
+the server-set `status` and `ratedProductUsage` are ignored (mediation and rating decide them);
 a missing `msisdn`, `quantity` or `eventId` characteristic 422 `usage.record.characteristic_required`.
 When an event blocks the line, the line's workflow gets `data_exhausted` after commit — best
 effort: the database already says `blocked`; a resend of the event signals again, and the worker's
@@ -123,7 +124,8 @@ class UsageCreate(BaseModel):
     usageSpecification: SpecRefIn | None = None
     usageDate: AwareDatetime | None = None
     description: str | None = Field(default=None, max_length=200)
-    status: str | None = Field(default=None, pattern="^received$")
+    status: str | None = None  # server-set (mediation decides rated or rejected): ignored
+    ratedProductUsage: list[Any] | None = None  # server-set (rating is ours): ignored
     usageCharacteristic: list[CharacteristicIn] = Field(default_factory=list, max_length=40)
     relatedParty: list[PartyRefIn] | None = Field(default=None, max_length=10)
     type_: str | None = Field(default=None, alias="@type")
