@@ -15,6 +15,7 @@ from temporalio.client import Client
 import apis
 from apis.catalog_cache import CatalogCache
 from apis.errors import install_error_handlers
+from apis.limits import BodyLimit
 from apis.perimeter import TokenPerimeter
 from apis.read_sampling import ReadSampling, UnsampledReads
 from apis.routing import GuardedRoute
@@ -104,5 +105,6 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     _refuse_unguarded(app)
     install_error_handlers(app)
     app.add_middleware(TokenPerimeter, registry=TokenRegistry.from_settings(settings))
+    app.add_middleware(BodyLimit, max_bytes=settings.request_max_body_bytes)  # before the token: no read at all
     app.add_middleware(UnsampledReads, sampling=sampling)  # outermost: it sees the perimeter's 401s too
     return app

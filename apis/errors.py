@@ -80,6 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             return tmf_error(405, "route.method_not_allowed", "Method not allowed",
                              f"{request.method} is not supported on {request.url.path}")
+        if exc.status_code == 413:  # a body over the limit, found while it streamed in (apis/limits.py)
+            return tmf_error(413, "request.body_too_large", "Content too large", str(exc.detail))
         return tmf_error(exc.status_code, f"http.{exc.status_code}", str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)

@@ -19,11 +19,13 @@ def main() -> None:
     """Serve the API on the configured host and port, in `api_workers` processes sharing one socket."""
     settings = get_settings()
     from apis.app import create_app
+    from apis.limits import header_limited_protocol
 
     # Built once, before any fork: engine, Temporal client and span export start lazily (or, for the
     # exporter thread, anew in each child), so every process shares the imported code and the routes.
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.api_port, loop="uvloop", http="httptools",
+    http = header_limited_protocol(settings.request_max_header_bytes)  # httptools, refusing huge heads (431)
+    config = uvicorn.Config(app, host=settings.host, port=settings.api_port, loop="uvloop", http=http,
                             ws="none", log_level=settings.log_level.lower(), access_log=False, lifespan="on")
     sockets = None
     # Scenario time keeps one process: its time skipper tracks the workflows its own client started.

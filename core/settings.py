@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     self_serve_port: int = 9001
     csr_port: int = 9002
     api_url: str | None = None
+    # Request size limits (apis/limits.py): a larger body is refused with 413, a larger request head
+    # (request line and headers) with 431, so no client makes a process buffer without bound.
+    request_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    request_max_header_bytes: int = Field(default=16 * 1024, gt=0)
 
     # Named API tokens, one per surface (X-BSS-API-Token).
     api_token_cli: str = PLACEHOLDER_TOKEN

@@ -18,12 +18,14 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve(app: object, access_log: bool = False) -> AsyncIterator[str]:
-    """Run `app` with uvicorn on a free port; yield its base URL (`access_log`: uvicorn's records go to logging)."""
+async def serve(app: object, access_log: bool = False, http: object = "httptools") -> AsyncIterator[str]:
+    """Run `app` with uvicorn on a free port; yield its base URL (`access_log`: uvicorn's records go to logging).
+
+    `http` is uvicorn's protocol: its name, or a class (the API's own, apis/limits.py)."""
     port = free_port()
     logging_ = {"log_level": "info", "log_config": None} if access_log else {"log_level": "warning"}
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", access_log=access_log,
-                            http="httptools", **logging_)
+                            http=http, **logging_)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
