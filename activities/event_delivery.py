@@ -40,7 +40,7 @@ from temporalio.exceptions import ApplicationError
 from activities import notifications
 from activities.uow import unit_of_work
 from core import clock
-from core.db import get_engine
+from core.db import get_engine, raw_connection
 from core.errors import NotFound, PolicyViolation, Violation
 from core.settings import get_settings
 from domain import events as ev
@@ -56,17 +56,31 @@ class BatchResult(BaseModel):
     gone: bool = False  # the subscription was deleted: the dispatcher ends
 
 
-# Rows past the cursor, below the snapshot's horizon (see the module docstring).
-_READ = text("""
-    SELECT id, txid, occurred_at, event_type, aggregate_type, aggregate_id, payload, trace_id
-    FROM audit.domain_event
-    WHERE (txid, id) > (CAST(:txid AS xid8), :id) AND txid < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY txid, id LIMIT :n""")
-_WAITING = text("""
-    SELECT EXISTS (SELECT 1 FROM audit.domain_event WHERE (txid, id) > (CAST(:txid AS xid8), :id))""")
-_SUBSCRIPTION = text("""
-    SELECT id, kind, api, callback, query, secret, state, cursor_txid, cursor_id
-    FROM event.subscription WHERE id = :id""")
+# The subscription and the rows past its cursor, each marked settled (below the horizon; module docstring).
+_LOOK = """
+    SELECT s.kind, s.api, s.callback, s.query, s.secret, s.state, s.id AS subscription_id,
+           e.id, e.txid, e.occurred_at, e.event_type, e.aggregate_type, e.aggregate_id, e.payload::text AS payload,
+           e.trace_id, e.txid < pg_snapshot_xmin(pg_current_snapshot()) AS settled
+    FROM event.subscription s
+    LEFT JOIN LATERAL (
+        SELECT * FROM audit.domain_event d WHERE (d.txid, d.id) > (s.cursor_txid, s.cursor_id)
+        ORDER BY d.txid, d.id LIMIT $2) e ON true
+    WHERE s.id = $1
+    ORDER BY e.txid, e.id"""
+_ROW = ("id", "txid", "occurred_at", "event_type", "aggregate_type", "aggregate_id", "trace_id")
+# Deliveries answered 2xx and the cursor, in one statement (one round trip, its own transaction).
+_FLUSH = """
+    WITH recorded AS (
+        INSERT INTO event.delivery AS d (subscription_id, domain_event_id, delivery_id, event_type, status, attempts,
+                                         body, last_attempt_at, delivered_at)
+        SELECT $1, t.event_id, t.delivery_id, t.event_type, 'delivered', 1, t.body::jsonb, $6, $6
+        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS t(event_id, delivery_id, event_type, body)
+        ON CONFLICT (subscription_id, domain_event_id) DO UPDATE
+        SET status = 'delivered', attempts = d.attempts + 1, last_error = NULL,
+            last_attempt_at = EXCLUDED.last_attempt_at, delivered_at = EXCLUDED.delivered_at
+        RETURNING 1)
+    UPDATE event.subscription SET cursor_txid = $7::xid8, cursor_id = $8
+    WHERE id = $1 AND $8::bigint IS NOT NULL AND (cursor_txid, cursor_id) < ($7::xid8, $8)"""
 _ADVANCE = text("UPDATE event.subscription SET cursor_txid = CAST(:txid AS xid8), cursor_id = :id "
                 "WHERE id = :sub AND (cursor_txid, cursor_id) < (CAST(:txid AS xid8), :id)")
 _RECORD = text("""
@@ -163,14 +177,21 @@ async def active_subscriptions(kinds: tuple[str, ...] = (ev.HUB, ev.NOTIFIER)) -
 
 # --- delivery -----------------------------------------------------------------------------------
 
-async def _read(sub: Any, limit: int) -> tuple[list[dict[str, Any]], bool, bool]:
-    """Rows past the cursor below the horizon; whether the batch is full; whether rows wait behind the horizon."""
-    params = {"txid": sub["cursor_txid"], "id": sub["cursor_id"], "n": limit}
-    async with get_engine().connect() as conn:
-        rows = [dict(r._mapping) for r in await conn.execute(_READ, params)]
-        if rows:
-            return rows, len(rows) == limit, False
-        return [], False, bool((await conn.execute(_WAITING, params)).scalar_one())
+async def _look(subscription_id: str, limit: int) -> tuple[Any, list[dict[str, Any]], bool, bool]:
+    """The subscription, the settled rows past its cursor, whether the batch is full, whether rows are held back.
+
+    One round trip: rows past the cursor in (txid, id) order, each marked settled when its transaction is
+    below the horizon. Settled rows sort before the others (they have the smaller txids), so the batch is
+    the settled prefix; an unsettled row behind it means a running transaction holds the rest back.
+    """
+    async with raw_connection() as conn:
+        found = await conn.fetch(_LOOK, subscription_id, limit)
+    if not found:
+        return None, [], False, False
+    sub = found[0]
+    past = [r for r in found if r["id"] is not None]
+    rows = [{k: r[k] for k in _ROW} | {"payload": json.loads(r["payload"])} for r in past if r["settled"]]
+    return sub, rows, len(rows) == limit, len(rows) < len(past)
 
 
 async def _advance(sub_id: str, row: dict[str, Any], conn: AsyncConnection | None = None) -> None:
@@ -271,11 +292,9 @@ async def deliver_batch(subscription_id: str) -> BatchResult:
 
 
 async def _batch(subscription_id: str, settings: Any) -> BatchResult:
-    async with get_engine().connect() as conn:
-        sub = (await conn.execute(_SUBSCRIPTION, {"id": subscription_id})).mappings().first()
+    sub, rows, more, held = await _look(subscription_id, settings.event_batch_size)
     if sub is None or sub["state"] != ev.ACTIVE:
         return BatchResult(gone=True)
-    rows, more, held = await _read(sub, settings.event_batch_size)
     if not rows:
         return BatchResult(held=held)
     if sub["kind"] == ev.NOTIFIER:
@@ -294,34 +313,34 @@ async def _deliver(sub: Any, rows: list[dict[str, Any]], more: bool, attempts: i
             passed = row
             continue
         body = mapped[1]
-        error = await post_event(sub["callback"], sub["secret"], sub["id"], row["id"], body)
+        error = await post_event(sub["callback"], sub["secret"], sub["subscription_id"], row["id"], body)
         if error is None:
             sent.append((row, body))
             passed = row
             result.delivered += 1
             if len(sent) >= FLUSH_EVERY:
-                await _flush(sub["id"], sent, passed)
+                await _flush(sub["subscription_id"], sent, passed)
                 sent, passed = [], None
             activity.heartbeat(row["id"])
             continue
         retry: str | None = None
         async with get_engine().begin() as conn:
-            await _flush(sub["id"], sent, passed, conn)
+            await _flush(sub["subscription_id"], sent, passed, conn)
             sent, passed = [], None
-            tried = await _record(conn, sub["id"], row["id"], body, ev.RETRYING, error)
+            tried = await _record(conn, sub["subscription_id"], row["id"], body, ev.RETRYING, error)
             if tried < attempts:
-                retry = f"delivery {ev.delivery_id(sub['id'], row['id'])} (try {tried} of {attempts}): {error}"
+                retry = f"delivery {ev.delivery_id(sub['subscription_id'], row['id'])} (try {tried} of {attempts}): {error}"
             else:
                 # Spent: visible as failed (replayable), and the hub goes on with the next event.
                 await conn.execute(text("UPDATE event.delivery SET status = 'failed' "
                                         "WHERE subscription_id = :sub AND domain_event_id = :id"),
-                                   {"sub": sub["id"], "id": row["id"]})
-                await _advance(sub["id"], row, conn)
+                                   {"sub": sub["subscription_id"], "id": row["id"]})
+                await _advance(sub["subscription_id"], row, conn)
                 result.failed += 1
         if retry is not None:  # raised after the commit: the attempt stays counted
             raise ApplicationError(retry, type="EventDeliveryFailed")
         activity.heartbeat(row["id"])
-    await _flush(sub["id"], sent, passed)
+    await _flush(sub["subscription_id"], sent, passed)
     return result
 
 
@@ -331,8 +350,11 @@ async def _flush(sub_id: str, sent: list[tuple[dict[str, Any], dict[str, Any]]],
     if not sent and passed is None:
         return
     if conn is None:
-        async with get_engine().begin() as own:
-            await _flush(sub_id, sent, passed, own)
+        async with raw_connection() as raw:
+            await raw.execute(_FLUSH, sub_id, [row["id"] for row, _ in sent],
+                              [ev.delivery_id(sub_id, row["id"]) for row, _ in sent],
+                              [body["eventType"] for _, body in sent], [json.dumps(body) for _, body in sent],
+                              clock.now(), passed["txid"] if passed else None, passed["id"] if passed else None)
         return
     if sent:
         now = clock.now()

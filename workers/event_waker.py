@@ -32,6 +32,7 @@ class EventWaker:
         self._client, self._kinds = client, kinds
         self._listener = ChannelListener(dsn, ev.CHANNEL, self.poke, on_attach=self._attached)
         self._apis: set[str] | None = set()  # the APIs with news since the last round (None: every one)
+        self._subs: list[tuple[str, str, str]] | None = None  # (id, kind, api) of the active ones; None: read again
         self._dirty = False
         self._round: asyncio.Task | None = None
         self.rounds = 0
@@ -49,6 +50,8 @@ class EventWaker:
 
     def poke(self, payload: str = "*") -> None:
         """Ask for a round of signals for the event types in `payload` ('*': all), coalesced with one running."""
+        if payload == "*" or "event.hub." in payload:  # attached again, or a hub came or went: read them again
+            self._subs = None
         if payload == "*" or self._apis is None:
             self._apis = None
         else:
@@ -66,7 +69,9 @@ class EventWaker:
             apis, self._apis, self._dirty = self._apis, set(), False
             self.rounds += 1
             try:
-                subs = await active_subscriptions(kinds=self._kinds)
+                if self._subs is None:
+                    self._subs = await active_subscriptions(kinds=self._kinds)
+                subs = self._subs
                 ids = [sub for sub, kind, api in subs if kind == ev.NOTIFIER or apis is None or api in apis]
                 # A dispatcher whose activity lingers in this process is rung; the others are signalled.
                 ids = [sub for sub in ids if not ring(sub)]
