@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,21 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     api_port: int = 8000
     # API worker processes (uvicorn): one per core serves twice the requests of one on this 2-core box.
-    api_workers: int = 2
+    # `bss up --api-procs N` sets BSS_API_PROCS; BSS_API_WORKERS is the older name of the same setting.
+    api_workers: int = Field(default=2, ge=1, validation_alias=AliasChoices(
+        "BSS_API_PROCS", "BSS_API_WORKERS", "api_workers"))
+    # Worker processes of `bss up` (`--workers N`): the task queues are split between them by
+    # cli/stack/layout.py (payments alone from 2 on), or as `worker_layout` says: processes separated by
+    # `;`, queues by `,`, short names (e.g. "payments;orders,subscriptions;provisioning,system,events").
+    worker_procs: int = Field(default=1, ge=1, le=16)
+    worker_layout: str | None = None
+    # Worker tuning, per Worker (one per task queue in each process): the sticky cache (workflows kept in
+    # memory between tasks) and the slots; `worker_tuning` overrides them per queue, as JSON, e.g.
+    # BSS_WORKER_TUNING='{"provisioning": {"max_concurrent_activities": 20}}'.
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    worker_max_concurrent_activities: int = Field(default=100, gt=0)
+    worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
+    worker_tuning: dict[str, dict[str, int]] = Field(default_factory=dict)
     self_serve_port: int = 9001
     csr_port: int = 9002
     api_url: str | None = None

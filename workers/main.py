@@ -1,4 +1,8 @@
-"""Worker process entry point: `python -m workers.main [QUEUE ...]` (default: every queue)."""
+"""Worker process entry point: `python -m workers.main [--name NAME] [--queues payments,orders] [QUEUE ...]`.
+
+Every queue when none is named. `bss up --workers N` runs several, each named and serving its share
+of the queues (cli/stack/layout.py); NAME is its component name, written beside its ready file.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import signal
 import sys
 
 from core.db import dispose_engines
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from core.telemetry import instrument_sqlalchemy, setup_tracing, shutdown_tracing
 from core.temporal import connect
 from workers.charge_reconciler import ChargeReconciler
@@ -38,7 +42,18 @@ async def _connect_with_retry(deadline_s: float = 60.0):
             await asyncio.sleep(0.1)
 
 
-async def run(queue_names: list[str]) -> None:
+def tuning(settings: Settings, queue: str) -> dict[str, int]:
+    """The Worker options of `queue` (full name): the settings' defaults, then its `worker_tuning` entry."""
+    options = {"max_cached_workflows": settings.worker_max_cached_workflows,
+               "max_concurrent_activities": settings.worker_max_concurrent_activities,
+               "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks}
+    unknown = set(settings.worker_tuning.get(queue.removeprefix("bss-"), {})) - set(options)
+    if unknown:
+        raise ValueError(f"BSS_WORKER_TUNING for {queue}: unknown option(s) {sorted(unknown)}; use {sorted(options)}")
+    return options | settings.worker_tuning.get(queue.removeprefix("bss-"), {})
+
+
+async def run(queue_names: list[str], name: str = "worker") -> None:
     """Serve the given task queues until SIGTERM/SIGINT."""
     settings = get_settings()
     setup_tracing("bss-worker", settings)
@@ -51,7 +66,8 @@ async def run(queue_names: list[str]) -> None:
 
         follower = OffsetFollower(settings)
         await follower.start()
-    workers = build_workers(client, queue_names)
+    # One Worker per queue, each with its own slots and sticky cache (tuned per queue from the settings).
+    workers = [w for queue in queue_names for w in build_workers(client, [queue], **tuning(settings, queue))]
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -71,7 +87,7 @@ async def run(queue_names: list[str]) -> None:
         # TMF hub dispatchers (and the notifier): started or joined now, then woken by each audit commit.
         waker = EventWaker(client, settings.asyncpg_dsn())
         await waker.start()
-    ready = settings.run_dir / "worker.ready"
+    ready = settings.run_dir / f"{name}.ready"
     ready.parent.mkdir(parents=True, exist_ok=True)
     ready.write_text(str(os.getpid()))
     log.info("worker ready on %s", ", ".join(queue_names))
@@ -97,11 +113,28 @@ async def run(queue_names: list[str]) -> None:
         raise RuntimeError(f"a worker stopped serving its queues: {causes or 'it returned'}")
 
 
+def parse_args(argv: list[str]) -> tuple[str, list[str]]:
+    """Return (component name, full task queue names) from the command line; every queue by default."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m workers.main", description="Serve BSS task queues.")
+    parser.add_argument("--name", default="worker", help="component name (its ready file is run/NAME.ready)")
+    parser.add_argument("--queues", default="", help="comma-separated queues, short (payments) or full names")
+    parser.add_argument("queue", nargs="*", help="task queues (full names), as before --queues")
+    args = parser.parse_args(argv)
+    named = [q.strip() for q in args.queues.split(",") if q.strip()] + args.queue
+    full = [q if q in REGISTRY else f"bss-{q}" for q in named]
+    unknown = [q for q in full if q not in REGISTRY]
+    if unknown:
+        parser.error(f"unknown task queue(s) {unknown}; choose from {', '.join(REGISTRY)}")
+    return args.name, list(dict.fromkeys(full)) or list(REGISTRY)
+
+
 def main() -> None:
     """Run the worker with the queues named on the command line."""
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    queue_names = sys.argv[1:] or list(REGISTRY)
-    asyncio.run(run(queue_names))
+    name, queue_names = parse_args(sys.argv[1:])
+    asyncio.run(run(queue_names, name))
     # Outside the event loop: the span store exporter drives its own loop to flush.
     shutdown_tracing()
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.status import Status
 
     from cli.stack.supervisor import StackError
+    from core.settings import Settings
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -30,6 +31,7 @@ _EVENT_LINES = {
     "at-head": "[dim]database already at the head revision[/]",
     "stopping": "[cyan]stopping[/] {name} (pid {detail})",
     "killing": "[red]killing[/]  {name} (pid {detail}): did not stop in time",
+    "killed": "[red]killed[/]   {name} (pid {detail})",
 }
 
 
@@ -38,6 +40,7 @@ def register(app: typer.Typer) -> None:
     app.command("up")(up)
     app.command("down")(down)
     app.command("status")(status)
+    app.command("restart")(restart)
     app.command("logs")(logs)
 
 
@@ -46,21 +49,37 @@ def up(
     time_skipping: Annotated[bool, typer.Option(
         "--time-skipping", help="Dev only: scenario time, moved with `bss clock advance` (refused in production).",
     )] = False,
+    api_procs: Annotated[int | None, typer.Option(
+        "--api-procs", min=1, max=16, help="API server processes sharing the port (default: BSS_API_PROCS, 2).",
+    )] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, max=16,
+        help="Worker processes; from 2 on, payments gets its own (default: BSS_WORKER_PROCS, 1).",
+    )] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start PostgreSQL, Temporal, the API, a worker and both portals; wait until all are healthy."""
+    """Start PostgreSQL, Temporal, the API, the workers and both portals; wait until all are healthy.
+
+    Without --api-procs/--workers, a running stack keeps the scale it was started with.
+    """
     # Only what spawning needs is imported before it: every millisecond here delays the stack.
+    from cli.stack.layout import LayoutError
+    from cli.stack.scale import recorded, with_scale
     from cli.stack.supervisor import ModeConflict, StackError
     from cli.stack.supervisor import up as start_stack
     from core.settings import get_settings
 
     if time_skipping:
         _enable_time_skipping()
-    settings = get_settings()
+    settings = recorded(get_settings())
+    settings = with_scale(settings, api_workers=api_procs, worker_procs=workers)
     out = err_console if as_json else console
     with out.status("starting the stack…", spinner="dots") as spinner:
         try:
-            result = start_stack(settings, timeout_s=timeout, report=_progress(out, spinner))
+            result = start_stack(settings, timeout_s=timeout, report=_progress(out, spinner, settings))
+        except LayoutError as exc:
+            spinner.stop()
+            fail(f"worker layout: {exc}", title="bss up")
         except ModeConflict as exc:
             spinner.stop()
             fail(str(exc), title="bss up")
@@ -99,11 +118,12 @@ def _enable_time_skipping() -> None:
     enable_time_skipping()
 
 
-def _progress(out: Console, spinner: Status) -> Callable[[str, str, str], None]:
+def _progress(out: Console, spinner: Status, settings: Settings) -> Callable[[str, str, str], None]:
     """Return a supervisor reporter that prints each step and keeps the spinner on what is left."""
-    from cli.stack.components import NAMES
+    from cli.stack.components import component_names
 
-    waiting = set(NAMES)
+    names = component_names(settings)
+    waiting = set(names)
 
     def report(event: str, name: str, detail: str) -> None:
         if event in ("healthy", "external"):
@@ -113,7 +133,7 @@ def _progress(out: Console, spinner: Status) -> Callable[[str, str, str], None]:
             return
         out.print(_EVENT_LINES.get(event, "{name}: {event}").format(name=name, detail=detail, event=event))
         if waiting:
-            spinner.update(f"waiting for {', '.join(n for n in NAMES if n in waiting)}…")
+            spinner.update(f"waiting for {', '.join(n for n in names if n in waiting)}…")
 
     return report
 
@@ -133,6 +153,7 @@ def down(
     as_json: JsonOpt = False,
 ) -> None:
     """Stop every component `bss up` started (by pid file); safe to run twice."""
+    from cli.stack.scale import recorded
     from cli.stack.supervisor import down as stop_stack
     from core.settings import get_settings
 
@@ -142,7 +163,7 @@ def down(
         if event in ("stopping", "killing"):
             out.print(_EVENT_LINES[event].format(name=name, detail=detail))
 
-    stopped = stop_stack(get_settings(), timeout_s=timeout, report=report)
+    stopped = stop_stack(recorded(get_settings()), timeout_s=timeout, report=report)
     if as_json:
         print_json({"stopped": stopped})
     elif stopped:
@@ -151,13 +172,45 @@ def down(
         console.print("nothing to stop")
 
 
+def restart(
+    component: Annotated[str, typer.Argument(help="api, worker, worker:payments, postgres, temporal, … "
+                                                  "(as `bss status` names them).")],
+    kill: Annotated[bool, typer.Option("--kill", help="SIGKILL it and its children (a crash), "
+                                                      "instead of a graceful stop.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the stack to be healthy again.")] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop one component of the running stack and start it again; wait until the stack is healthy."""
+    from cli.stack.supervisor import StackError
+    from cli.stack.supervisor import restart as restart_component
+    from core.settings import get_settings
+
+    out = err_console if as_json else console
+
+    def report(event: str, name: str, detail: str) -> None:
+        if event in _EVENT_LINES and event not in ("running", "external", "healthy", "at-head"):
+            out.print(_EVENT_LINES[event].format(name=name, detail=detail))
+
+    try:
+        result = restart_component(get_settings(), component, kill=kill, timeout_s=timeout, report=report)
+    except StackError as exc:
+        _fail_with_log(exc)
+        return
+    if as_json:
+        print_json({"component": component, "started": result.started, "elapsed_s": round(result.elapsed_s, 3)})
+    else:
+        console.print(f"[bold green]restarted[/] {component} (pid {result.started.get(component, '—')}) "
+                      f"in {result.elapsed_s:.2f} s")
+
+
 def status(as_json: JsonOpt = False) -> None:
     """Show each component's health, pid, URL, memory and uptime; exit 1 unless all are healthy."""
     from cli.stack.render import status_table
+    from cli.stack.scale import recorded
     from cli.stack.status import all_healthy, collect
     from core.settings import get_settings
 
-    rows = collect(get_settings())
+    rows = collect(recorded(get_settings()))
     if as_json:
         print_json([row.as_json() for row in rows])
     else:
@@ -166,8 +219,8 @@ def status(as_json: JsonOpt = False) -> None:
 
 
 def logs(
-    component: Annotated[str | None, typer.Argument(help="postgres, temporal, api, worker, self-serve or csr; "
-                                                         "all when omitted.")] = None,
+    component: Annotated[str | None, typer.Argument(help="postgres, temporal, api, worker (worker:payments, … "
+                                                         "with --workers), self-serve or csr; all when omitted.")] = None,
     lines: Annotated[int, typer.Option("-n", "--lines", help="How many lines of each log to show.")] = 40,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines: {component, line} per log line.")] = False,
@@ -178,15 +231,18 @@ def logs(
 
     from rich.markup import escape
 
-    from cli.stack.components import NAMES
+    from cli.stack.components import component_names
     from cli.stack.logs import follow as follow_logs
     from cli.stack.logs import tail_lines
+    from cli.stack.scale import recorded
     from core.settings import get_settings
 
-    if component is not None and component not in NAMES:
-        fail(f"unknown component {component!r}; choose one of: {', '.join(NAMES)}")
-    names = [component] if component else list(NAMES)
-    paths = {name: get_settings().log_dir / f"{name}.log" for name in names}
+    settings = recorded(get_settings())
+    known = component_names(settings)
+    if component is not None and component not in known:
+        fail(f"unknown component {component!r}; choose one of: {', '.join(known)}")
+    names = [component] if component else known
+    paths = {name: settings.log_dir / f"{name}.log" for name in names}
     width = max(map(len, names))
 
     def show(name: str, line: str) -> None:

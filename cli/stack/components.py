@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.stack import postgres, probes
+from cli.stack.layout import SHORT, WorkerProc, worker_layout
 from core.settings import REPO_ROOT, Settings
 
 POSTGRES, TEMPORAL, API, WORKER, SELF_SERVE, CSR = "postgres", "temporal", "api", "worker", "self-serve", "csr"
 INFRA = (POSTGRES, TEMPORAL)
-NAMES = (POSTGRES, TEMPORAL, API, WORKER, SELF_SERVE, CSR)
+NAMES = (POSTGRES, TEMPORAL, API, WORKER, SELF_SERVE, CSR)  # with one worker process; see component_names
 WORKING_DIR = REPO_ROOT  # children import the project packages from the repository root
 
 # A probe gets the pid of the running process (None for an external server) and says "healthy".
@@ -84,21 +85,48 @@ def _http(name: str, title: str, settings: Settings, port: int, argv: tuple[str,
                      lambda _pid: probes.http_ok(settings.host, port), argv=argv)
 
 
+def is_worker(name: str) -> bool:
+    """True for a worker process component (`worker`, `worker:payments`, …)."""
+    return name == WORKER or name.startswith(f"{WORKER}:")
+
+
+def ready_file(settings: Settings, name: str) -> Path:
+    """The file a worker process writes its pid to once it polls its queues (its health)."""
+    return settings.run_dir / f"{name}.ready"
+
+
+def _worker(settings: Settings, proc: WorkerProc) -> Component:
+    ready = ready_file(settings, proc.name)
+    queues = ",".join(proc.queues)
+    title = "Worker" if proc.queues == tuple(SHORT) else f"Worker ({queues.replace(',', ', ')})"
+    return Component(proc.name, title, f"{settings.temporal_target}/{settings.temporal_namespace}",
+                     lambda pid: probes.file_holds_pid(ready, pid),
+                     argv=_python("workers.main", "--name", proc.name, "--queues", queues))
+
+
+def worker_components(settings: Settings) -> list[Component]:
+    """Return the worker processes of the layout the settings ask for (raises LayoutError)."""
+    return [_worker(settings, proc) for proc in worker_layout(settings.worker_procs, settings.worker_layout)]
+
+
 def build_components(settings: Settings) -> list[Component]:
     """Return every component of the stack, infrastructure first."""
-    ready_file = settings.run_dir / "worker.ready"
     host = settings.host
     return [
         _postgres(settings),
         _temporal(settings),
         _http(API, "API", settings, settings.api_port, _python("apis.main")),
-        Component(WORKER, "Worker", f"{settings.temporal_target}/{settings.temporal_namespace}",
-                  lambda pid: probes.file_holds_pid(ready_file, pid), argv=_python("workers.main")),
+        *worker_components(settings),
         _http(SELF_SERVE, "Self-serve portal", settings, settings.self_serve_port,
               _python("portals.self_serve.app", "--host", host, "--port", str(settings.self_serve_port))),
         _http(CSR, "CSR portal", settings, settings.csr_port,
               _python("portals.csr.app", "--host", host, "--port", str(settings.csr_port))),
     ]
+
+
+def component_names(settings: Settings) -> list[str]:
+    """Return the name of every component of this stack (one per worker process of its layout)."""
+    return [c.name for c in build_components(settings)]
 
 
 def _redact(dsn: str) -> str:

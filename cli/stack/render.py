@@ -32,19 +32,21 @@ def duration(seconds: float | None) -> str:
 
 def status_table(rows: list[ComponentStatus]) -> Table:
     """Return the `bss status` table with a memory total."""
-    t = table("component", "health", "pid", "url", "RSS", "PSS", "uptime", title="BSS stack")
-    t.columns[3].overflow = "fold"  # a URL cut short with an ellipsis cannot be copied
-    for column in (t.columns[4], t.columns[5], t.columns[6]):
+    t = table("component", "health", "pid", "procs", "url", "RSS", "PSS", "uptime", title="BSS stack")
+    t.columns[4].overflow = "fold"  # a URL cut short with an ellipsis cannot be copied
+    for column in (t.columns[3], t.columns[5], t.columns[6], t.columns[7]):
         column.justify = "right"
     for row in rows:
         style = HEALTH_STYLES.get(row.health, "")
         pid = "external" if row.external else (str(row.pid) if row.pid else "—")
-        t.add_row(row.name, f"[{style}]{row.health}[/]", pid, row.url, megabytes(row.rss), megabytes(row.pss),
-                  duration(row.uptime_s))
+        t.add_row(row.name, f"[{style}]{row.health}[/]", pid, str(row.procs or "—"), row.url, megabytes(row.rss),
+                  megabytes(row.pss), duration(row.uptime_s))
     rss = sum(r.rss or 0 for r in rows)
     pss = sum(r.pss or 0 for r in rows) if all(r.pss is not None for r in rows if r.rss) else None
+    procs = sum(r.procs or 0 for r in rows)
     t.add_section()
-    t.add_row("[bold]total[/]", "", "", "", f"[bold]{megabytes(rss)}[/]", f"[bold]{megabytes(pss)}[/]", "")
+    t.add_row("[bold]total[/]", "", "", f"[bold]{procs}[/]", "", f"[bold]{megabytes(rss)}[/]",
+              f"[bold]{megabytes(pss)}[/]", "")
     return t
 
 

@@ -8,7 +8,7 @@ import psutil
 
 from cli.stack import postgres
 from cli.stack.components import POSTGRES, Component, build_components
-from cli.stack.procs import live_process, read_record, tree_memory, uptime_s, write_record
+from cli.stack.procs import live_process, read_record, tree, tree_memory, uptime_s, write_record
 from core.settings import Settings
 
 HEALTHY, STARTING, DOWN = "healthy", "starting", "down"
@@ -27,6 +27,7 @@ class ComponentStatus:
     rss: int | None = None
     pss: int | None = None
     uptime_s: float | None = None
+    procs: int | None = None  # the process and its descendants (the API's forked servers, PostgreSQL's backends)
 
     def as_json(self) -> dict[str, object]:
         """Return the row as plain JSON values (memory in bytes, uptime in seconds)."""
@@ -60,7 +61,7 @@ def component_status(settings: Settings, component: Component) -> ComponentStatu
         return ComponentStatus(**base, health=DOWN, pid=None)
     rss, pss = tree_memory(proc)
     return ComponentStatus(**base, health=HEALTHY if component.probe(proc.pid) else STARTING, pid=proc.pid,
-                           rss=rss, pss=pss, uptime_s=uptime_s(proc))
+                           rss=rss, pss=pss, uptime_s=uptime_s(proc), procs=len(tree(proc)) or None)
 
 
 def collect(settings: Settings) -> list[ComponentStatus]:

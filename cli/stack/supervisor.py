@@ -24,10 +24,11 @@ from cli.stack.components import (
     INFRA,
     POSTGRES,
     TEMPORAL,
-    WORKER,
     WORKING_DIR,
     Component,
     build_components,
+    is_worker,
+    ready_file,
 )
 from cli.stack.logs import current_run_tail
 from cli.stack.migrate import ensure_migrated
@@ -38,9 +39,12 @@ from cli.stack.procs import (
     remove_record,
     signal_process,
     spawn,
+    tree,
     wait_all,
     write_record,
 )
+from cli.stack.scale import forget, recorded, remember
+from cli.stack.scale import read as read_scale
 from cli.stack.status import running_process
 from core.settings import Settings
 
@@ -87,7 +91,8 @@ def _settle_time_mode(settings: Settings, components: list[Component]) -> None:
     restarted worker must come back in the mode its siblings run in.
     """
     marker = _time_skipping_marker(settings)
-    timed = [c.name for c in components if c.name in (TEMPORAL, API, WORKER) and running_process(settings, c)]
+    timed = [c.name for c in components
+             if (c.name in (TEMPORAL, API) or is_worker(c.name)) and running_process(settings, c)]
     running_skipping = marker.exists()
     if timed and running_skipping != settings.time_skipping:
         mode = "with" if running_skipping else "without"
@@ -118,8 +123,8 @@ def _start(settings: Settings, component: Component) -> subprocess.Popen:
             postgres.initialise(pgdata)
         postgres.clear_stale_lock(pgdata)
         user = postgres.owner(pgdata)
-    elif component.name == WORKER:
-        (settings.run_dir / "worker.ready").unlink(missing_ok=True)  # health means "this pid wrote it"
+    elif is_worker(component.name):
+        ready_file(settings, component.name).unlink(missing_ok=True)  # health means "this pid wrote it"
     popen = spawn(component.argv, component.log_path(settings), cwd=WORKING_DIR, user=user)
     write_record(settings.run_dir, component.name, popen.pid, component.argv)
     return popen
@@ -138,6 +143,10 @@ def _spawn_missing(settings: Settings, components: list[Component], report: Repo
             report("external", component.name, component.url)
             continue
         proc = running_process(settings, component, adopt=True)
+        if proc is not None and is_worker(component.name) and _queues_changed(settings, component):
+            # Same name, other queues (the layout changed): this process must serve what the layout says.
+            _stop_group(settings, [component], 10.0, report)
+            proc = None
         if proc is not None:
             pids[component.name] = result.already_running[component.name] = proc.pid
             report("running", component.name, str(proc.pid))
@@ -201,6 +210,12 @@ def up(settings: Settings, timeout_s: float = 60.0, report: Reporter = _quiet) -
     components = build_components(settings)
     with exclusive(settings.run_dir):
         _settle_time_mode(settings, components)
+        if (read_scale(settings) or {}).get("api_workers", settings.api_workers) != settings.api_workers:
+            # The API forks its servers at start: another count means starting it again.
+            _stop_group(settings, [c for c in components if c.name == API], 10.0, report)
+        remember(settings)
+        # Worker processes of another layout (`--workers` changed) stop before this layout's start.
+        _stop_group(settings, _other_workers(settings, components), 10.0, report)
         pids, children = _spawn_missing(settings, components, report, result)
     pending = {c.name: c for c in components}
     deadline = t0 + timeout_s
@@ -257,12 +272,57 @@ def _stop_group(settings: Settings, components: list[Component], timeout_s: floa
 def down(settings: Settings, timeout_s: float = 10.0, report: Reporter = _quiet) -> dict[str, int]:
     """Stop what `up` started (by pid file), applications before infrastructure; return stopped pids."""
     components = [c for c in build_components(settings) if not c.external]
+    components += _other_workers(settings, components)
     apps = [c for c in components if c.name not in INFRA]
     infra = [c for c in components if c.name in INFRA]
     with exclusive(settings.run_dir):
         # Applications first: they flush spans and close connections while the database answers.
         stopped = _stop_group(settings, apps, timeout_s, report)
         stopped |= _stop_group(settings, infra, timeout_s, report)
-        (settings.run_dir / "worker.ready").unlink(missing_ok=True)
+        for ready in settings.run_dir.glob("worker*.ready"):
+            ready.unlink(missing_ok=True)
         _time_skipping_marker(settings).unlink(missing_ok=True)
+        forget(settings)
     return stopped
+
+
+def restart(settings: Settings, name: str, *, kill: bool = False, timeout_s: float = 60.0,
+            report: Reporter = _quiet) -> UpReport:
+    """Stop one component (`api`, `worker`, `worker:payments`, `postgres`, …) and bring the stack back healthy.
+
+    `kill` SIGKILLs the component with every process it spawned (a crash: PostgreSQL's backends,
+    the API's forked servers), instead of the graceful stop `bss down` does. The component is then
+    started again by `up`, which waits until every component is healthy; the others are left alone.
+    """
+    settings = recorded(settings)
+    components = {c.name: c for c in build_components(settings)}
+    component = components.get(name)
+    if component is None or component.external:
+        known = ", ".join(n for n, c in components.items() if not c.external)
+        raise StackError(name, f"no such component of this stack; choose one of: {known}", [])
+    with exclusive(settings.run_dir):
+        if kill:
+            proc = live_process(read_record(settings.run_dir, name))
+            victims = tree(proc) if proc is not None else []  # the children read before the parent dies
+            for victim in victims:
+                signal_process(victim, signal.SIGKILL)
+            wait_all(victims, 10.0)
+            remove_record(settings.run_dir, name)
+            report("killed", name, str(proc.pid) if proc else "")
+        else:
+            _stop_group(settings, [component], timeout_s, report)
+    return up(settings, timeout_s=timeout_s, report=report)
+
+
+def _queues_changed(settings: Settings, component: Component) -> bool:
+    """True when the running process was started with other arguments (the interpreter path aside)."""
+    record = read_record(settings.run_dir, component.name)
+    return record is not None and record.argv[1:] != component.argv[1:]
+
+
+def _other_workers(settings: Settings, components: list[Component]) -> list[Component]:
+    """Worker processes recorded in the run directory that the current layout does not have."""
+    names = {c.name for c in components}
+    others = sorted(path.stem for path in settings.run_dir.glob("worker*.pid")
+                    if is_worker(path.stem) and path.stem not in names)
+    return [Component(name, name, "", lambda _pid: False) for name in others]
