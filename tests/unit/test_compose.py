@@ -29,7 +29,8 @@ DOCKERFILE = REPO_ROOT / "Dockerfile"
 NAMESPACE_SCRIPT = REPO_ROOT / "temporal-dev" / "namespace-setup.sh"
 
 SETTINGS_PREFIXES = ("BSS_", "TEMPORAL_", "OTEL_")
-OUR_SERVICES = {"bss-migrate", "bss-api", "bss-worker", "bss-portal-self-serve", "bss-portal-csr"}
+WORKER_SERVICES = {"bss-worker-orders", "bss-worker-payments", "bss-worker-provisioning", "bss-worker-system"}
+OUR_SERVICES = {"bss-migrate", "bss-api", *WORKER_SERVICES, "bss-portal-self-serve", "bss-portal-csr"}
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 SH = shutil.which("sh")
 
@@ -102,7 +103,7 @@ def _run(cmd: list[str], bin_dir: Path, env: dict[str, str]) -> subprocess.Compl
 # --- wiring between services -----------------------------------------------------------------------
 
 
-def test_our_image_runs_the_five_bss_processes() -> None:
+def test_our_image_runs_the_bss_processes() -> None:
     assert set(_our_services()) == OUR_SERVICES, (
         f"services built from our image: {sorted(_our_services())}, expected {sorted(OUR_SERVICES)}")
 
@@ -134,11 +135,40 @@ def test_api_has_a_health_check_on_health() -> None:
     assert "/health" in " ".join(check.get("test", [])), f"bss-api healthcheck must call /health: {check}"
 
 
-def test_workers_scale_horizontally() -> None:
-    worker = _services()["bss-worker"]
-    assert worker.get("deploy", {}).get("replicas", 1) >= 1, "bss-worker needs deploy.replicas"
+@pytest.mark.parametrize("service", sorted(WORKER_SERVICES))
+def test_workers_scale_horizontally(service: str) -> None:
+    worker = _services()[service]
+    assert worker.get("deploy", {}).get("replicas", 0) >= 1, f"{service} needs deploy.replicas"
     fixed = [key for key in ("container_name", "ports") if key in worker]
-    assert not fixed, f"bss-worker cannot be scaled with {fixed} set"
+    assert not fixed, f"{service} cannot be scaled with {fixed} set"
+    assert worker.get("stop_grace_period"), f"{service}: in-flight activities need time to finish"
+
+
+def test_worker_services_split_the_task_queues_as_bss_up_does() -> None:
+    from workers.main import parse_args
+    from workflows import queues
+
+    services = _services()
+    served: dict[str, list[tuple[str, int]]] = {}
+    for name in WORKER_SERVICES:
+        command = services[name]["command"]
+        assert command[:3] == ["python", "-m", "workers.main"], f"{name}: {command}"
+        _, task_queues = parse_args(command[3:])  # what the worker process will poll
+        for queue in task_queues:
+            served.setdefault(queue, []).append((name, services[name]["deploy"]["replicas"]))
+    assert set(served) == set(queues.ALL), f"queues no worker service polls: {set(queues.ALL) - set(served)}"
+    assert all(len(by) == 1 for by in served.values()), f"a queue polled by two services: {served}"
+    # Payments alone, so a slow network element or an order burst never delays a charge.
+    assert services[served[queues.PAYMENTS][0][0]]["command"][-1] == "payments"
+    assert services[served[queues.PROVISIONING][0][0]]["command"][-1] == "provisioning"
+    # The singletons, reconcilers and event waker start once per process: one replica there.
+    assert served[queues.SYSTEM][0][1] == 1 and served[queues.EVENTS][0][1] == 1
+
+
+def test_api_processes_per_container_come_from_the_settings() -> None:
+    env = _environment(_services()["bss-api"])
+    assert env.get("BSS_API_PROCS", "").startswith("${BSS_API_PROCS:-"), env.get("BSS_API_PROCS")
+    assert "BSS_API_PROCS" in _settings_env_names()
 
 
 # --- environment of our processes ------------------------------------------------------------------
