@@ -50,7 +50,7 @@ def build(outcome: Outcome) -> dict[str, Any]:
     return {"options": {"customers": o.customers, "days": o.days, "seed": o.seed, "chat": o.chat},
             "passed": not any(gates.values()), "gates": gates, "activity": activity,
             "timings_s": {k: round(v, 2) for k, v in outcome.timings.items()},
-            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "cpu_s": outcome.cpu, "load_average": [round(x, 2) for x in os.getloadavg()],
             "latency_ms": {op: quantiles(s) for op, s in sorted(outcome.latency.items()) if s},
             "money": {k: v for k, v in outcome.checks.get("money", {}).items()},
             "balances": outcome.checks.get("balances", {}), "duplicates": outcome.checks.get("duplicates", []),
@@ -91,6 +91,8 @@ def markdown(report: dict[str, Any]) -> str:
               for op, q in report["latency_ms"].items()]
     lines += ["", "## Wall time (s)", "", "| phase | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report["timings_s"].items()]
+    lines += [f"\nCPU seconds, {phase}: " + ", ".join(f"{k} {v}" for k, v in cpu.items())
+              for phase, cpu in report["cpu_s"].items()]
     lines += ["", f"Load average at the end: {' / '.join(map(str, report['load_average']))}.", ""]
     return "\n".join(lines)
 
@@ -131,5 +133,11 @@ def render(report: dict[str, Any]) -> Any:
     wall.add_column("s", justify="right")
     for name, value in report["timings_s"].items():
         wall.add_row(name, f"{value:.1f}")
+    cpu = Table(title="CPU seconds", title_justify="left")
+    cpu.add_column("phase")
+    for name in next(iter(report["cpu_s"].values()), {}):
+        cpu.add_column(name, justify="right")
+    for phase, spent in report["cpu_s"].items():
+        cpu.add_row(phase, *(f"{v:.1f}" for v in spent.values()))
     verdict = "[bold green]PASSED: every gate is 0[/]" if report["passed"] else "[bold red]FAILED: a gate is not 0[/]"
-    return Group(gates, activity, latency, wall, verdict)
+    return Group(gates, activity, latency, wall, cpu, verdict)

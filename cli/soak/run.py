@@ -38,6 +38,7 @@ class Outcome:
     unexpected: list[str] = field(default_factory=list)
     checks: dict[str, Any] = field(default_factory=dict)
     chat: dict[str, Any] = field(default_factory=dict)
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase → {process: CPU seconds}
 
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -62,7 +63,14 @@ async def soak(options: Options, progress: Progress) -> Outcome:
             base_url=stack.api_url, headers={"X-BSS-API-Token": stack.token}, timeout=120) as http:
         outcome.timings.update(stack.timings)
         api = driver.Timed(http)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), stack.cpu_seconds()
+
+        def cpu_since(phase: str) -> None:
+            nonlocal cpu
+            now = stack.cpu_seconds()
+            outcome.cpu[phase] = {k: round(now[k] - cpu[k], 1) for k in now}
+            cpu = now
+
         done = 0
 
         async def sign_up(c: driver.Customer) -> None:
@@ -73,6 +81,7 @@ async def soak(options: Options, progress: Progress) -> Outcome:
 
         await driver.gather_limited(options.concurrency, [sign_up(c) for c in people])
         outcome.timings[f"sign up {len(people)} customers (order saga to an active line)"] = time.perf_counter() - began
+        cpu_since("sign up")
         began, chatted = time.perf_counter(), 0.0
         chat_day = options.days // 2 if options.chat else -1
         for day in range(options.days):
@@ -91,6 +100,7 @@ async def soak(options: Options, progress: Progress) -> Outcome:
                 api.unexpected.append(f"clock advance on day {day}: {moved.get('workflows')}")
         progress("living the days", options.days, options.days)
         outcome.timings[f"{options.days} simulated days (without the chat)"] = time.perf_counter() - began - chatted
+        cpu_since("days (with the chat)")
         if options.before_reconcile is not None:
             await options.before_reconcile(get_engine())
         began = time.perf_counter()

@@ -38,6 +38,23 @@ class PrivateStack:
     pg_data: Path
     timings: dict[str, float] = field(default_factory=dict)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of this process (driver, API, workers, agent), the Temporal server and PostgreSQL."""
+        import psutil
+
+        def total(proc: psutil.Process, children: bool) -> float:
+            try:
+                procs = [proc, *(proc.children(recursive=True) if children else [])]
+                return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
+            except psutil.Error:
+                return 0.0
+
+        me = psutil.Process()
+        temporal = sum(total(c, True) for c in me.children() if "temporal" in c.name())
+        postmaster = int((self.pg_data / "postmaster.pid").read_text().split()[0])
+        return {"this process": total(me, False), "Temporal": temporal,
+                "PostgreSQL": total(psutil.Process(postmaster), True)}
+
 
 def free_port() -> int:
     """A TCP port that is free right now on the loopback interface."""
