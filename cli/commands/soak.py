@@ -61,6 +61,7 @@ def register(app: typer.Typer) -> None:
 def _run(options: Any, log_path: Path, console: Any) -> Any:
     """Run the soak with a progress bar; the stack's own logging goes to `log_path`, not the screen."""
     import logging
+    import signal
     import warnings
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -84,6 +85,10 @@ def _run(options: Any, log_path: Path, console: Any) -> Any:
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
+        def interrupted(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt  # as Ctrl-C: the stack's finally blocks stop PostgreSQL and Temporal
+
+        previous = signal.signal(signal.SIGTERM, interrupted)
         try:
             import uvloop  # the loop the API runs on in a stack
 
@@ -93,6 +98,7 @@ def _run(options: Any, log_path: Path, console: Any) -> Any:
 
             return asyncio.run(soak(options, progress))
         finally:
+            signal.signal(signal.SIGTERM, previous)
             logging.captureWarnings(False)
             root.handlers[:], _ = saved[0], root.setLevel(saved[1])
             handler.close()

@@ -37,9 +37,9 @@ def runs(tmp_path_factory):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     yield {"clean": (clean, base / "clean"), "tampered": (tampered, base / "tampered")}
     for proc in (clean, tampered):
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # SIGTERM: the command stops its PostgreSQL and Temporal on the way out
+            proc.terminate()
+            proc.communicate(timeout=60)
 
 
 def finished(proc: subprocess.Popen) -> tuple[int, str, str]:
