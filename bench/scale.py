@@ -61,13 +61,13 @@ def bss(env: dict[str, str], *args: str) -> str:
 
 
 def stack_cpu(run_dir: Path) -> dict[str, float]:
-    """CPU seconds used so far per component (every worker process under `workers`), children included."""
+    """CPU seconds used so far per component (each worker process by its name), children included."""
     used: dict[str, float] = {}
     for pid_file in run_dir.glob("*.pid"):
         record = read_record(run_dir, pid_file.stem)
         if record is None:
             continue
-        name = "workers" if pid_file.stem.startswith("worker") else pid_file.stem
+        name = pid_file.stem
         try:
             root = psutil.Process(record.pid)
             t = root.cpu_times()
@@ -128,8 +128,8 @@ async def run(env: dict[str, str], configs: list[tuple[int, int]], rounds: int, 
                 walls, failed = await phase(api, customers, seconds)
                 elapsed = time.perf_counter() - started
                 cpu1, mine, machine = stack_cpu(run_dir), own_cpu() - mine0, psutil.cpu_times()
-                parts = {k: v - cpu0.get(k, 0.0) for k, v in cpu1.items() if k in ("api", "workers", "temporal",
-                                                                                   "postgres")}
+                parts = {k: v - cpu0.get(k, 0.0) for k, v in cpu1.items()
+                         if k in ("api", "temporal", "postgres") or k.startswith("worker")}
                 cpu = sum(parts.values())
                 idle = (machine.idle + getattr(machine, "iowait", 0)) - (machine0.idle + getattr(machine0, "iowait", 0))
                 busy = 1 - idle / (sum(machine) - sum(machine0))

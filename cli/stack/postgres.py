@@ -65,10 +65,15 @@ def initialise(pgdata: Path) -> None:
     stop_now(pgdata)
 
 
+MAX_CONNECTIONS = 300
+
+
 def server_argv(pgdata: Path) -> list[str]:
     """Return the postmaster command line: Unix socket in the data dir, no TCP listener."""
+    # Each API or worker process pools up to db_pool_size + db_max_overflow (20) connections:
+    # `bss up --api-procs 4 --workers 6` may ask for 200, over PostgreSQL's default of 100.
     return [str(bin_dir() / "postgres"), "-D", str(pgdata), "-c", "listen_addresses=",
-            "-k", str(pgdata)]
+            "-c", f"max_connections={MAX_CONNECTIONS}", "-k", str(pgdata)]
 
 
 def _postmaster_lines(pgdata: Path) -> list[str]:
