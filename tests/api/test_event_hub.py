@@ -7,6 +7,7 @@ in-process workers (the events queue included) and a small listener app served b
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
@@ -193,3 +194,17 @@ async def test_failed_delivery_is_visible_and_replayed_by_the_cli(seeded_api, li
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+async def test_cli_subscribes_lists_and_unsubscribes(seeded_api, bss):
+    made = await bss("events", "subscribe", "--api", "party", "--callback", "http://127.0.0.1:9/cli", "--json")
+    assert made.exit_code == 0, made.output
+    hub = json.loads(made.output)
+    assert hub["secret"] and hub["callback"] == "http://127.0.0.1:9/cli"
+    listed = json.loads((await bss("events", "hubs", "--json")).output)
+    assert {"id": hub["id"], "api": "/tmf-api/party/v4", "state": "active"}.items() <= next(
+        h for h in listed if h["id"] == hub["id"]).items()
+    gone = await bss("events", "unsubscribe", hub["id"], "--api", "party", "--yes")
+    assert gone.exit_code == 0, gone.output
+    again = await bss("events", "unsubscribe", hub["id"], "--api", "party", "--yes")
+    assert again.exit_code != 0 and "hub.not_found" in again.output
