@@ -278,7 +278,7 @@ async def deliver_batch(subscription_id: str) -> BatchResult:
                 activity.heartbeat()
                 continue
             held_wait = HELD_FIRST_S
-            while not bell.is_set() and (left := leave_at - loop.time()) > 0:
+            while not bell.is_set() and (left := leave_at - loop.time()) > 0 and get_engine() is engine:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(bell.wait(), min(left, IDLE_BEAT_S))
                 activity.heartbeat()
