@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -55,6 +57,21 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
     return tmf_error(400, "request.malformed", "Bad request", message, context={"errors": details})
 
 
+# invalid_byte_sequence (a NUL in text: 22021) and untranslatable_character (22P05).
+_UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
+def unstorable_text(exc: BaseException | None) -> bool:
+    """True when `exc`, or an error it wraps, is the database (or its driver) refusing a character of some text."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, _UNSTORABLE) or (isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed"):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a TMF `Error`."""
 
@@ -83,6 +100,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 413:  # a body over the limit, found while it streamed in (apis/limits.py)
             return tmf_error(413, "request.body_too_large", "Content too large", str(exc.detail))
         return tmf_error(exc.status_code, f"http.{exc.status_code}", str(exc.detail), str(exc.detail))
+
+    async def _unstorable(_: Request, exc: Exception) -> JSONResponse:
+        if not unstorable_text(exc):
+            raise exc  # not the request's text: the handlers below answer it (an outage, or a crash)
+        # PostgreSQL (or its driver) refused a character of the request; its transaction rolled back.
+        return tmf_error(400, "request.malformed", "Bad request",
+                         "the request has text the store cannot keep (a NUL character or a lone surrogate)")
+
+    app.add_exception_handler(DBAPIError, _unstorable)
+    app.add_exception_handler(UnicodeEncodeError, _unstorable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
