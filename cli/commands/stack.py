@@ -71,12 +71,13 @@ def up(
 
     if time_skipping:
         _enable_time_skipping()
-    settings = recorded(get_settings())
-    settings = with_scale(settings, api_workers=api_procs, worker_procs=workers)
+    rescale = api_procs is not None or workers is not None
+    settings = with_scale(recorded(get_settings()), api_workers=api_procs, worker_procs=workers)
     out = err_console if as_json else console
     with out.status("starting the stack…", spinner="dots") as spinner:
         try:
-            result = start_stack(settings, timeout_s=timeout, report=_progress(out, spinner, settings))
+            result = start_stack(settings, timeout_s=timeout, report=_progress(out, spinner, settings),
+                                 keep_scale=not rescale)
         except LayoutError as exc:
             spinner.stop()
             fail(f"worker layout: {exc}", title="bss up")

@@ -202,9 +202,15 @@ class _Migration:
         return True
 
 
-def up(settings: Settings, timeout_s: float = 60.0, report: Reporter = _quiet) -> UpReport:
-    """Start whatever is not running and wait until every component is healthy."""
+def up(settings: Settings, timeout_s: float = 60.0, report: Reporter = _quiet, keep_scale: bool = True) -> UpReport:
+    """Start whatever is not running and wait until every component is healthy.
+
+    With `keep_scale`, a stack already started keeps the API and worker processes it was started with
+    (cli/stack/scale.py) whatever `settings` say; `bss up --api-procs/--workers` passes False to change them.
+    """
     t0 = time.monotonic()
+    if keep_scale:
+        settings = recorded(settings)
     result = UpReport()
     prepare(settings)
     components = build_components(settings)
@@ -311,7 +317,7 @@ def restart(settings: Settings, name: str, *, kill: bool = False, timeout_s: flo
             report("killed", name, str(proc.pid) if proc else "")
         else:
             _stop_group(settings, [component], timeout_s, report)
-    return up(settings, timeout_s=timeout_s, report=report)
+    return up(settings, timeout_s=timeout_s, report=report, keep_scale=False)
 
 
 def _queues_changed(settings: Settings, component: Component) -> bool:

@@ -74,6 +74,10 @@ def test_two_api_and_two_worker_processes_serve_an_order_and_stop(tmp_path: Path
         assert {n: after[n]["pid"] for n in after if n != "worker:payments"} == {
             n: p for n, p in pids.items() if n != "worker:payments"}
 
+        # `bss up` without options (what brings a killed component back) keeps the scale the stack runs with.
+        assert stack.bss("up").returncode == 0
+        assert {n: r["pid"] for n, r in stack.status()[1].items()} == {n: r["pid"] for n, r in after.items()}
+
         everything = [p for row in after.values() for p in _tree(row["pid"])]
         down = stack.bss("down")
         assert down.returncode == 0, down.stderr
