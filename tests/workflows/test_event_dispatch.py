@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from core.settings import get_settings
 from core.temporal import client_interceptors
 from tests.support import mailbox
 from tests.support.event_listener import listening, subscribe, verify, waking
@@ -15,7 +17,7 @@ from tests.support.polling import until
 from tests.workflows.history_manifest import record
 from workers.factory import sandbox_runner
 from workflows import queues
-from workflows.event_dispatch import EventDispatchWorkflow, dispatch_workflow_id
+from workflows.event_dispatch import DispatchStart, EventDispatchWorkflow, dispatch_workflow_id
 
 CUSTOMER = "/tmf-api/customerManagement/v4"
 
@@ -69,3 +71,32 @@ async def test_the_notifier_reads_the_same_log(seeded_api, seeded_db, worker, te
         hubs = (await seeded_api.get("/ops-api/v1/events/hubs")).json()
         (notifier,) = [h for h in hubs if h["kind"] == "notifier"]
         assert notifier["cursorId"] > 0 and notifier["state"] == "active"
+
+
+async def test_a_dispatcher_continues_as_new_with_its_counts(seeded_api, seeded_db, worker, temporal_env, monkeypatch):
+    monkeypatch.setenv("BSS_EVENT_LINGER_S", "0")  # one turn per wake-up, so a few events make a few runs
+    get_settings.cache_clear()
+    try:
+        async with listening() as listener, waking(temporal_env.client, seeded_db):
+            hub = await subscribe(seeded_api, CUSTOMER, listener.url, "eventType=CustomerCreateEvent")
+            handle = await temporal_env.client.start_workflow(
+                EventDispatchWorkflow.run, DispatchStart(subscription_id=hub["id"], continue_after=2),
+                id=dispatch_workflow_id(hub["id"]), task_queue=queues.EVENTS,
+                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING)
+            first_run = handle.result_run_id
+            customers = []
+            for n in range(1, 4):
+                customers.append(await ready_customer(seeded_api, card=None, verified=False))
+                await until(lambda n=n: asyncio.sleep(0, len(listener.received) >= n), "delivered")
+            assert [e["event"]["customer"]["id"] for e in listener.events()] == customers
+            latest = temporal_env.client.get_workflow_handle(dispatch_workflow_id(hub["id"]))
+
+            async def moved_on() -> bool:
+                return (await latest.describe()).run_id != first_run
+
+            await until(moved_on, "the dispatcher continued as new")
+            status = await latest.query(EventDispatchWorkflow.status)
+            assert status.delivered == 3 and status.turns_this_run <= 2, status
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
