@@ -210,8 +210,9 @@ async def _load_organization(organization_id: str) -> Any:
 def _organization_columns(body: _OrganizationFields) -> dict[str, Any]:
     """Column values for the attributes present in the body (details merged by attribute)."""
     sent = body.model_fields_set
-    if "tradingName" in sent and body.tradingName is None:
-        raise MalformedRequest("request.malformed", "tradingName: cannot be removed", {"field": "tradingName"})
+    for name in ("tradingName", "status"):  # both always have a value (the store's status starts `initialized`)
+        if name in sent and getattr(body, name) is None:
+            raise MalformedRequest("request.malformed", f"{name}: cannot be removed", {"field": name})
     values = {ORG_COLUMNS[name]: getattr(body, name) for name in sent & set(ORG_COLUMNS)}
     details = {name: body.model_dump(mode="json", include={name}, exclude_none=True)[name]
                for name in sent & set(ORG_DETAILS) if getattr(body, name) is not None}

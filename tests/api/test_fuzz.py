@@ -70,3 +70,18 @@ async def test_text_the_store_cannot_keep_is_a_400_not_a_500(seeded_api, seeded_
     search = await seeded_api.get("/ops-api/v1/knowledge", params={"q": "top\u0000up"})
     assert search.status_code == 400 and search.json()["code"] == "request.malformed", search.text
     assert await _audit_rows(seeded_db) == before
+
+
+async def test_an_organization_status_cannot_be_sent_as_null(seeded_api, seeded_db) -> None:
+    # Found by the fuzz: `"status": null` went to a NOT NULL column (create and merge-patch) and answered 500.
+    before = await _audit_rows(seeded_db)
+    orgs = "/tmf-api/party/v4/organization"
+    created = await seeded_api.post(orgs, json={"tradingName": "Fuzz Ltd", "status": None})
+    assert created.status_code == 400 and created.json()["code"] == "request.malformed", created.text
+    assert await _audit_rows(seeded_db) == before
+    org = await seeded_api.post(orgs, json={"tradingName": "Fuzz Ltd"})
+    assert org.status_code == 201, org.text
+    patched = await seeded_api.patch(f"{orgs}/{org.json()['id']}", json={"status": None},
+                                     headers={"content-type": "application/merge-patch+json"})
+    assert patched.status_code == 400 and patched.json()["code"] == "request.malformed", patched.text
+    assert (await seeded_api.get(f"{orgs}/{org.json()['id']}")).json()["status"] == "initialized"
