@@ -108,8 +108,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return tmf_error(400, "request.malformed", "Bad request",
                          "the request has text the store cannot keep (a NUL character or a lone surrogate)")
 
-    app.add_exception_handler(DBAPIError, _unstorable)
-    app.add_exception_handler(UnicodeEncodeError, _unstorable)
+    for raised in (DBAPIError, UnicodeEncodeError, *_UNSTORABLE):  # through SQLAlchemy, or asyncpg used directly
+        app.add_exception_handler(raised, _unstorable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

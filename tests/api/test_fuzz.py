@@ -66,9 +66,14 @@ async def test_text_the_store_cannot_keep_is_a_400_not_a_500(seeded_api, seeded_
     customer = await seeded_api.post("/tmf-api/customerManagement/v4/customer", json={
         "name": "x", "engagedParty": {"id": "IND-\u0000", "@referredType": "Individual"}})
     assert customer.status_code == 400 and customer.json()["code"] == "request.malformed", customer.text
-    # A NUL in a query parameter reached a full-text search the same way.
+    # A NUL in a query parameter reached a full-text search the same way, and one in a path id the catalog's
+    # and the customer's reads (asyncpg directly, and through SQLAlchemy).
     search = await seeded_api.get("/ops-api/v1/knowledge", params={"q": "top\u0000up"})
     assert search.status_code == 400 and search.json()["code"] == "request.malformed", search.text
+    for path in ("/tmf-api/productCatalogManagement/v4/productOffering/%00",
+                 "/tmf-api/customerManagement/v4/customer/%00"):
+        read = await seeded_api.get(path)
+        assert read.status_code == 400 and read.json()["code"] == "request.malformed", read.text
     assert await _audit_rows(seeded_db) == before
 
 

@@ -72,6 +72,7 @@ class Tally:
     per_route: dict[str, Counter] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     refusals: dict[str, Case] = field(default_factory=dict)  # trace id -> the refused request
+    recorded_refusals: int = 0  # refusals that kept their own record on purpose (RECORDED_REFUSALS)
 
     def add(self, case: Case, status: int, problems: list[str]) -> None:
         """Count one answer and the problems found in it."""
@@ -333,12 +334,22 @@ async def run_cases(client: httpx.AsyncClient, cases: list[Case], tokens: dict[s
     return tally
 
 
+# Refusals whose record is the point: a failed login or code burns an attempt and counts toward the lockout
+# (activities/portal_sessions.py), a rejected usage event is kept for the customer's statement.
+RECORDED_REFUSALS = ("portal.login.failed", "portal.step_up.failed", "portal.email_change.failed", "usage.rejected")
+
+
 async def check_writes(engine: AsyncEngine, tally: Tally) -> None:
     """Count, per route, the refused requests whose trace an audit row carries: each is a write on a refusal."""
     async with engine.connect() as conn:
         rows = (await conn.execute(text(
-            "SELECT trace_id, count(*) FROM audit.domain_event WHERE trace_id = ANY(:ids) GROUP BY trace_id"),
+            "SELECT trace_id, event_type FROM audit.domain_event WHERE trace_id = ANY(:ids) ORDER BY id"),
             {"ids": list(tally.refusals)})).all()
-    for trace_id, count in rows:
-        case = tally.refusals[trace_id]
-        tally.note(case, f"write on refusal: {count} audit row(s) of a refused request's trace")
+    written: dict[str, list[str]] = {}
+    for trace_id, event_type in rows:
+        written.setdefault(trace_id, []).append(event_type)
+    for trace_id, events in written.items():
+        if all(event in RECORDED_REFUSALS for event in events):
+            tally.recorded_refusals += 1
+        else:
+            tally.note(tally.refusals[trace_id], f"write on refusal: audit rows of its trace: {events}")
