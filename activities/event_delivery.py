@@ -240,6 +240,11 @@ def ring(subscription_id: str) -> bool:
     return True
 
 
+def lingering() -> list[str]:
+    """The subscriptions whose activity lingers in this process."""
+    return [sub for sub, (_, engine) in _BELLS.items() if engine is get_engine()]
+
+
 @activity.defn(name="event_deliver_batch")
 async def deliver_batch(subscription_id: str) -> BatchResult:
     """Hand the events past the subscription's cursor to its listener, in order, then linger for more.

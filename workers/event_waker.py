@@ -17,7 +17,7 @@ import logging
 
 from temporalio.client import Client
 
-from activities.event_delivery import active_subscriptions, ring
+from activities.event_delivery import active_subscriptions, lingering, ring
 from core.pg_listen import ChannelListener
 from domain import events as ev
 from workflows.event_dispatch import wake
@@ -71,6 +71,9 @@ class EventWaker:
             try:
                 if self._subs is None:
                     self._subs = await active_subscriptions(kinds=self._kinds)
+                    # A hub deleted while its activity lingers here: rung, it sees the deletion and ends.
+                    for sub in set(lingering()) - {s for s, _, _ in self._subs}:
+                        ring(sub)
                 subs = self._subs
                 ids = [sub for sub, kind, api in subs if kind == ev.NOTIFIER or apis is None or api in apis]
                 # A dispatcher whose activity lingers in this process is rung; the others are signalled.

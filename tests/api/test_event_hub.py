@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 from sqlalchemy import text
+from temporalio.client import WorkflowExecutionStatus
 
 from core.settings import get_settings
 from tests.conftest import client_for
@@ -19,6 +20,7 @@ from tests.support.event_listener import Listener, listening, subscribe, verify,
 from tests.support.factories import order_body, ready_customer
 from tests.support.polling import until
 from workers.event_waker import EventWaker
+from workflows.event_dispatch import dispatch_workflow_id
 
 ORDERING = "/tmf-api/productOrderingManagement/v4"
 CUSTOMER = "/tmf-api/customerManagement/v4"
@@ -77,7 +79,7 @@ async def test_order_events_arrive_signed_and_in_order(seeded_api, listener, wak
         verify(hub["secret"], headers, body)
 
 
-async def test_query_filter_and_delete(seeded_api, listener, waker):
+async def test_query_filter_and_delete(seeded_api, listener, waker, temporal_env):
     async with listening() as witness:
         filtered = await subscribe(seeded_api, ORDERING, listener.url,
                                    "eventType=ProductOrderStateChangeEvent&event.productOrder.state=completed,failed")
@@ -95,6 +97,12 @@ async def test_query_filter_and_delete(seeded_api, listener, waker):
 
         deleted = await seeded_api.delete(f"{ORDERING}/hub/{filtered['id']}")
         assert deleted.status_code == 204
+        dispatcher = temporal_env.client.get_workflow_handle(dispatch_workflow_id(filtered["id"]))
+
+        async def ended() -> bool:
+            return (await dispatcher.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+        await until(ended, "the deleted hub's dispatcher ended")
         again = await seeded_api.delete(f"{ORDERING}/hub/{filtered['id']}")
         assert again.status_code == 404 and again.json()["code"] == "hub.not_found"
         elsewhere = await seeded_api.delete(f"{CUSTOMER}/hub/{filtered['id']}")
