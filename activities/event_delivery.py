@@ -7,7 +7,10 @@ horizon has ended, so the set of such rows is final: nothing can later appear be
 Ordering by `id` alone would not be safe: transaction B can draw id 5, A draw id 6 and commit, a
 reader pass 6, and B commit 5 behind it for good. Transaction ids are handed out when a transaction
 first writes, so a change made after another committed (every workflow step, every API call that
-follows another) always sorts after it: per resource, events arrive in the order they happened.
+follows another) always sorts after it: per resource, events arrive in the order they happened. The
+one exception is two transactions racing for the same row when the one that waited had already
+written elsewhere (it holds the older txid): their events come in txid order, not commit order.
+Writes to one line or order are serialized by its workflow, so TMF resource events do not race so.
 
 Delivering. `deliver_batch` sends each matching event in order with a stable `X-Event-Delivery-Id`,
 an HMAC signature and a timestamp. Deliveries the listener answered 2xx are recorded together with
