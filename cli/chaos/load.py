@@ -2,9 +2,9 @@
 
 Every call waits outages out. A request that never reached the API (connection refused) is sent
 again; an idempotent one (usage under its event id, a top-up under its request id, any read) is
-sent again after any failure or 5xx. An order whose answer was lost (the API died mid-request) is
-looked for among its customer's orders before it is placed again, so it is placed exactly once; a
-customer whose set-up lost an answer is left half made and a new one orders instead. The gates
+sent again after any failure or 5xx. An order carries the client's own `externalId`, so sending it
+again (its answer lost, or a 503 while Temporal was away) resumes the order instead of placing
+another; a customer whose set-up lost an answer is left half made and a new one orders instead. The gates
 read the database (the run's customers' orders and lines), not this client's view.
 """
 
@@ -123,24 +123,22 @@ async def new_customer(api: Client, tag: str, n: int, customers: list[str]) -> s
     return customer["id"] if api.expect(card, 201) is not None else None
 
 
-async def place_order(api: Client, customer_id: str, plan: str) -> dict | None:
-    """Place one order for a new customer, exactly once: after a lost answer, the customer's orders say."""
-    body = {"relatedParty": [{"id": customer_id, "role": "customer", "@referredType": "Customer"}],
+async def place_order(api: Client, customer_id: str, plan: str, external_id: str) -> dict | None:
+    """Place one order under the client's own `externalId`: sent again after any failure, it is placed once.
+
+    An order the API accepted but could not start (Temporal unreachable: 503) waits in `acknowledged`
+    for exactly this retry, which resumes it instead of placing another.
+    """
+    body = {"externalId": external_id,
+            "relatedParty": [{"id": customer_id, "role": "customer", "@referredType": "Customer"}],
             "productOrderItem": [{"id": "1", "action": "add", "quantity": 1,
                                   "productOffering": {"id": plan, "@referredType": "ProductOffering"}}]}
-    for _ in range(3):
-        response = await api.send("POST", ORDERS, body, idempotent=False)
-        if response is not None:
-            return api.expect(response, 201)
-        placed = api.expect(await api.send("GET", f"{ORDERS}?relatedParty.id={customer_id}", idempotent=True), 200)
-        if placed:
-            return placed[0]  # the customer is the run's own: any order of theirs is this one
-    return None
+    return api.expect(await api.send("POST", ORDERS, body, idempotent=True), 200, 201)
 
 
-async def order_line(api: Client, customer_id: str, plan: str) -> Line | None:
+async def order_line(api: Client, customer_id: str, plan: str, external_id: str) -> Line | None:
     """Order a line of `plan` and follow the order until it is final; the line when it completed."""
-    order = await place_order(api, customer_id, plan)
+    order = await place_order(api, customer_id, plan, external_id)
     if order is None:
         return None
     api.tally.orders += 1
@@ -215,7 +213,7 @@ class Load:
             self.counter += 1
             customer = await new_customer(api, self.tag, self.counter, self.customers)
             if customer is not None:
-                if line := await order_line(api, customer, rng.choice(PLANS)):
+                if line := await order_line(api, customer, rng.choice(PLANS), self.next_id("o")):
                     self.lines.append(line)
                 return
 

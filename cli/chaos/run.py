@@ -100,11 +100,12 @@ class Chaos:
         for at, fault in schedule(rng, self.options):
             await asyncio.sleep(max(0.0, began + at - time.monotonic()))
             self.say(f"round {number}: {fault}")
-            struck = time.monotonic() - began
+            struck = time.monotonic()
             name, pid = await asyncio.to_thread(inject, self.settings, fault, rng)
             self.say(f"round {number}: {fault} ({name} pid {pid}) — bringing the stack back")
-            took = await asyncio.to_thread(recover, self.settings, self.options.recover_timeout_s)
-            report.injected.append(Injected(fault, name, pid, struck, took))
+            await asyncio.to_thread(recover, self.settings, self.options.recover_timeout_s)
+            # From the blow to a healthy stack again (a graceful stop takes its time too).
+            report.injected.append(Injected(fault, name, pid, struck - began, time.monotonic() - struck))
 
     async def round(self, number: int) -> RoundReport:
         """Load and faults together, then the clock, then wait for the run's orders and charges to settle."""
