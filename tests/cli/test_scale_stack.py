@@ -56,9 +56,6 @@ def test_two_api_and_two_worker_processes_serve_an_order_and_stop(tmp_path: Path
         assert {"api", "worker", "worker:payments"} <= set(rows) and all(
             r["health"] == "healthy" for r in rows.values()), rows
         assert rows["api"]["procs"] == 2, rows["api"]  # the forked second server
-        table = subprocess.run([str(BSS), "status"], env=stack.env | {"COLUMNS": "200"}, capture_output=True,
-                               text=True, timeout=60, check=False).stdout
-        assert "worker:payments" in table, table
         assert seed.wait(timeout=120) == 0, seed.stderr.read() if seed.stderr else ""
         asyncio.run(_order_completes(stack))
         pids = {name: row["pid"] for name, row in rows.items()}
