@@ -125,6 +125,9 @@ EXACT: dict[str, Kind] = {
     "order.acknowledged": _k(ORDERING, "productOrder", "Create", "acknowledged"),
     # The first milestone moves an acknowledged order to inProgress (activities/ordering.py apply_steps).
     "order.step.reserved": _k(ORDERING, "productOrder", "StateChange", "inProgress"),
+    # A modify or delete order's first step (activities/ordering_changes.py) is its move to inProgress.
+    "order.step.changing_plan": _k(ORDERING, "productOrder", "StateChange", "inProgress"),
+    "order.step.terminating": _k(ORDERING, "productOrder", "StateChange", "inProgress"),
     "order.completed": _k(ORDERING, "productOrder", "StateChange", "completed"),
     "order.failed": _k(ORDERING, "productOrder", "StateChange", "failed"),
     "order.cancelled": _k(ORDERING, "productOrder", "StateChange", "cancelled"),
@@ -161,6 +164,20 @@ EXACT: dict[str, Kind] = {
     "catalog.price.created": _k(CATALOG, "productOfferingPrice", "Create"),
     "catalog.price.updated": _k(CATALOG, "productOfferingPrice", "AttributeValueChange"),
     "bill.issued": _k(BILL, "customerBill", "Create", "new"),
+    # TMF620 v4 defines only Create and Delete events for a specification.
+    "catalog.specification.created": _k(CATALOG, "productSpecification", "Create"),
+    "usage_specification.created": _k(USAGE, "usageSpecification", "Create"),
+    "subscription.plan_change.scheduled": _k(PRODUCT, "product", "AttributeValueChange"),
+    "subscription.vas.expired": _k(PRODUCT, "product", "AttributeValueChange"),
+    "subscription.block_reason_changed": _k(PRODUCT, "product", "AttributeValueChange"),
+    "subscription.balance.adjusted": _k(PRODUCT, "product", "AttributeValueChange"),
+    "ticket.sla_breached": _k(TICKET, "troubleTicket", "AttributeValueChange"),
+    **{f"inventory.{pool}.added": _k(RESOURCE, "resource", "Create") for pool in ("msisdn", "esim")},
+    # A unit's moves (activities/inventory_pool.py PAST); the pool-wide watermark and batch events are not resources.
+    **{f"inventory.{pool}.{moved}": _k(RESOURCE, "resource", "StateChange")
+       for pool in ("msisdn", "esim")
+       for moved in ("reserved", "released", "assigned", "quarantined", "recycled", "ported_out", "downloaded",
+                     "activated", "suspended", "resumed")},
 }
 # f-string families: prefix -> kind whose state is the last segment of the event type.
 PREFIXES: tuple[tuple[str, Kind], ...] = (
