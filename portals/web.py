@@ -74,6 +74,8 @@ def friendly(status: int, code: str, message: str) -> tuple[int, str, str, str]:
         return 422, "We could not do that", message, "Nothing was changed."
     if status == 429:
         return 429, "Too many requests", message, "Please wait a moment and try again."
+    if status == 413:
+        return 413, "That was too much to send at once", "The form was larger than this site accepts.", ""
     return 400, "Something in the request was not right", message, ""
 
 
@@ -165,8 +167,9 @@ class Portal:
 
 def create_portal(portal: Portal, routes: Callable[[FastAPI, Portal], None]) -> FastAPI:
     """A FastAPI app for `portal`: `/health`, `/static`, error pages, plus the pages `routes` adds."""
+    # A body over the API's limit is refused here too (413: FastAPI's own limit, an error page or plain text).
     app = FastAPI(title=portal.name, docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(sessions.csrf_guard)])
+                  dependencies=[Depends(sessions.csrf_guard)], max_body_size=get_settings().request_max_body_bytes)
     app.state.portal = portal
     app.router.add_event_handler("shutdown", portal.transport.shut)
 

@@ -125,3 +125,23 @@ async def test_a_request_head_under_the_limit_is_served(limited_url: str, db) ->
                                   headers={"content-type": "application/json"})
         second = await client.get("/health")
     assert first.status_code == 400 and second.status_code == 200
+
+
+async def test_the_portals_refuse_a_body_over_the_limit_too(api_url: str, db) -> None:
+    from portals.csr.app import create_app as csr_app
+    from portals.self_serve.app import create_app as self_serve_app
+    from tests.support.http import serve
+
+    for make in (self_serve_app, csr_app):
+        async with serve(make(api_url)) as url, httpx.AsyncClient(base_url=url) as browser:
+            declared = await browser.post("/login", data={"email": "a@example.com", "pad": "x" * LIMIT})
+            assert declared.status_code == 413, declared.text[:200]
+
+            async def chunks() -> AsyncIterator[bytes]:
+                yield b"email=a%40example.com&pad="
+                for _ in range(2 * LIMIT // 65536):
+                    yield b"x" * 65536
+
+            streamed = await browser.post("/login", content=chunks(),
+                                          headers={"content-type": "application/x-www-form-urlencoded"})
+            assert streamed.status_code == 413, streamed.text[:200]
