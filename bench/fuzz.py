@@ -1,7 +1,7 @@
 """Fuzz: ≥ 10,000 requests drawn from our OpenAPI document against a private stack; counts per route.
 
     .venv/bin/python bench/fuzz.py                     # 10,000 requests, seed 18
-    .venv/bin/python bench/fuzz.py --requests 20000 --seed 7
+    .venv/bin/python bench/fuzz.py --requests 20000 --seed 7 --routes   # and the counts of every route
 
 Everything is private and real, as in the tests: a throwaway embedded PostgreSQL (migrated and seeded),
 the Temporal dev server, every task queue's worker and the API on uvicorn (with the API's own HTTP
@@ -107,7 +107,11 @@ def report(args: argparse.Namespace, operations: int, tally, draw_s: float, send
           f"error bodies not TMF {tally.bad_error_bodies}")
     flagged = {r: c for r, c in tally.per_route.items() if c["5xx"] or c["write on refusal"] or c["error body"]}
     shown = flagged or dict(sorted(tally.per_route.items(), key=lambda rc: -rc[1]["2xx"])[:10])
-    print("  routes with a problem:" if flagged else "  routes with the most 2xx (no route has a problem):")
+    if args.routes:
+        shown = tally.per_route
+        print("  every route:")
+    else:
+        print("  routes with a problem:" if flagged else "  routes with the most 2xx (no route has a problem):")
     for route, counts in sorted(shown.items()):
         print(f"    {route:<72} requests {counts['requests']:>4}  2xx {counts['2xx']:>4}  4xx {counts['4xx']:>4}  "
               f"5xx {counts['5xx']:>3}  writes {counts['write on refusal']:>3}  bad errors {counts['error body']:>3}")
@@ -123,6 +127,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--routes", action="store_true", help="print the counts of every route")
     sys.exit(uvloop.run(fuzz_bench(parser.parse_args())))  # the loop the API runs on in the stack
 
 

@@ -250,28 +250,30 @@ def _build(draw: Callable, op: Operation, path_params: dict, query: dict, header
     return Case(f"{op.method} {op.path}", op.method, url, params, sent, content, surface)
 
 
-def draw_cases(ops: list[Operation], ids: list[str], count: int, run_seed: int) -> list[Case]:
+def draw_cases(ops: list[Operation], ids: list[str], count: int, run_seed: int, group: int = 8) -> list[Case]:
     """`count` cases, the same ones for the same seed (generation only: no shrinking, no example database).
 
-    Every operation gets its share; one that has fewer distinct requests than its share repeats them.
+    Every operation gets its share, drawn `group` operations per example (hypothesis' cost is per example);
+    an operation with fewer distinct requests than its share repeats them.
     """
     share = -(-count // len(ops))
-    drawn: dict[int, list[Case]] = {}
-    for index, op in enumerate(ops):
-        cases: list[Case] = []
+    drawn: dict[int, list[Case]] = {i: [] for i in range(len(ops))}
+    for first in range(0, len(ops), group):
+        indexes = range(first, min(first + group, len(ops)))
 
         @settings(max_examples=share, database=None, phases=[Phase.generate], deadline=None,
                   suppress_health_check=list(HealthCheck))
         @seed(run_seed)
-        @given(case_strategy(op, ids))
-        def collect(case: Case) -> None:
-            cases.append(case)  # noqa: B023 - run at once, in this iteration
+        @given(st.tuples(*(case_strategy(ops[i], ids) for i in indexes)))
+        def collect(cases: tuple[Case, ...]) -> None:
+            for i, case in zip(indexes, cases, strict=True):  # noqa: B023 - run at once, in this iteration
+                drawn[i].append(case)
 
         collect()
-        drawn[index] = (cases * share)[:share] if cases else []
+    drawn = {i: (cases * share)[:share] for i, cases in drawn.items() if cases}
     rng = random.Random(run_seed)
     # Operations in rounds, each round every operation once in a shuffled order.
-    return [drawn[i][n] for n in range(share) for i in rng.sample(range(len(ops)), len(ops)) if drawn[i]][:count]
+    return [drawn[i][n] for n in range(share) for i in rng.sample(range(len(ops)), len(ops)) if i in drawn][:count]
 
 
 async def known_ids(engine: AsyncEngine, per_table: int = 3) -> list[str]:
