@@ -45,8 +45,6 @@ _ASSIGN = "a guard of assign_resources: the order workflow assigns only what it 
 GUARDS: dict[str, str] = {
     "catalog.admin.forbidden": "behind the catalog:admin scope, and every surface holding it is an admin surface "
                                "(policies/catalog.ADMIN_SURFACES): auth.scope.denied answers first",
-    "inventory.msisdn.number_invalid": "the TMF639 create schema (name ^[0-9]{8,15}$) answers 400 first; "
-                                       "add_msisdn keeps the check for any other caller",
     "inventory.esim.assigned_to_another_number": _ASSIGN,
     "inventory.msisdn.assigned_to_another_subscription": _ASSIGN,
     "inventory.<pool>.not_reserved_for_order": _ASSIGN,
