@@ -140,7 +140,8 @@ async def run(env: dict[str, str], configs: list[tuple[int, int]], rounds: int, 
                 print(f"round {r + 1} {apis} API + {workers} worker (re-scaled in {up_s:.1f} s): {n} orders "
                       f"({failed} not completed) in {elapsed:.1f} s → {rate:.2f} orders/s; wall p50 "
                       f"{statistics.median(walls) * 1000:.0f} ms p90 {walls[int(0.9 * (n - 1))] * 1000:.0f} ms; "
-                      f"stack CPU {cpu / max(n, 1):.3f} s/order ({cpu / elapsed:.2f} cores), bench client "
+                      f"stack CPU {cpu / max(n, 1):.3f} s/order ({cpu / elapsed:.2f} cores, "
+                      f"{rate / max(cpu / elapsed, 1e-9):.2f} orders/s per core used), bench client "
                       f"{mine / elapsed:.2f} cores; machine busy {busy * 100:.0f} % of {psutil.cpu_count()} cores, "
                       f"load {os.getloadavg()[0]:.1f}\n  CPU-s/order "
                       + "  ".join(f"{k} {v / max(n, 1):.3f}" for k, v in sorted(parts.items())), flush=True)

@@ -313,6 +313,10 @@ def restart(settings: Settings, name: str, *, kill: bool = False, timeout_s: flo
             for victim in victims:
                 signal_process(victim, signal.SIGKILL)
             wait_all(victims, 10.0)
+            # A zombie keeps its pid until reaped, and PostgreSQL will not start while its lock file's pid exists.
+            deadline = time.monotonic() + 10.0
+            while any(psutil.pid_exists(v.pid) for v in victims) and time.monotonic() < deadline:
+                time.sleep(POLL_INTERVAL_S)
             remove_record(settings.run_dir, name)
             report("killed", name, str(proc.pid) if proc else "")
         else:
