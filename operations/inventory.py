@@ -151,8 +151,10 @@ class Move(Input):
            destructive=True, arguments=("resource_id", "state"), confirm="Move {resource_id} to {state}?",
            declined="not moved")
 def move(client: Client, args: Move) -> Any:
-    """Move a number or an eSIM profile by hand along its lifecycle (the order flow's own moves, and units of a
-    live line, are refused)."""
+    """Move a number or an eSIM profile by hand along its lifecycle (never a live line's, nor an order's own move).
+
+    The order flow's own moves (reserve, assign, activate) and the units of a pending, active or blocked
+    line are refused with a rule code."""
     body: dict[str, Any] = {"resourceCharacteristic": [{"name": "state", "value": args.state}]}
     if args.note:
         body["note"] = [{"text": args.note}]
