@@ -135,6 +135,8 @@ def header_limited_protocol(max_bytes: int) -> type[HttpToolsProtocol]:
             if max(self._head_bytes, self._raw_bytes) <= max_bytes:
                 return False
             self._refused = True
+            # Refused in a parser callback, uvicorn then logs "Invalid HTTP request received.": say why first.
+            self.logger.warning("Request head over %d bytes: refused with 431.", max_bytes)
             message = b"Request header fields too large"
             self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; "
                                  b"charset=utf-8\r\ncontent-length: " + str(len(message)).encode()
