@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -273,6 +274,18 @@ def _with_database(url: str, database: str) -> str:
 def get_settings() -> Settings:
     """Return the process-wide settings (loaded once)."""
     return Settings()
+
+
+def export_environment(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Set (None: remove) variables for this process's settings and every process it spawns; return the old values."""
+    previous = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    get_settings.cache_clear()
+    return previous
 
 
 def enable_time_skipping() -> Settings:

@@ -9,9 +9,8 @@ their environment (BSS_API_PROCS, BSS_WORKER_PROCS, BSS_WORKER_LAYOUT), as the t
 from __future__ import annotations
 
 import json
-import os
 
-from core.settings import Settings
+from core.settings import Settings, export_environment
 
 # settings field -> the environment variable a child process reads it from
 ENV = {"api_workers": "BSS_API_PROCS", "worker_procs": "BSS_WORKER_PROCS", "worker_layout": "BSS_WORKER_LAYOUT"}
@@ -26,12 +25,12 @@ def with_scale(settings: Settings, **scale: int | str | None) -> Settings:
     update = {key: value for key, value in scale.items() if value is not None}
     if not update:
         return settings
-    for key, value in update.items():
-        os.environ[ENV[key]] = str(value)
+    exported: dict[str, str | None] = {ENV[key]: str(value) for key, value in update.items()}
     if "worker_procs" in update and "worker_layout" not in update:
         # A process count given alone means the default layout of that many processes.
-        os.environ.pop(ENV["worker_layout"], None)
+        exported[ENV["worker_layout"]] = None
         update["worker_layout"] = None
+    export_environment(exported)
     return settings.model_copy(update=update)
 
 
