@@ -8,8 +8,10 @@ the Temporal dev server, every task queue's worker and the API on uvicorn (with 
 protocol, apis/limits.py) in this process. One customer with a card is made first so that drawn ids reach
 past the 404s. The cases and the checks are tests/support/fuzzing.py's (tests/api/test_fuzz.py runs 1,000):
 no 5xx, a TMF `Error` for every error under /tmf-api/, no audit row carrying the trace of a refused request.
-Prints the totals, the routes with a problem (or the 10 with the most 2xx) and the first failures; exits 1
-when any count that must be 0 is not.
+Then, on a quiet database, `--replay` refusals are sent again one at a time while PostgreSQL's transaction
+horizon is watched: a write to any table (audited or not) moves it. Prints the totals, the routes with a
+problem (or the 10 with the most 2xx), the first failures and the replay; exits 1 when a count that must
+be 0 is not.
 """
 
 from __future__ import annotations
@@ -49,7 +51,16 @@ async def fuzz_bench(args: argparse.Namespace) -> int:
     from core.settings import get_settings
     from migrations.runner import upgrade
     from tests.support.factories import ready_customer
-    from tests.support.fuzzing import check_writes, draw_cases, known_ids, operations, run_cases
+    from tests.support.fuzzing import (
+        COUNTING_ROUTES,
+        check_writes,
+        draw_cases,
+        known_ids,
+        operations,
+        replay_refusals,
+        run_cases,
+        settle,
+    )
     from tests.support.http import serve
     from tests.support.pg import start_pg_server
     from tests.support.temporal import start_env
@@ -80,12 +91,21 @@ async def fuzz_bench(args: argparse.Namespace) -> int:
             tally = await run_cases(client, cases, TOKENS, args.concurrency,
                                     lambda n: n % 1000 == 0 and print(f"  … {n} requests", flush=True))
             sent = time.perf_counter()
-        await check_writes(engine, tally)
+            await check_writes(engine, tally)
+            quiet = await settle(engine)
+            replay = await replay_refusals(client, engine, tally, TOKENS, args.replay)
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*running, return_exceptions=True)
         await engine.dispose()
         report(args, len(ops), tally, drawn - began, sent - drawn)
-        return 1 if tally.server_errors or tally.writes_on_refusal or tally.bad_error_bodies else 0
+        replayed, moved = replay
+        counting = sum(n for route, n in moved.items() if route in COUNTING_ROUTES)
+        print(f"  replayed {replayed} refusals one at a time on a {'quiet' if quiet else 'NOT quiet'} database: "
+              f"{sum(moved.values()) - counting} moved PostgreSQL's transaction horizon (some transaction wrote), "
+              f"besides {counting} on routes that count failed attempts on purpose"
+              + "".join(f"\n    {route}: {n}" for route, n in moved.most_common()))
+        unexpected = sum(moved.values()) - counting
+        return 1 if tally.server_errors or tally.writes_on_refusal or tally.bad_error_bodies or unexpected else 0
     finally:
         if env is not None:
             await env.shutdown()
@@ -128,6 +148,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--routes", action="store_true", help="print the counts of every route")
+    parser.add_argument("--replay", type=int, default=2000,
+                        help="refusals sent again one at a time, watching for any write (no audit row needed)")
     sys.exit(uvloop.run(fuzz_bench(parser.parse_args())))  # the loop the API runs on in the stack
 
 

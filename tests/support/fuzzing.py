@@ -215,8 +215,9 @@ def case_strategy(op: Operation, ids: list[str]) -> st.SearchStrategy[Case]:
 
     path_params = {p["name"]: param_value(p) for p in op.params if p["in"] == "path"}
     query = {p["name"]: (param_value(p), p.get("required", False)) for p in op.params if p["in"] == "query"}
-    headers = {p["name"]: param_value(p).filter(str.isprintable).map(lambda v: v.encode("latin-1", "replace"))
-               for p in op.params if p["in"] == "header"}  # bytes: httpx sends them as they are
+    # Bytes (httpx sends them as they are), printable and not blank at either end (else no HTTP client sends them).
+    headers = {p["name"]: param_value(p).map(str.strip).filter(lambda v: v.isprintable() and v != "")
+               .map(lambda v: v.encode("latin-1", "replace")) for p in op.params if p["in"] == "header"}
     if op.body is not None:
         valid = from_schema(op.body).map(lambda v: json.dumps(v).encode())
         body = st.one_of(valid, valid, valid, _JSON.map(lambda v: json.dumps(v).encode()),
@@ -339,6 +340,10 @@ async def run_cases(client: httpx.AsyncClient, cases: list[Case], tokens: dict[s
 # Refusals whose record is the point: a failed login or code burns an attempt and counts toward the lockout
 # (activities/portal_sessions.py), a rejected usage event is kept for the customer's statement.
 RECORDED_REFUSALS = ("portal.login.failed", "portal.step_up.failed", "portal.email_change.failed", "usage.rejected")
+# The routes whose refusals write on purpose (the attempt and failure counters of the portal logins and codes).
+COUNTING_ROUTES = ("POST /portal-api/v1/login", "POST /portal-api/v1/login/code", "POST /portal-api/v1/operator-login",
+                   "POST /portal-api/v1/session/{token}/step-up/verify",
+                   "POST /portal-api/v1/session/{token}/email-change/verify")
 
 
 async def check_writes(engine: AsyncEngine, tally: Tally) -> None:
@@ -355,3 +360,47 @@ async def check_writes(engine: AsyncEngine, tally: Tally) -> None:
             tally.recorded_refusals += 1
         else:
             tally.note(tally.refusals[trace_id], f"write on refusal: audit rows of its trace: {events}")
+
+
+async def write_horizon(engine: AsyncEngine) -> int:
+    """The next transaction id PostgreSQL will hand out: it moves only when some transaction writes."""
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"))).scalar_one())
+
+
+async def settle(engine: AsyncEngine, quiet_s: float = 1.0, within_s: float = 30.0) -> bool:
+    """Wait until nothing has written for `quiet_s` (workflows of earlier requests finishing); False if never."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    horizon = await write_horizon(engine)
+    while loop.time() < deadline:
+        await asyncio.sleep(quiet_s)
+        now = await write_horizon(engine)
+        if now == horizon:
+            return True
+        horizon = now
+    return False
+
+
+async def replay_refusals(client: httpx.AsyncClient, engine: AsyncEngine, tally: Tally, tokens: dict[str, str],
+                          limit: int | None = None) -> tuple[int, Counter]:
+    """Send the refused cases again, one at a time on a quiet database, and see whether any transaction wrote.
+
+    This needs no audit row: any table written (or a sequence drawing past its cached values) moves the
+    transaction horizon. Returns how many were replayed refused, and per route how many moved it.
+    """
+    moved: Counter = Counter()
+    replayed = 0
+    for case in list(tally.refusals.values())[:limit]:
+        before = await write_horizon(engine)
+        headers = dict(case.headers)
+        if case.surface is not None:
+            headers["X-BSS-API-Token"] = tokens[case.surface]
+        response = await client.request(case.method, case.url, params=case.params, headers=headers,
+                                         content=case.content)
+        if not 400 <= response.status_code < 500:
+            continue
+        replayed += 1
+        if await write_horizon(engine) != before:
+            moved[case.route] += 1
+    return replayed, moved
