@@ -383,24 +383,35 @@ async def settle(engine: AsyncEngine, quiet_s: float = 1.0, within_s: float = 30
 
 
 async def replay_refusals(client: httpx.AsyncClient, engine: AsyncEngine, tally: Tally, tokens: dict[str, str],
-                          limit: int | None = None) -> tuple[int, Counter]:
+                          limit: int | None = None, confirm: int = 2) -> tuple[int, Counter]:
     """Send the refused cases again, one at a time on a quiet database, and see whether any transaction wrote.
 
     This needs no audit row: any table written (or a sequence drawing past its cached values) moves the
-    transaction horizon. Returns how many were replayed refused, and per route how many moved it.
+    transaction horizon. A case that moved it is sent `confirm` more times and counts only if it moves it
+    every time (a workflow timer or a dispatcher of earlier requests may write meanwhile). Returns how many
+    were replayed refused, and per route how many wrote.
     """
     moved: Counter = Counter()
     replayed = 0
     for case in list(tally.refusals.values())[:limit]:
-        before = await write_horizon(engine)
-        headers = dict(case.headers)
-        if case.surface is not None:
-            headers["X-BSS-API-Token"] = tokens[case.surface]
-        response = await client.request(case.method, case.url, params=case.params, headers=headers,
-                                         content=case.content)
-        if not 400 <= response.status_code < 500:
+        wrote = await _writes(client, engine, case, tokens)
+        if wrote is None:
             continue
         replayed += 1
-        if await write_horizon(engine) != before:
+        for _ in range(confirm if wrote else 0):
+            wrote = wrote and bool(await _writes(client, engine, case, tokens))
+        if wrote:
             moved[case.route] += 1
     return replayed, moved
+
+
+async def _writes(client: httpx.AsyncClient, engine: AsyncEngine, case: Case, tokens: dict[str, str]) -> bool | None:
+    """Whether sending `case` moved the transaction horizon; None when it was not refused this time."""
+    before = await write_horizon(engine)
+    headers = dict(case.headers)
+    if case.surface is not None:
+        headers["X-BSS-API-Token"] = tokens[case.surface]
+    response = await client.request(case.method, case.url, params=case.params, headers=headers, content=case.content)
+    if not 400 <= response.status_code < 500:
+        return None
+    return await write_horizon(engine) != before
