@@ -73,6 +73,9 @@ def private_settings(base: Path, pg_data: Path, port: int) -> Any:
               "BSS_DATABASE_URL": f"postgresql://postgres@/soak?host={pg_data}", "BSS_API_PORT": str(port),
               "BSS_API_URL": f"http://127.0.0.1:{port}", "BSS_SPAN_STORE_ENABLED": "false",
               "BSS_WORKFLOW_SANDBOX": "shared", "BSS_AGENT_CAP_REQUESTS_PER_HOUR": "100000",
+              # One pool serves the API, every worker's activities and the agent here (a stack has one per
+              # process): 10 + 10 ran dry when a few hundred lines renewed while customers kept calling.
+              "BSS_DB_POOL_SIZE": "30", "BSS_DB_MAX_OVERFLOW": "30",
               "TEMPORAL_ADDRESS": "127.0.0.1:1",  # never the user's server: the soak passes its own client
               **{f"BSS_API_TOKEN_{s}": f"{token}-{s.lower()}" for s in SURFACES}}
     cleared = ("BSS_API_PROCS", "BSS_API_WORKERS", "BSS_AGENT_SCRIPT", "BSS_MAILBOX", "BSS_SMTP_HOST",
