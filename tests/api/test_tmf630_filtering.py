@@ -25,7 +25,9 @@ from tests.api.test_usage import active_line, post_usage
 TMF = "/tmf-api"
 MAX_ATTRIBUTES = 8  # per collection: enough to cover pushed-down and refined attributes, cheap enough to run
 # Collections this stack leaves empty; the walk still asks them to filter.
-MAY_BE_EMPTY = {"cancelProductOrder", "appliedCustomerBillingRate", "adjustBalance"}
+# Filters a router refuses on purpose: a card is never looked up by number (apis/tmf670_payment_method.py).
+REFUSED = {("/tmf-api/paymentMethod/v4/paymentMethod", "cardNumber")}
+MAY_BE_EMPTY = {"cancelProductOrder"}
 
 
 def list_routes() -> list[str]:
@@ -79,6 +81,8 @@ async def _check_collection(api: httpx.AsyncClient, path: str, problems: list[st
     target = items[0]
     ids = [i["id"] for i in items]
     for name, value in _scalars(target):
+        if (path, name) in REFUSED:
+            continue
         same = {i["id"] for i in items if _text(i.get(name)) == _text(value)}
         got = {i["id"] for i in await _get(api, path, problems, **{name: _text(value)})}
         if got != same:
@@ -115,6 +119,17 @@ async def test_every_collection_filters_and_sorts_on_its_own_attributes(seeded_a
     refund = await seeded_api.post(f"{TMF}/paymentManagement/v4/refund", json={
         "payment": {"id": payments[0]["id"]}, "totalAmount": {"unit": "SGD", "value": 1}})
     assert refund.status_code == 201, refund.text
+    adjusted = await seeded_api.post(f"{TMF}/prepayBalanceManagement/v4/adjustBalance", json={
+        "bucket": {"id": f"{sub_id}-data"}, "usageType": "data", "amount": {"amount": 100, "units": "MB"},
+        "reason": "goodwill: outage"})
+    assert adjusted.status_code == 201, adjusted.text
+    customer = product["relatedParty"][0]["id"]
+    card = (await seeded_api.get(f"{TMF}/paymentMethod/v4/paymentMethod", params={"relatedParty.id": customer})).json()
+    charged = await seeded_api.post(f"{TMF}/paymentManagement/v4/payment", json={
+        "account": {"id": customer}, "paymentMethod": {"id": card[0]["id"]}, "totalAmount": {"unit": "SGD", "value": 5}})
+    billed = await seeded_api.post(f"{TMF}/customerBillManagement/v4/customerBillOnDemand", json={
+        "billingAccount": {"id": customer}, "product": {"id": sub_id}, "payment": {"id": charged.json()["id"]}})
+    assert billed.status_code == 201, billed.text
     problems: list[str] = []
     async with seeded_db.begin() as conn:  # the seeded pools hold ~2,000 free numbers and profiles: 40 will do
         await conn.execute(text("DELETE FROM inventory.msisdn WHERE state = 'available' AND number NOT IN "
