@@ -1,4 +1,4 @@
-"""TMF hub delivery: commit → listener latency, a 1,000-event burst drained, and orders with 10 listeners vs none.
+"""TMF hub delivery: commit → listener latency, a 1,000-event burst drained, orders and usage with 10 listeners vs none.
 
     .venv/bin/python bench/event_delivery.py                      # a private seeded `bss up` stack (default)
     .venv/bin/python bench/event_delivery.py --here --events 100  # the stack the settings name
@@ -11,7 +11,8 @@ interleaved: the same signed POST sent straight to the listener (the HTTP hop al
 `individual.created` rows inserted into `audit.domain_event` in one transaction (SQL, no API), timed
 from their commit to the last arrival, and checked complete and in order. Orders: `--orders` sequential
 orders with no hub, then with 10 more hubs on the ordering API (10 listener paths), alternating blocks
-of 5 so drift hits both. Prints numbers; asserts nothing.
+of 5 so drift hits both. Usage: `--usage` sequential 1 MB data events on one line, with no hub and with 10
+hubs on TMF635, alternating blocks of 25. Prints numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ from tests.support.http import serve
 
 PARTY = "/tmf-api/party/v4"
 ORDERING = "/tmf-api/productOrderingManagement/v4"
+USAGE_API = "/tmf-api/usageManagement/v4"
+USAGE_PATH = f"{USAGE_API}/usage"
+PRODUCTS = "/tmf-api/productInventory/v4/product"
 
 
 class Arrivals:
@@ -164,7 +168,41 @@ async def orders_ab(client: httpx.AsyncClient, url: str, count: int) -> None:
     print(f"p50 with / without: {statistics.median(with_hubs) / statistics.median(without):.3f}")
 
 
-async def measure(events: int, burst_size: int, orders: int) -> None:
+async def usage_ab(client: httpx.AsyncClient, url: str, count: int) -> None:
+    """Rate `count` small data events on one line, alternating blocks with no hub and with 10 on TMF635."""
+    tag = f"eu{int(time.time()) % 10**6:06d}"
+    customer = await make_customer(client, 0, tag)
+    *_, state = await one_order(client, customer)
+    assert state == "completed", state
+    (product,) = (await client.get(PRODUCTS, params={"relatedParty.id": customer})).json()
+    msisdn = product["realizingResource"][0]["value"]
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    hubs: list[str] = []
+    sent = 0
+    while sent < count:
+        for _ in range(25):
+            body = {"usageType": "data", "usageCharacteristic": [
+                {"name": "msisdn", "value": msisdn}, {"name": "quantity", "value": 1}, {"name": "unit", "value": "MB"},
+                {"name": "eventId", "value": f"bench-{tag}-{sent}"}]}
+            started = time.perf_counter()
+            (await client.post(USAGE_PATH, json=body)).raise_for_status()
+            timings[bool(hubs)].append(time.perf_counter() - started)
+            sent += 1
+        if hubs:
+            for hub in hubs:
+                await client.delete(f"{USAGE_API}/hub/{hub}")
+            hubs = []
+        else:
+            hubs = [(await client.post(f"{USAGE_API}/hub", json={"callback": f"{url}/{n}"})).json()["id"]
+                    for n in range(10)]
+    for hub in hubs:
+        await client.delete(f"{USAGE_API}/hub/{hub}")
+    print(line("usage POST, no listener", timings[False]))
+    print(line("usage POST, 10 listeners", timings[True]))
+    print(f"usage p50 with / without: {statistics.median(timings[True]) / statistics.median(timings[False]):.3f}")
+
+
+async def measure(events: int, burst_size: int, orders: int, usage: int = 0) -> None:
     settings = get_settings()
     box = Arrivals()
     app = Starlette(routes=[Route("/events", box.handle, methods=["POST"]),
@@ -183,6 +221,8 @@ async def measure(events: int, burst_size: int, orders: int) -> None:
             await client.delete(f"{PARTY}/hub/{hub.json()['id']}")
         if orders:
             await orders_ab(client, url, orders)
+        if usage:
+            await usage_ab(client, url, usage)
     print(f"load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -192,10 +232,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100, help="events timed one at a time")
     parser.add_argument("--burst", type=int, default=1000, help="events committed in one transaction")
     parser.add_argument("--orders", type=int, default=40, help="orders for the listeners A/B (0: skip)")
+    parser.add_argument("--usage", type=int, default=400, help="usage events for the listeners A/B (0: skip)")
     parser.add_argument("--here", action="store_true", help="measure against the settings' stack, start none")
     args = parser.parse_args()
     if args.here:
-        asyncio.run(measure(args.events, args.burst, args.orders))
+        asyncio.run(measure(args.events, args.burst, args.orders, args.usage))
         return
     from tests.support.stack import running_stack
 
@@ -203,7 +244,8 @@ def main() -> None:
         seeded = stack.bss("seed")
         assert seeded.returncode == 0, seeded.stderr
         subprocess.run([sys.executable, __file__, "--here", "--events", str(args.events), "--burst",
-                        str(args.burst), "--orders", str(args.orders)], env=stack.env, check=True)
+                        str(args.burst), "--orders", str(args.orders), "--usage", str(args.usage)],
+                       env=stack.env, check=True)
 
 
 if __name__ == "__main__":
