@@ -36,7 +36,7 @@ status: $(STAMP)
 
 ## test: the whole suite (real PostgreSQL, real Temporal, real HTTP servers, real Chromium)
 test: $(STAMP) browser-deps
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=30
 
 ## browser-deps: Debian's chromium for the browser tests (tests/browser), installed when missing (needs root);
 # the `playwright` package drives it, so `playwright install` is never run.
