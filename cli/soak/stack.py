@@ -66,7 +66,7 @@ def free_port() -> int:
 @contextmanager
 def private_settings(base: Path, pg_data: Path, port: int) -> Any:
     """Point this process's settings at the private stack (environment and settings cache), then restore them."""
-    from core.settings import get_settings
+    from core.settings import export_environment, get_settings
 
     token = secrets.token_hex(24)
     values = {"BSS_HOME": str(base / "home"), "BSS_ENV": "dev", "BSS_TIME_SKIPPING": "true",
@@ -80,20 +80,11 @@ def private_settings(base: Path, pg_data: Path, port: int) -> Any:
               **{f"BSS_API_TOKEN_{s}": f"{token}-{s.lower()}" for s in SURFACES}}
     cleared = ("BSS_API_PROCS", "BSS_API_WORKERS", "BSS_AGENT_SCRIPT", "BSS_MAILBOX", "BSS_SMTP_HOST",
                "OTEL_EXPORTER_OTLP_ENDPOINT", *(f"BSS_API_TOKEN_{s}_NEXT" for s in SURFACES))
-    saved = {k: os.environ.get(k) for k in (*values, *cleared)}
-    os.environ.update(values)
-    for key in cleared:
-        os.environ.pop(key, None)
-    get_settings.cache_clear()
+    saved = export_environment({**values, **dict.fromkeys(cleared)})
     try:
         yield get_settings()
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        get_settings.cache_clear()
+        export_environment(saved)
 
 
 def start_postgres(base: Path) -> Path:
