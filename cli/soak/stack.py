@@ -12,7 +12,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from core.inloop_http import free_port, serve
 
 # Each surface's token: the API, the agent's tools and this driver all read them from the settings.
 SURFACES = ("CLI", "SELF_SERVE", "CSR", "AGENT", "SYSTEM")
@@ -54,13 +55,6 @@ class PrivateStack:
         postmaster = int((self.pg_data / "postmaster.pid").read_text().split()[0])
         return {"this process": total(me, False), "Temporal": temporal,
                 "PostgreSQL": total(psutil.Process(postmaster), True)}
-
-
-def free_port() -> int:
-    """A TCP port that is free right now on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -144,25 +138,6 @@ async def start_temporal() -> Any:
         os.dup2(saved, 1)
         os.close(saved)
         os.close(null)
-
-
-@asynccontextmanager
-async def serve(app: object, port: int) -> AsyncIterator[str]:
-    """Run `app` with uvicorn on `port` in this loop; yield its base URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", access_log=False,
-                                           log_level="warning", http="httptools"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @asynccontextmanager
