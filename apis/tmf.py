@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from apis.ownership import LIST_OWNER
 from core.errors import MalformedRequest, PolicyViolation, Violation
@@ -239,6 +240,13 @@ def select_fields(body: Mapping[str, Any], fields: tuple[str, ...] | None) -> di
         return dict(body)
     keep = set(fields) | set(ALWAYS_KEPT)
     return {k: v for k, v in body.items() if k in keep}
+
+
+class EntityRef(BaseModel):
+    """A TMF reference in a request body (`id`; `href`, `name`, `@referredType` allowed and not read)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=100)
 
 
 class TmfJSONResponse(JSONResponse):

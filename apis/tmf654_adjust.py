@@ -34,6 +34,7 @@ from temporalio.service import RPCError
 from activities.balance_adjustment import ADJ, Adjust
 from activities.balance_adjustment import adjust as adjust_bucket
 from apis.routing import BssRouter
+from apis.tmf import EntityRef as Ref
 from apis.tmf import href, iso, list_response, parse_list_query, ref, select_fields, tmf_response
 from apis.tmf637_product import PRODUCT_PATH, any_of, count_and_page, fields_of, where
 from apis.tmf654_balance import BUCKET_ID, BUCKET_PATH, USAGE_TYPE
@@ -56,13 +57,6 @@ UNITS: dict[str, dict[str, int]] = {"MB": {"MB": 1, "GB": 1024}, "s": {"s": 1, "
 log = logging.getLogger(__name__)
 
 router = BssRouter(prefix=BASE, tags=["TMF654 prepay balance"])
-
-
-class Ref(BaseModel):
-    """A TMF reference (`id`, optional `href`, `name`, `@referredType`)."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str = Field(min_length=1, max_length=100)
 
 
 class Quantity(BaseModel):

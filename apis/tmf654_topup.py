@@ -23,6 +23,7 @@ from sqlalchemy import select
 from apis.deps import TemporalDep
 from apis.routing import BssRouter
 from apis.subscription_ops import acting, load_line_row, offering_facts, send
+from apis.tmf import EntityRef as Ref
 from apis.tmf import href, iso, tmf_response
 from core.db import get_engine
 from core.errors import MalformedRequest, NotFound, PolicyViolation
@@ -45,13 +46,6 @@ MB_PER = {"MB": 1, "GB": 1024}
 DAY_SECONDS = 24 * 3600
 
 router = BssRouter(prefix=BASE, tags=["TMF654 prepay balance"])
-
-
-class Ref(BaseModel):
-    """A TMF reference (`id`, optional `href`, `name`, `@referredType`)."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str = Field(min_length=1, max_length=100)
 
 
 class Quantity(BaseModel):

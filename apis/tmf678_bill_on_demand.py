@@ -33,6 +33,7 @@ from sqlalchemy.sql import Select
 
 from activities.billing import issue_bill
 from apis.routing import BssRouter
+from apis.tmf import EntityRef as Ref
 from apis.tmf import href, iso, list_response, parse_list_query, ref, select_fields, tmf_response
 from apis.tmf637_product import CUSTOMER_PATH, any_of, count_and_page, fields_of, where
 from apis.tmf678_bill import BILL_PATH
@@ -58,13 +59,6 @@ AMOUNT_REQUIRED = "bill.on_demand.amount_required"
 RATE_TYPE_OF_WIRE = {"oneTimeCharge": RateType.ONE_TIME, "recurringCharge": RateType.RECURRING}
 
 router = BssRouter(prefix=BASE, tags=["TMF678 customer bill"])
-
-
-class Ref(BaseModel):
-    """A TMF reference (`id`, optional `href`, `name`, `@referredType`)."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str = Field(min_length=1, max_length=100)
 
 
 class Amount(BaseModel):
