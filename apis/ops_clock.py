@@ -35,7 +35,9 @@ from policies.scenario_time import check_advance
 router = BssRouter(prefix="/ops-api/v1/clock", tags=["scenario time"])
 
 PARALLEL = 32  # fast-forwards in flight at once; each is one options update plus one long poll
-OPEN = "ExecutionStatus = 'Running'"
+# Event dispatchers have no timers to move, and one lingers in its activity for event_linger_s after a
+# batch: fast-forwarding it would wait that long for nothing (it renders events as they come, at any time).
+OPEN = "ExecutionStatus = 'Running' AND WorkflowType != 'EventDispatchWorkflow'"
 _ENDED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)  # closed between listing and moving
 
 
