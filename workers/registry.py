@@ -6,7 +6,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from activities import (
-    billing, inventory, line_activation, order_stages, ordering, payment, provisioning, service_order,
+    billing,
+    inventory,
+    line_activation,
+    order_stages,
+    ordering,
+    payment,
+    provisioning,
+    service_order,
 )
 from activities.diagnostics import record_ping
 from activities.event_delivery import deliver_batch
