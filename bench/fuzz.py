@@ -17,7 +17,6 @@ be 0 is not.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import sys
@@ -44,12 +43,8 @@ async def fuzz_bench(args: argparse.Namespace) -> int:
     """Start the private parts, draw and send the requests, print the counts, stop everything."""
     import httpx
 
-    from activities.seed import seed_reference_data
-    from apis.app import create_app
     from apis.limits import header_limited_protocol
-    from core import db as core_db
     from core.settings import get_settings
-    from migrations.runner import upgrade
     from tests.support.factories import ready_customer
     from tests.support.fuzzing import (
         COUNTING_ROUTES,
@@ -61,42 +56,25 @@ async def fuzz_bench(args: argparse.Namespace) -> int:
         run_cases,
         settle,
     )
-    from tests.support.http import serve
-    from tests.support.pg import start_pg_server
-    from tests.support.temporal import start_env
-    from workers.factory import build_workers
-    from workers.registry import REGISTRY
+    from tests.support.inprocess import in_process_stack
 
-    pg = await asyncio.to_thread(start_pg_server)
-    env = None
+    protocol = header_limited_protocol(get_settings().request_max_header_bytes)
     try:
-        await pg.execute('CREATE DATABASE "fuzz"')
-        await asyncio.to_thread(upgrade, pg.sqlalchemy_url("fuzz"))
-        engine = core_db.make_engine(pg.sqlalchemy_url("fuzz"))
-        core_db.use_engine(engine)
-        await seed_reference_data()
-        env = await start_env()
-        workers = build_workers(env.client, list(REGISTRY))
-        running = [asyncio.create_task(w.run()) for w in workers]
-        protocol = header_limited_protocol(get_settings().request_max_header_bytes)
-        async with serve(create_app(temporal_client=env.client), http=protocol) as url, \
-                httpx.AsyncClient(base_url=url, timeout=60) as client:
-            async with httpx.AsyncClient(base_url=url, headers={"X-BSS-API-Token": TOKENS["cli"]},
+        async with in_process_stack("fuzz", http=protocol) as stack, \
+                httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
+            async with httpx.AsyncClient(base_url=stack.url, headers={"X-BSS-API-Token": TOKENS["cli"]},
                                          timeout=60) as cli:
                 await ready_customer(cli)
             ops = operations((await client.get("/openapi.json")).json())
             began = time.perf_counter()
-            cases = draw_cases(ops, await known_ids(engine), args.requests, args.seed)
+            cases = draw_cases(ops, await known_ids(stack.engine), args.requests, args.seed)
             drawn = time.perf_counter()
             tally = await run_cases(client, cases, TOKENS, args.concurrency,
                                     lambda n: n % 1000 == 0 and print(f"  … {n} requests", flush=True))
             sent = time.perf_counter()
-            await check_writes(engine, tally)
-            quiet = await settle(engine)
-            replay = await replay_refusals(client, engine, tally, TOKENS, args.replay)
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*running, return_exceptions=True)
-        await engine.dispose()
+            await check_writes(stack.engine, tally)
+            quiet = await settle(stack.engine)
+            replay = await replay_refusals(client, stack.engine, tally, TOKENS, args.replay)
         report(args, len(ops), tally, drawn - began, sent - drawn)
         replayed, moved = replay
         counting = sum(n for route, n in moved.items() if route in COUNTING_ROUTES)
@@ -107,9 +85,6 @@ async def fuzz_bench(args: argparse.Namespace) -> int:
         unexpected = sum(moved.values()) - counting
         return 1 if tally.server_errors or tally.writes_on_refusal or tally.bad_error_bodies or unexpected else 0
     finally:
-        if env is not None:
-            await env.shutdown()
-        pg.stop()
         shutil.rmtree(os.environ["BSS_HOME"], ignore_errors=True)
 
 

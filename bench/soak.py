@@ -16,7 +16,6 @@ Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import sys
@@ -52,51 +51,27 @@ async def soak_bench(args: argparse.Namespace) -> None:
     """Start the private parts, open the lines, drive them, print timings and drift, stop everything."""
     import httpx
 
-    from activities.seed import seed_reference_data
-    from apis.app import create_app
-    from core import db as core_db
-    from migrations.runner import upgrade
-    from tests.support.http import serve
-    from tests.support.pg import start_pg_server
-    from tests.support.temporal import start_env
+    from tests.support.inprocess import in_process_stack
     from tests.workflows.soak_helpers import OFFERING, drift, drive
     from tests.workflows.subscription_helpers import open_line
-    from workers.factory import build_workers
-    from workers.registry import REGISTRY
     from workflows import queues
 
     began = time.perf_counter()
-    pg = await asyncio.to_thread(start_pg_server)
-    env = None
     try:
-        await pg.execute('CREATE DATABASE "soak"')
-        await asyncio.to_thread(upgrade, pg.sqlalchemy_url("soak"))
-        engine = core_db.make_engine(pg.sqlalchemy_url("soak"))
-        core_db.use_engine(engine)
-        await seed_reference_data()
-        env = await start_env()
-        workers = build_workers(env.client, list(REGISTRY))
-        running = [asyncio.create_task(w.run()) for w in workers]
-        async with serve(create_app(temporal_client=env.client)) as url, httpx.AsyncClient(
-                base_url=url, headers={"X-BSS-API-Token": TOKEN}, timeout=60) as api:
+        async with in_process_stack("soak") as stack, httpx.AsyncClient(
+                base_url=stack.url, headers={"X-BSS-API-Token": TOKEN}, timeout=60) as api:
             ready = time.perf_counter()
             subs = [await open_line(api, OFFERING) for _ in range(args.lines)]
-            opened, cpu0 = time.perf_counter(), cpu(pg.data_dir)
-            ledgers = await drive(env, api, engine, queues.SUBSCRIPTIONS, subs, args.days, args.seed)
-            driven, cpu1 = time.perf_counter(), cpu(pg.data_dir)
-            lines = await drift(engine, ledgers)
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*running, return_exceptions=True)
-        await engine.dispose()
+            opened, cpu0 = time.perf_counter(), cpu(stack.pg.data_dir)
+            ledgers = await drive(stack.env, api, stack.engine, queues.SUBSCRIPTIONS, subs, args.days, args.seed)
+            driven, cpu1 = time.perf_counter(), cpu(stack.pg.data_dir)
+            lines = await drift(stack.engine, ledgers)
         report(args, lines, ledgers, {"start (PostgreSQL, migrate, seed, Temporal, API)": ready - began,
                                       f"open {args.lines} lines": opened - ready,
                                       f"{args.days} simulated days": driven - opened})
         print("  CPU seconds during the simulated days: "
               + ", ".join(f"{name} {cpu1[name] - cpu0[name]:.1f}" for name in cpu0))
     finally:
-        if env is not None:
-            await env.shutdown()
-        pg.stop()
         shutil.rmtree(os.environ["BSS_HOME"], ignore_errors=True)
 
 
