@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
+from sqlalchemy import update
 
 from activities.ordering import find_by_external_id, insert_order
 from activities.uow import unit_of_work
@@ -10,6 +11,7 @@ from core import clock, context
 from core.db import get_engine
 from domain.catalog import PriceSnapshot
 from domain.ids import IdKind
+from domain.ordering import OrderState, product_order
 
 
 class NewChange(BaseModel):
@@ -46,3 +48,21 @@ async def create_change_order(req: NewChange, price: PriceSnapshot) -> tuple[dic
             "customerId": req.customer_id, "action": req.action, "subscriptionId": req.subscription_id,
             "offeringId": req.offering_id, "priceMinor": price.price_minor, "currency": price.currency,
             "externalId": req.external_id})
+
+
+async def start_change(order_id: str, step: str) -> bool:
+    """Move a modify/delete order to inProgress at `step`; False when it has ended meanwhile (e.g. cancelled).
+
+    Conditional on the order being unfinished, so a cancellation that won the race is never followed
+    by its change being applied to the line.
+    """
+    po = product_order
+    async with unit_of_work() as uow:
+        moved = (await uow.conn.execute(
+            update(po).where(po.c.id == order_id, po.c.state.in_([OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS]))
+            .values(state=OrderState.IN_PROGRESS, step=step, updated_at=clock.now()).returning(po.c.id))).first()
+        if moved is not None:
+            uow.record(f"order.step.{step.lower()}", "order", order_id, {"step": step})
+        else:  # as `end_in` does for an end that lost its race: the attempt is on record, the order untouched
+            uow.record("order.change.skipped", "order", order_id, {"step": step})
+    return moved is not None

@@ -14,21 +14,19 @@ from __future__ import annotations
 from temporalio.client import Client
 
 from activities.catalog import resolve_price
-from activities.ordering import end_order, load_order, record_order_step
+from activities.ordering import end_order, load_order
 from activities.ordering_changes import NewChange, create_change_order, order_by_external_id
 from activities.subscription import load_view
-from apis.subscription_ops import acting, load_line_row, offering_facts, send
+from apis.line_workflow import load_line_row, offering_facts
+from apis.order_runs import run_change
 from apis.tmf622_wire import ParsedOrder
 from core import clock
-from core.errors import NotFound, PolicyViolation
 from domain.catalog import PriceSnapshot, PriceType
-from domain.ordering import FINAL_STATES, OrderAction, OrderState, OrderStep
-from domain.ordering_flow import EndOrder, OrderStepUpdate
-from domain.subscription_flow import ChangePlan, TerminateLine
+from domain.ordering import FINAL_STATES, OrderAction, OrderState
+from domain.ordering_flow import EndOrder
 from policies import subscription as rules
 from policies.base import raise_if, violation
 from policies.ordering import check_order_cancel
-from workflows.subscription import SubscriptionWorkflow
 
 PLAN_NOT_SELLABLE = "subscription.plan_change.target_not_sellable"
 
@@ -71,27 +69,6 @@ async def _termination_price(line: dict) -> PriceSnapshot:
     price_id = view.price_id or (await resolve_price(line["offering_id"], clock.now())).price_id
     return PriceSnapshot(offering_id=line["offering_id"], price_id=price_id, price_minor=line["price_minor"],
                          currency=line["currency"], price_type=PriceType.RECURRING, period_days=line["period_days"])
-
-
-async def run_change(temporal: Client, row: dict) -> dict:
-    """Start the order, send its update to the line's workflow, and end the order with the outcome."""
-    order_id, line_id = row["id"], row["subscription_id"]
-    modify = row["action"] == OrderAction.MODIFY
-    await record_order_step(OrderStepUpdate(
-        order_id=order_id, step=OrderStep.CHANGING_PLAN if modify else OrderStep.TERMINATING))
-    update_id = f"order-{order_id}"  # a resumed order's update is answered by the first one
-    try:
-        if modify:
-            await send(temporal, line_id, SubscriptionWorkflow.change_plan,
-                       ChangePlan(offering_id=row["offering_id"], **acting()), update_id=update_id)
-        else:
-            await send(temporal, line_id, SubscriptionWorkflow.terminate,
-                       TerminateLine(reason=f"product order {order_id}", **acting()), update_id=update_id)
-    except (PolicyViolation, NotFound) as exc:  # refused by the workflow, or the line has none: the order fails
-        await end_order(EndOrder(order_id=order_id, state=OrderState.FAILED, reason=f"{exc.code}: {exc.message}"))
-    else:
-        await end_order(EndOrder(order_id=order_id, state=OrderState.COMPLETED, subscription_id=line_id))
-    return await load_order(order_id)
 
 
 async def cancel_change(row: dict, reason: str) -> dict:

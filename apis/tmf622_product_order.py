@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.ordering import NewOrder, create_order, end_order, load_order
-from activities.stack_clock import scenario_clock
 from apis.deps import TemporalDep
+from apis.order_runs import ensure_order_workflow
 from apis.routing import BssRouter
-from apis.temporal_gateway import describe_or_none
 from apis.tmf import list_response, parse_list_query, tmf_response
 from apis.tmf622_changes import cancel_change, place_change
 from apis.tmf622_wire import (
@@ -36,21 +26,17 @@ from core.db import get_engine
 from core.errors import ExternalServiceError, NotFound, PolicyViolation, Violation
 from core.scopes import Scope
 from domain.catalog import PriceSnapshot
-from domain.ordering import OrderAction, OrderStep, product_order
-from domain.ordering_flow import CancelOrder, EndOrder, PlaceOrder
+from domain.ordering import OrderAction, product_order
+from domain.ordering_flow import CancelOrder, EndOrder
 from policies.base import raise_if, violation
 from policies.ordering import check_order_cancel
-from workflows import queues
 from workflows.order import OrderWorkflow, order_workflow_id
-from workflows.search_attributes import CUSTOMER_ID, ORDER_ID, ORDER_STATUS
 
 router = BssRouter(prefix=BASE, tags=["TMF622 productOrder"])
 
 FILTERS = {"state": product_order.c.state, "externalId": product_order.c.external_id,
            "relatedParty.id": product_order.c.customer_id, "productOffering.id": product_order.c.offering_id}
 WIRE_TO_STATE = {"inProgress": "in_progress"}
-# Pauses between start attempts (4 attempts, 1.3 s of waiting at most): the caller holds the POST open.
-START_RETRY_PAUSES = (0.1, 0.3, 0.9)
 
 
 async def _resolve_price(offering_id: str) -> PriceSnapshot | None:
@@ -61,51 +47,6 @@ async def _resolve_price(offering_id: str) -> PriceSnapshot | None:
         return await resolve_price(offering_id, clock.now())
     except PolicyViolation:
         return None  # reported with every other refusal by the order policy
-
-
-async def start_order_workflow(temporal: Client, row: dict) -> None:
-    """Start `order-{id}` once; a second start for the same order is a no-op, never a second run."""
-    order = PlaceOrder(order_id=row["id"], customer_id=row["customer_id"], offering_id=row["offering_id"],
-                       price_minor=row["price_minor"], currency=row["currency"],
-                       requested_msisdn=row["requested_msisdn"], scenario_clock=scenario_clock())
-    try:
-        await temporal.start_workflow(
-            OrderWorkflow.run, order, id=order_workflow_id(row["id"]), task_queue=queues.ORDERS,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(CUSTOMER_ID, row["customer_id"]), SearchAttributePair(ORDER_ID, row["id"]),
-                SearchAttributePair(ORDER_STATUS, OrderStep.ACKNOWLEDGED.value)]))
-    except WorkflowAlreadyStartedError:
-        return  # it already ran to its end: the order row tells the outcome
-
-
-async def ensure_order_workflow(temporal: Client, row: dict) -> RPCError | None:
-    """Start the order's workflow, retrying briefly; None once it exists, else the last start error.
-
-    A start whose answer was lost (deadline exceeded, connection reset) may have happened all the
-    same, so every failed start is checked by workflow id before it counts: the error is returned only
-    when Temporal says no such workflow exists. When that check fails too, nobody can tell whether the
-    order runs, so it must not be failed: 503, and the order stays acknowledged for a retried POST.
-    """
-    handle = temporal.get_workflow_handle(order_workflow_id(row["id"]))
-    for pause in (*START_RETRY_PAUSES, None):
-        try:
-            await start_order_workflow(temporal, row)  # idempotent: a second start joins the first run
-            return None
-        except RPCError as exc:
-            error = exc
-        try:
-            if await describe_or_none(handle) is not None:
-                return None  # any status: it started, and from now on the workflow owns the order row
-        except RPCError as exc:
-            raise ExternalServiceError(
-                "temporal.unavailable", f"order {row['id']} is accepted but not started yet (Temporal cannot be "
-                f"reached: {exc}); a retried POST with the same externalId resumes it",
-                {"orderId": row["id"], "externalId": row["external_id"]}) from exc
-        if pause is not None:
-            await asyncio.sleep(pause)
-    return error
 
 
 @router.post("/productOrder", scope=Scope.ORDER_WRITE, status_code=201)

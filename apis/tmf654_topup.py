@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from apis.deps import TemporalDep
+from apis.line_workflow import acting, load_line_row, offering_facts, send
 from apis.routing import BssRouter
-from apis.subscription_ops import acting, load_line_row, offering_facts, send
 from apis.tmf import EntityRef as Ref
 from apis.tmf import href, iso, tmf_response
 from core.db import get_engine

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from activities.catalog_admin import NewMigration, NewPrice, add_price, migrate_price
-from apis import subscription_ops
+from apis import line_workflow
 from domain.catalog import PriceType
 from tests.support.factories import APPROVE, DECLINE
 from tests.workflows.order_helpers import rows, set_fault
@@ -323,15 +323,15 @@ async def test_a_request_on_a_line_whose_workflow_is_being_started_waits_for_it(
     # An order is `completed` a moment before its line's workflow exists (workflows/order.py,
     # the activate stage): a client acting at once is answered once it is there.
     sub = await open_line(seeded_api, "PLAN_M")
-    # The request loads its line once, then again each time Temporal answers NOT_FOUND (is the line still live?).
+    # The request reloads its line each time Temporal answers NOT_FOUND (is the line still live?).
     loads: list[str] = []
-    load_line_row = subscription_ops.load_line_row
+    load_line_row = line_workflow.load_line_row
 
     async def counted(subscription_id: str) -> dict:
         loads.append(subscription_id)
         return await load_line_row(subscription_id)
 
-    monkeypatch.setattr(subscription_ops, "load_line_row", counted)
+    monkeypatch.setattr(line_workflow, "load_line_row", counted)
 
     async def start_late() -> None:
         # Start the workflow only once the request has been told it does not exist yet.
@@ -343,7 +343,7 @@ async def test_a_request_on_a_line_whose_workflow_is_being_started_waits_for_it(
     assert bought.status_code == 201, bought.text
     assert bought.json()["subscription"]["id"] == sub
     # A live line whose workflow never comes is a 404 once the (bounded) wait is over.
-    monkeypatch.setattr(subscription_ops, "LINE_WORKFLOW_GRACE_S", 0.2)
+    monkeypatch.setattr(line_workflow, "LINE_WORKFLOW_GRACE_S", 0.2)
     orphan = await open_line(seeded_api, "PLAN_M")
     gone = await seeded_api.post(f"{OPS}/{orphan}/vas", json={"offeringId": "VAS_DATA_1GB", "requestId": "o-1"})
     assert gone.status_code == 404 and gone.json()["code"] == "workflow.not_found"
