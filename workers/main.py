@@ -20,6 +20,7 @@ from workers.charge_reconciler import ChargeReconciler
 from workers.event_waker import EventWaker
 from workers.factory import build_workers
 from workers.line_reconciler import LineReconciler
+from workers.order_reconciler import OrderReconciler
 from workers.registry import REGISTRY
 from workers.singletons import QUEUE as SINGLETONS_QUEUE
 from workers.singletons import start_singletons
@@ -77,9 +78,9 @@ async def run(queue_names: list[str], name: str = "worker") -> None:
         # Every start, idempotently: a stack whose SLA loop ended (or never began) gets it back here.
         started = await start_singletons(client, settings)
         log.info("singleton workflows running: %s", ", ".join(h.id for h in started))
-        # Lines whose block/unblock signal was lost get it again, and charges nobody came back for are
-        # settled (one sweeper each per system worker).
-        sweepers = [LineReconciler(client), ChargeReconciler()]
+        # Lines whose block/unblock signal was lost get it again, orders accepted but never run are run,
+        # and charges nobody came back for are settled (one sweeper each per system worker).
+        sweepers = [LineReconciler(client), OrderReconciler(client), ChargeReconciler()]
         for sweeper in sweepers:
             sweeper.start()
     waker = None
