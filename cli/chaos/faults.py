@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import psutil
 
-from cli.stack.procs import live_process, read_record, signal_process, tree, wait_all
+from cli.stack.procs import live_process, read_record, reap, signal_process, tree, wait_all
 from core.settings import Settings
 
 
@@ -78,7 +78,8 @@ def stop(proc: psutil.Process, sig: int) -> None:
     if wait_all(victims, 10.0):
         raise FaultError(f"pid {proc.pid} survived SIGKILL")
     # A zombie still owns its pid until its parent reaps it, and PostgreSQL refuses to start while
-    # the pid in its socket lock file exists: wait for the reaping too.
+    # the pid in its socket lock file exists: reap what this process started, wait for the others.
+    reap(victims)
     deadline = time.monotonic() + REAP_TIMEOUT_S
     while any(psutil.pid_exists(member.pid) for member in victims) and time.monotonic() < deadline:
         time.sleep(0.05)

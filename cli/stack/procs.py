@@ -1,8 +1,12 @@
 """Processes of the stack: detached spawning, pid files that remember identity, stopping, memory.
 
-A pid file holds three lines: the pid, the process create time and the argv (JSON). The create
-time is what makes `bss down` safe: a pid reused by an unrelated process has another create
-time, so it is never signalled.
+A pid file holds four lines: the pid, the process create time (wall clock), the argv (JSON) and
+the process start in seconds after boot. The start is what makes `bss down` safe: a pid reused by
+an unrelated process has another start, so it is never signalled. It is compared after boot, not
+on the wall clock: the kernel derives a process's wall-clock create time from the boot time, which
+moves whenever the wall clock is stepped (a VM restored from a snapshot is stepped by the time it
+was paused), and a stack whose pid files all named "another process" then looked down while it
+ran (chaos round 7). A three-line file (written before the fourth line existed) is still read.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import psutil
 
 from cli.stack.logs import START_MARKER
 
-# psutil derives create times from boot time + clock ticks, stable to well under this.
+# Start times are clock ticks (10 ms) after boot; psutil's wall-clock ones add the boot time to them.
 _CREATE_TIME_TOLERANCE_S = 0.05
 _MAX_LOG_BYTES = 20 * 1024 * 1024
 
@@ -32,6 +36,7 @@ class PidRecord:
     pid: int
     create_time: float
     argv: tuple[str, ...]
+    started_after_boot_s: float | None = None  # None in a pid file written before it was recorded
 
 
 def pid_path(run_dir: Path, name: str) -> Path:
@@ -39,12 +44,24 @@ def pid_path(run_dir: Path, name: str) -> Path:
     return run_dir / f"{name}.pid"
 
 
+def started_after_boot(pid: int) -> float | None:
+    """Seconds from boot to the start of `pid` (Linux /proc; None elsewhere): wall-clock steps leave it alone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22, starttime in clock ticks; counted after the command name, which may hold spaces or ')'.
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def write_record(run_dir: Path, name: str, pid: int, argv: Sequence[str]) -> PidRecord:
     """Record `pid` (with its create time) as component `name`; return the record."""
-    record = PidRecord(pid, psutil.Process(pid).create_time(), tuple(argv))
+    record = PidRecord(pid, psutil.Process(pid).create_time(), tuple(argv), started_after_boot(pid))
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = pid_path(run_dir, name).with_suffix(".tmp")
-    tmp.write_text(f"{record.pid}\n{record.create_time!r}\n{json.dumps(list(record.argv))}\n")
+    started = "" if record.started_after_boot_s is None else repr(record.started_after_boot_s)
+    tmp.write_text(f"{record.pid}\n{record.create_time!r}\n{json.dumps(list(record.argv))}\n{started}\n")
     tmp.replace(pid_path(run_dir, name))  # atomic: a concurrent reader never sees half a file
     return record
 
@@ -53,7 +70,8 @@ def read_record(run_dir: Path, name: str) -> PidRecord | None:
     """Return the pid record of `name`, or None when absent or unreadable."""
     try:
         lines = pid_path(run_dir, name).read_text().splitlines()
-        return PidRecord(int(lines[0]), float(lines[1]), tuple(json.loads(lines[2])))
+        started = float(lines[3]) if len(lines) > 3 and lines[3] else None
+        return PidRecord(int(lines[0]), float(lines[1]), tuple(json.loads(lines[2])), started)
     except (OSError, ValueError, IndexError):
         return None
 
@@ -63,11 +81,14 @@ def remove_record(run_dir: Path, name: str) -> None:
     pid_path(run_dir, name).unlink(missing_ok=True)
 
 
-def same_process(pid: int, create_time: float) -> psutil.Process | None:
-    """Return the live process `pid` if it is still the one created at `create_time`."""
+def same_process(pid: int, create_time: float, started_after_boot_s: float | None = None) -> psutil.Process | None:
+    """Return the live process `pid` if it is still the one started then (after boot when known, else wall clock)."""
     try:
         proc = psutil.Process(pid)
-        if abs(proc.create_time() - create_time) > _CREATE_TIME_TOLERANCE_S:
+        started = started_after_boot(pid) if started_after_boot_s is not None else None
+        if started is None:
+            started, started_after_boot_s = proc.create_time(), create_time
+        if abs(started - started_after_boot_s) > _CREATE_TIME_TOLERANCE_S:
             return None  # the pid was reused
         if proc.status() == psutil.STATUS_ZOMBIE:
             return None
@@ -78,7 +99,7 @@ def same_process(pid: int, create_time: float) -> psutil.Process | None:
 
 def live_process(record: PidRecord | None) -> psutil.Process | None:
     """Return the recorded process when it is alive and still the same process."""
-    return same_process(record.pid, record.create_time) if record else None
+    return same_process(record.pid, record.create_time, record.started_after_boot_s) if record else None
 
 
 def _rotate(log_path: Path) -> None:
@@ -139,6 +160,20 @@ def wait_all(procs: Iterable[psutil.Process], timeout_s: float, interval_s: floa
             break
         time.sleep(interval_s)
     return alive
+
+
+def reap(procs: Iterable[psutil.Process]) -> None:
+    """Collect the exit status of those of `procs` that are this process's exited children.
+
+    A component `up` started from this process (chaos recovers in-process) is its child: once dead
+    it stays a zombie holding its pid until reaped, and PostgreSQL will not start while the pid in
+    its lock file exists.
+    """
+    for proc in procs:
+        try:
+            os.waitpid(proc.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass  # not our child (its parent or init reaps it), or already reaped
 
 
 def tree(proc: psutil.Process) -> list[psutil.Process]:

@@ -36,6 +36,7 @@ from cli.stack.procs import (
     exclusive,
     live_process,
     read_record,
+    reap,
     remove_record,
     signal_process,
     spawn,
@@ -314,6 +315,7 @@ def restart(settings: Settings, name: str, *, kill: bool = False, timeout_s: flo
                 signal_process(victim, signal.SIGKILL)
             wait_all(victims, 10.0)
             # A zombie keeps its pid until reaped, and PostgreSQL will not start while its lock file's pid exists.
+            reap(victims)
             deadline = time.monotonic() + 10.0
             while any(psutil.pid_exists(v.pid) for v in victims) and time.monotonic() < deadline:
                 time.sleep(POLL_INTERVAL_S)
