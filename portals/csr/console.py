@@ -10,9 +10,11 @@ Who may do what (roles are csr, supervisor, engineer; portals/csr/views.py `RULE
   the orders queue;
 - care actions (cases, tickets, interactions, a line's add-on or renewal): csr and supervisor;
 - terminating a line: csr and supervisor, after a step-up code (it cannot be undone);
-- refunding a payment, or a goodwill credit: supervisor only, after a step-up code (money leaves the
-  company). A goodwill credit is money back to the card a payment came from, kept as a refund whose
-  reason starts `goodwill:` (prepaid bundles leave no account balance to credit);
+- refunding a payment, or a goodwill credit of money: supervisor only, after a step-up code (money leaves
+  the company). A goodwill credit of money is money back to the card a payment came from, kept as a
+  refund whose reason starts `goodwill:` (prepaid bundles leave no account balance to credit);
+- a goodwill credit of allowance (MB, minutes, SMS onto a line's bucket, TMF654 `adjustBalance`): csr and
+  supervisor, no step-up (no money moves; the API bounds each credit and audits it with the reason);
 - resolving or retrying a provisioning task: engineer and supervisor (it touches the network).
 An action outside the role answers a 403 page that says so in words and changes nothing.
 
@@ -38,6 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from core.api_client import ApiError
 from core.settings import get_settings
 from operations import (
+    balance,
     bill,
     case,
     clock,
@@ -63,7 +66,7 @@ IDS = {"customer": r"CUST-\d+", "line": r"SUB-[0-9A-Z]+", "payment": r"PAY-[0-9A
 NOTICES = {
     "refunded": "Refund {id} was made.", "goodwill": "Goodwill credit {id} was made.",
     "terminated": "Line {id} is being terminated.", "renewed": "Line {id} was renewed.",
-    "vas": "The add-on was bought for line {id}.",
+    "vas": "The add-on was bought for line {id}.", "credited": "Line {id} was credited.",
     "resolved": "Task {id} was resolved; the order continues.", "retried": "Task {id} is running again.",
     "case_opened": "Case {id} was opened.", "case_moved": "Case {id} was updated.", "case_closed": "Case {id} was closed.",
     "ticket_moved": "Ticket {id} was updated.", "logged": "The interaction was logged.",
@@ -73,6 +76,8 @@ NOTICE_ID = re.compile(r"^[A-Z]{2,5}-[0-9A-Z]{1,20}$")
 READS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="csr-read")
 LIVE = ("active", "blocked")  # lines with a current period, so a usage chart
 ADD_ONS = ("VAS_DATA_1GB", "VAS_DATA_5GB", "VAS_UNLIMITED_DAY", "VAS_ROAMING_1GB")
+# What a goodwill credit may top up, and the units the form offers for each (operations/balance.py).
+CREDIT_UNITS = {"data": ("GB", "MB"), "voice": ("min", "s"), "sms": ("sms",), "data_roaming": ("GB", "MB")}
 
 
 def workflow_link(order_id: str) -> str:
@@ -247,7 +252,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         loaded = load_line(session, line_id)
         with portal.client_for(session) as client:
             charts = line_charts(client, loaded["line"] or {})
-        return page("line.html", request, session, **loaded, charts=charts, add_ons=ADD_ONS,
+        return page("line.html", request, session, **loaded, charts=charts, add_ons=ADD_ONS, credit_units=CREDIT_UNITS,
                     request_id=f"csr-{uuid.uuid4()}",
                     may_line=views.allowed(role(session), "line"),
                     may_terminate=views.allowed(role(session), "terminate"), nav="search")
@@ -265,6 +270,21 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         return await write(request, "line", line_id, "line", lambda c, f: subscription.vas(
             c, subscription_id=line_id, offering=f["offering"], request_id=f.get("request_id") or f"csr-{uuid.uuid4()}"),
             f"/line/{line_id}", "vas", line_id, check=listed)
+
+    @app.post("/line/{line_id}/credit", response_class=HTMLResponse)
+    async def credit_allowance(request: Request, line_id: str) -> Response:
+        def well_formed(session: Any, f: dict[str, str]) -> tuple[str, str] | None:
+            units = CREDIT_UNITS.get(f.get("allowance", ""))
+            if units is None or f.get("units") not in units:
+                return "portal.form.invalid", "Choose an allowance and one of its units."
+            if not re.fullmatch(r"[1-9][0-9]{0,6}", f.get("amount", "").strip()):
+                return "portal.form.invalid", "The amount is a whole number above zero (a credit, never a debit)."
+            if not f.get("reason", "").strip():
+                return "portal.form.invalid", "Give the reason: it is kept with the credit and shown in the audit trail."
+            return None
+        return await write(request, "line", line_id, "line", lambda c, f: balance.adjust(
+            c, subscription_id=line_id, allowance=f["allowance"], units=f["units"], amount=int(f["amount"]),
+            reason=f"goodwill: {f['reason'].strip()}"[:500]), f"/line/{line_id}", "credited", line_id, check=well_formed)
 
     @app.post("/line/{line_id}/renew", response_class=HTMLResponse)
     async def renew(request: Request, line_id: str) -> Response:

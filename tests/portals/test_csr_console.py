@@ -275,3 +275,40 @@ async def test_a_refund_form_refuses_bad_amounts_in_words_and_moves_no_money(con
         unsigned = await supervisor.post(f"/payment/{payment_id}/refund", data={"amount": "1.00", "reason": "x"})
         assert unsigned.status_code == 403
     assert (await api.get("/tmf-api/paymentManagement/v4/refund", params={"account.id": customer_id})).json() == []
+
+
+async def test_a_csr_credits_a_line_with_goodwill_allowance_exactly_once_with_its_reason(console, api_url):
+    url, api = console
+    _, line_id = await _active_line(api)
+    buckets = "/tmf-api/prepayBalanceManagement/v4/bucket"
+    adjustments = "/tmf-api/prepayBalanceManagement/v4/adjustBalance"
+
+    async def data_total() -> int:
+        return (await api.get(f"{buckets}/{line_id}-data")).json()["totalValue"]["amount"]
+
+    before = await data_total()
+    async with await _signed_in(url, api_url, api, "engineer") as engineer:
+        shown = await engineer.get(f"/line/{line_id}")
+        assert "Goodwill credit of" not in shown.text
+        refused = await engineer.post(f"/line/{line_id}/credit", data={
+            "csrf": _csrf(shown.text), "allowance": "data", "units": "GB", "amount": "1", "reason": "outage"})
+        assert refused.status_code == 403 and "not allowed to change a customer" in refused.text
+    async with await _signed_in(url, api_url, api, "csr") as csr:
+        shown = await csr.get(f"/line/{line_id}")
+        assert shown.status_code == 200 and "Goodwill credit of" in shown.text and not _unlabelled(shown.text)
+        form = {"csrf": _csrf(shown.text), "allowance": "data", "units": "GB", "amount": "1", "reason": "outage 3 May"}
+        for bad, words in (({"amount": "-1"}, "never a debit"), ({"units": "min"}, "one of its units"),
+                           ({"reason": " "}, "Give the reason")):
+            answer = await csr.post(f"/line/{line_id}/credit", data=form | bad)
+            assert answer.status_code == 422 and words in answer.text, (bad, answer.text[:300])
+        too_much = await csr.post(f"/line/{line_id}/credit", data=form | {"amount": "500"})  # over the API's bound
+        assert too_much.status_code == 422 and "balance.adjust" in too_much.text, too_much.text[:500]
+        assert await data_total() == before  # every refusal left the bucket alone
+
+        credited = await csr.post(f"/line/{line_id}/credit", data=form)
+        assert credited.status_code == 303 and credited.headers["location"] == f"/line/{line_id}?done=credited&id={line_id}"
+        after = await csr.get(credited.headers["location"])
+        assert f"Line {line_id} was credited." in after.text
+    assert await data_total() == before + 1024
+    (made,) = (await api.get(adjustments, params={"product.id": line_id})).json()
+    assert (made["amount"], made["reason"]) == ({"amount": 1024, "units": "MB"}, "goodwill: outage 3 May")
