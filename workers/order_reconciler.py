@@ -79,7 +79,7 @@ class OrderReconciler(Sweeper):
         with context.acting_as(SWEEPER):
             for row in due:
                 try:
-                    await self._run(row)
+                    await self._resume(row)
                 except (RPCError, ExternalServiceError) as exc:  # Temporal still away: the next sweep tries again
                     log.warning("order %s not resumed yet: %s", row["id"], exc)
                     break
@@ -88,7 +88,7 @@ class OrderReconciler(Sweeper):
                 log.warning("resumed order %s (%s), left %s by its caller", row["id"], row["action"], row["state"])
         return ran
 
-    async def _run(self, row: dict) -> None:
+    async def _resume(self, row: dict) -> None:
         if row["action"] == OrderAction.ADD:
             await start_order_workflow(self.client, row)  # joins a run that exists; the workflow owns the row
         else:
