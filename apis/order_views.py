@@ -19,7 +19,7 @@ router = BssRouter(prefix="/bss-api/v1", tags=["views"])
 
 
 @router.get("/order/{order_id}/tree", scope=Scope.ORDER_READ)
-async def order_tree(order_id: str):  # noqa: ANN201
+async def order_tree(order_id: str):
     """The order with its service order, CFS/RFS services and provisioning tasks (reads only)."""
     async with get_engine().connect() as conn:
         order = (await conn.execute(select(product_order).where(product_order.c.id == order_id))).first()
@@ -31,7 +31,8 @@ async def order_tree(order_id: str):  # noqa: ANN201
         tasks = (await conn.execute(select(task).where(task.c.product_order_id == order_id)
                                     .order_by(task.c.id))).all()
     return tmf_response({
-        "order": {"id": order.id, "state": order.state, "step": order.step, "customerId": order.customer_id,
+        "order": {"id": order.id, "action": order.action, "state": order.state, "step": order.step,
+                  "customerId": order.customer_id,
                   "offeringId": order.offering_id, "priceMinor": order.price_minor, "currency": order.currency,
                   "periodDays": order.period_days, "msisdn": order.msisdn, "iccid": order.iccid,
                   "subscriptionId": order.subscription_id, "failureReason": order.failure_reason,
@@ -46,7 +47,7 @@ async def order_tree(order_id: str):  # noqa: ANN201
 
 
 @router.get("/subscription/{subscription_id}/esim", scope=Scope.LINE_READ)
-async def subscription_esim(subscription_id: str):  # noqa: ANN201
+async def subscription_esim(subscription_id: str):
     """The eSIM profile of a line with its LPA activation code."""
     async with get_engine().connect() as conn:
         line = (await conn.execute(select(subscription).where(subscription.c.id == subscription_id))).first()

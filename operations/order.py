@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from core.scopes import Scope
-from operations.fields import CUSTOMER_ID, CustomerId, OrderId
+from operations.fields import CUSTOMER_ID, OrderId
 from operations.registry import Client, Input, operation
 
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
@@ -17,24 +17,47 @@ FINAL = ("completed", "failed", "cancelled")
 
 
 class CreateOrder(Input):
-    """A plan to order for a customer."""
+    """A product order: a new line (`add`), a plan change of a line (`modify`) or its termination (`delete`)."""
 
-    customer_id: CustomerId = Field(json_schema_extra={"flag": "--customer"})
-    offering: str = Field(min_length=1, description="Plan offering id, e.g. PLAN_M.")
-    msisdn: str | None = Field(default=None, pattern=r"^\d{6,15}$", description="A chosen available number.")
+    customer_id: str | None = Field(default=None, pattern=CUSTOMER_ID, description="Customer id (CUST-…); for "
+                                    "modify/delete the line's owner when omitted.", json_schema_extra={"flag": "--customer"})
+    offering: str | None = Field(default=None, min_length=1, description="Plan offering id, e.g. PLAN_M (add: the "
+                                 "plan to order; modify: the plan to move to).")
+    action: Literal["add", "modify", "delete"] = Field(default="add", description="add (a new line) | modify (change "
+                                                       "--line's plan) | delete (terminate --line).")
+    line: str | None = Field(default=None, pattern=r"^SUB-\d+$", description="The line a modify/delete order acts on "
+                             "(SUB-…).")
+    msisdn: str | None = Field(default=None, pattern=r"^\d{6,15}$", description="A chosen available number (add).")
     request_id: str | None = Field(default=None, min_length=1, max_length=100,
                                    description="Your id; a retry with it returns the same order.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> CreateOrder:
+        if self.action == "add":
+            if not self.customer_id or not self.offering or self.line:
+                raise ValueError("an add order names --customer and --offering, and no --line")
+        elif not self.line:
+            raise ValueError(f"a {self.action} order names the --line it acts on")
+        elif self.action == "modify" and not self.offering:
+            raise ValueError("a modify order names the --offering the line moves to")
+        elif self.msisdn:
+            raise ValueError("--msisdn chooses the number of a new line (add orders only)")
+        return self
 
 
 @operation("order.create", scope=Scope.ORDER_WRITE, charges=True, routes=[f"POST {ORDERS}"])
 def create(client: Client, args: CreateOrder) -> Any:
-    """Order a plan for a customer: reserve, charge, provision, activate."""
-    item: dict[str, Any] = {"id": "1", "action": "add", "quantity": 1,
-                            "productOffering": {"id": args.offering, "@referredType": "ProductOffering"}}
-    if args.msisdn:
+    """Place a product order: a new line (reserve, charge, provision, activate), a plan change or a termination."""
+    item: dict[str, Any] = {"id": "1", "action": args.action, "quantity": 1}
+    if args.offering:
+        item["productOffering"] = {"id": args.offering, "@referredType": "ProductOffering"}
+    if args.line:
+        item["product"] = {"id": args.line, "@referredType": "Product"}
+    elif args.msisdn:
         item["product"] = {"productCharacteristic": [{"name": "msisdn", "value": args.msisdn}]}
-    body: dict[str, Any] = {"relatedParty": [{"id": args.customer_id, "role": "customer", "@referredType": "Customer"}],
-                            "productOrderItem": [item]}
+    body: dict[str, Any] = {"productOrderItem": [item]}
+    if args.customer_id:
+        body["relatedParty"] = [{"id": args.customer_id, "role": "customer", "@referredType": "Customer"}]
     if args.request_id:
         body["externalId"] = args.request_id
     return client.request("POST", ORDERS, json=body)

@@ -23,9 +23,14 @@ def register(app: typer.Typer) -> None:
     @group.command("create", help=ops.create.description)
     @covers(ops.create, "order create")
     def create(
-        customer_id: Annotated[str, typer.Option("--customer", help="Customer id (CUST-…).")],
-        offering: Annotated[str, typer.Option(help="Plan offering id, e.g. PLAN_M.")],
-        msisdn: Annotated[str | None, typer.Option(help="A chosen available number.")] = None,
+        customer_id: Annotated[str | None, typer.Option("--customer", help="Customer id (CUST-…); modify/delete: "
+                                                        "the line's owner when omitted.")] = None,
+        offering: Annotated[str | None, typer.Option(help="Plan offering id, e.g. PLAN_M (add: the plan to order; "
+                                                     "modify: the plan to move to).")] = None,
+        action: Annotated[str, typer.Option(help="add (a new line) | modify (change --line's plan) | delete "
+                                                 "(terminate --line).")] = "add",
+        line: Annotated[str | None, typer.Option(help="The line a modify/delete order acts on (SUB-…).")] = None,
+        msisdn: Annotated[str | None, typer.Option(help="A chosen available number (add).")] = None,
         request_id: Annotated[str | None, typer.Option(help="Your id; a retry with it returns the same order.")] = None,
         wait: Annotated[bool, typer.Option("--wait", help="Follow the order until it ends, showing progress.")] = False,
         timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 120.0,
@@ -34,8 +39,8 @@ def register(app: typer.Typer) -> None:
         from cli.output import api_errors, console, emit, print_json
         from core.api_client import BssClient
 
-        order = invoke(ops.create, {"customer_id": customer_id, "offering": offering, "msisdn": msisdn,
-                                    "request_id": request_id}, as_json)
+        order = invoke(ops.create, {"customer_id": customer_id, "offering": offering, "action": action, "line": line,
+                                    "msisdn": msisdn, "request_id": request_id}, as_json)
         if not wait:
             emit(order, as_json, lambda o: f"order [bold]{o['id']}[/] {o['state']}: follow it with "
                                            f"`bss order show {o['id']}` (or order with --wait)")
@@ -48,7 +53,7 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(order_tree(view))
             sub_id = view["order"].get("subscriptionId")
-            if view["order"]["state"] == "completed" and sub_id:
+            if view["order"]["state"] == "completed" and sub_id and action == "add":  # a new line's eSIM
                 from cli.render.esim import esim_card
                 from operations.subscription import esim
 

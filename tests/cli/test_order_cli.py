@@ -16,7 +16,7 @@ import pytest
 from simulators import network
 from tests.support.factories import DECLINE, ready_customer
 from tests.support.piped import assert_plain, run_bss
-from tests.workflows.order_helpers import ORDERS, place_order, wait_order, wait_step
+from tests.workflows.order_helpers import ORDERS, place_order, rows, wait_order, wait_step
 from workflows import queues
 
 
@@ -85,3 +85,27 @@ async def test_cancel_asks_then_the_tree_shows_the_cancelled_order_and_its_reaso
         assert text in tree.stdout, text
     late = await bss("order", "cancel", order["id"], "--yes", "--json")
     assert late.exit_code == 2 and json.loads(late.stdout)["code"] == "order.transition.invalid"
+
+
+async def test_order_create_changes_a_lines_plan_and_terminates_it_as_product_orders(seeded_api, seeded_db):
+    from tests.api.test_usage import active_line
+
+    line, _ = await active_line(seeded_api, seeded_db, "PLAN_S")
+    unnamed = await run_bss("order", "create", "--action", "modify", "--offering", "PLAN_L")
+    assert unnamed.returncode != 0 and "names the --line it acts on" in unnamed.stderr.decode(), unnamed
+    modified = await run_bss("order", "create", "--action", "modify", "--line", line, "--offering", "PLAN_L", "--wait")
+    out = assert_plain(modified)
+    assert modified.returncode == 0, (out, modified.stderr.decode())
+    order_id = re.search(r"order (ORD-\d+)", out).group(1)
+    assert "eSIM activation" not in out  # no new line, no activation card
+    shown = (await seeded_api.get(f"{ORDERS}/{order_id}")).json()
+    assert (shown["state"], shown["productOrderItem"][0]["action"]) == ("completed", "modify")
+    (row,) = await rows(seeded_db, "SELECT state, pending_offering_id FROM subscription.subscription WHERE id = :s",
+                        s=line)
+    assert row == {"state": "active", "pending_offering_id": "PLAN_L"}
+
+    ended = await run_bss("order", "create", "--action", "delete", "--line", line, "--json")
+    body = json.loads(ended.stdout)
+    assert ended.returncode == 0 and (body["state"], body["productOrderItem"][0]["action"]) == ("completed", "delete")
+    (row,) = await rows(seeded_db, "SELECT state FROM subscription.subscription WHERE id = :s", s=line)
+    assert row["state"] == "terminated"
