@@ -165,7 +165,7 @@ async def use_data(api: Client, line: Line, event_id: str, mb: int) -> None:
         {"name": "eventId", "value": event_id}]}, idempotent=True)
     if response is not None and response.status_code == 422:
         api.tally.usage_rejected += 1  # the line ran dry (or is blocked): rating refused it
-    elif api.expect(response, 201) is not None:
+    elif api.expect(response, 201, 200) is not None:  # 200: a resent event id answers the original rating
         api.tally.usage_rated += 1
 
 
