@@ -79,9 +79,13 @@ def stop(proc: psutil.Process, sig: int) -> None:
         raise FaultError(f"pid {proc.pid} survived SIGKILL")
     # A zombie still owns its pid until its parent reaps it, and PostgreSQL refuses to start while
     # the pid in its socket lock file exists: reap what this process started, wait for the others.
-    reap(victims)
+    # Reaped again on every look: a multi-threaded process shows as a zombie before its last
+    # thread is gone, and until then waitpid does not collect it.
     deadline = time.monotonic() + REAP_TIMEOUT_S
-    while any(psutil.pid_exists(member.pid) for member in victims) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        reap(victims)
+        if not any(psutil.pid_exists(member.pid) for member in victims):
+            break
         time.sleep(0.05)
 
 

@@ -163,7 +163,7 @@ def wait_all(procs: Iterable[psutil.Process], timeout_s: float, interval_s: floa
 
 
 def reap(procs: Iterable[psutil.Process]) -> None:
-    """Collect the exit status of those of `procs` that are this process's exited children.
+    """Collect the exit status of those of `procs` that are this process's exited children (call until gone).
 
     A component `up` started from this process (chaos recovers in-process) is its child: once dead
     it stays a zombie holding its pid until reaped, and PostgreSQL will not start while the pid in

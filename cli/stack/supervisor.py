@@ -315,9 +315,11 @@ def restart(settings: Settings, name: str, *, kill: bool = False, timeout_s: flo
                 signal_process(victim, signal.SIGKILL)
             wait_all(victims, 10.0)
             # A zombie keeps its pid until reaped, and PostgreSQL will not start while its lock file's pid exists.
-            reap(victims)
             deadline = time.monotonic() + 10.0
-            while any(psutil.pid_exists(v.pid) for v in victims) and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                reap(victims)  # again on every look: a dying multi-threaded process is not collectable at once
+                if not any(psutil.pid_exists(v.pid) for v in victims):
+                    break
                 time.sleep(POLL_INTERVAL_S)
             remove_record(settings.run_dir, name)
             report("killed", name, str(proc.pid) if proc else "")
