@@ -34,9 +34,9 @@ BULK_LINES = text("""
 WITH subs AS (
   INSERT INTO subscription.subscription (id, customer_id, offering_id, msisdn, state, price_minor, currency,
          period_days, period_number, current_period_start, current_period_end, activated_at, created_at, updated_at)
-  SELECT 'SUB-' || lpad(n::text, 6, '0'), (CAST(:customers AS text[]))[1 + n % :customer_count], :offering, (:base + n)::text, 'active', :price_minor,
-         :currency, :period_days, 1, CAST(:now AS timestamptz), CAST(:now AS timestamptz) + make_interval(days => :period_days),
-         CAST(:now AS timestamptz), now(), now()
+  SELECT 'SUB-' || lpad(n::text, 6, '0'), (CAST(:customers AS text[]))[1 + n % :customer_count], :offering,
+         (:base + n)::text, 'active', :price_minor, :currency, :period_days, 1, CAST(:now AS timestamptz),
+         CAST(:now AS timestamptz) + make_interval(days => :period_days), CAST(:now AS timestamptz), now(), now()
     FROM (SELECT nextval('subscription.subscription_seq') AS n FROM generate_series(1, :count)) AS ids
   RETURNING id, current_period_start, current_period_end
 ), prices AS (

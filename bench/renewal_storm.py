@@ -67,10 +67,11 @@ LIVE = "WorkflowType = 'SubscriptionWorkflow' AND ExecutionStatus = 'Running' AN
 
 def components() -> dict[str, int]:
     """Pids of the stack's worker processes, Temporal and PostgreSQL (supervisor pid files)."""
+    from cli.stack.scale import recorded
     from cli.stack.status import collect
     from core.settings import get_settings
 
-    return {row.name: row.pid for row in collect(get_settings())
+    return {row.name: row.pid for row in collect(recorded(get_settings()))  # the scale `bss up` was given
             if row.pid and (row.name.startswith("worker") or row.name in ("temporal", "postgres"))}
 
 
@@ -218,12 +219,12 @@ def report(result: dict, count: int) -> None:
           f"load {result['load'][0]} -> {result['load'][1]}")
     print(f"advance: HTTP {answer.get('status')} in {answer.get('elapsedMs', 0) / 1000:.1f} s, "
           f"workflows {({k: (len(v) if isinstance(v, list) else v) for k, v in answer.get('workflows', {}).items()})}")
-    total = sum(spent.values())
+    total, renewed = sum(spent.values()), max(result["renewed"], 1)
     print("CPU-s during the storm: " + ", ".join(f"{n} {s:.1f}" for n, s in spent.items())
-          + f"; total {total:.1f} = {1000 * total / max(count, 1):.1f} CPU-ms per renewal")
+          + f"; total {total:.1f} = {1000 * total / renewed:.1f} CPU-ms per renewal ({renewed} renewed)")
     cores = psutil.cpu_count() or 1
-    print(f"floor on {cores} idle cores: {total / cores:.1f} s for these {count}; "
-          f"x 10,000 lines: {total / cores * 10_000 / max(count, 1):.0f} s")
+    print(f"floor on {cores} idle cores: {total / cores:.1f} s for these {renewed}; "
+          f"x 10,000 lines: {total / cores * 10_000 / renewed:.0f} s")
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -255,6 +256,9 @@ async def run(args: argparse.Namespace) -> None:
         delta = {k: parked[name][k] - before[name][k] for k in ("rss", "pss")}
         print(f"  {name}: RSS +{delta['rss']:.0f} MB ({1024 * delta['rss'] / args.count:.0f} KB per line), "
               f"PSS +{delta['pss']:.0f} MB ({1024 * delta['pss'] / args.count:.0f} KB per line)")
+    if args.park_only:
+        await dispose_engines()
+        return
     result = await storm(args, pids, customers)
     report(result, args.count)
     await books(customers, subs)
@@ -272,6 +276,7 @@ def main() -> None:
     parser.add_argument("--advance-timeout", type=float, default=600.0, help="the advance's timeoutSeconds")
     parser.add_argument("--park-timeout", type=float, default=900.0)
     parser.add_argument("--stall", type=float, default=60.0, help="stop polling after this long without progress")
+    parser.add_argument("--park-only", action="store_true", help="measure memory parked, no storm")
     asyncio.run(run(parser.parse_args()))
 
 
