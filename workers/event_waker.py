@@ -33,6 +33,7 @@ class EventWaker:
         self._listener = ChannelListener(dsn, ev.CHANNEL, self.poke, on_attach=self._attached)
         self._apis: set[str] | None = set()  # the APIs with news since the last round (None: every one)
         self._subs: list[tuple[str, str, str]] | None = None  # (id, kind, api) of the active ones; None: read again
+        self._subs_seen = 0  # hub changes notified so far: a list read across one of them is stale
         self._dirty = False
         self._round: asyncio.Task | None = None
         self.rounds = 0
@@ -52,6 +53,7 @@ class EventWaker:
         """Ask for a round of signals for the event types in `payload` ('*': all), coalesced with one running."""
         if payload == "*" or "event.hub." in payload:  # attached again, or a hub came or went: read them again
             self._subs = None
+            self._subs_seen += 1
         if payload == "*" or self._apis is None:
             self._apis = None
         else:
@@ -69,12 +71,17 @@ class EventWaker:
             apis, self._apis, self._dirty = self._apis, set(), False
             self.rounds += 1
             try:
-                if self._subs is None:
-                    self._subs = await active_subscriptions(kinds=self._kinds)
-                    # A hub deleted while its activity lingers here: rung, it sees the deletion and ends.
-                    for sub in set(lingering()) - {s for s, _, _ in self._subs}:
-                        ring(sub)
                 subs = self._subs
+                if subs is None:
+                    seen = self._subs_seen
+                    subs = await active_subscriptions(kinds=self._kinds)
+                    # Kept only if no hub changed while it was read (that change's round must read again):
+                    # a list read just before a hub was created, kept, would never wake that hub.
+                    if seen == self._subs_seen:
+                        self._subs = subs
+                    # A hub deleted while its activity lingers here: rung, it sees the deletion and ends.
+                    for sub in set(lingering()) - {s for s, _, _ in subs}:
+                        ring(sub)
                 ids = [sub for sub, kind, api in subs if kind == ev.NOTIFIER or apis is None or api in apis]
                 # A dispatcher whose activity lingers in this process is rung; the others are signalled.
                 ids = [sub for sub in ids if not ring(sub)]
