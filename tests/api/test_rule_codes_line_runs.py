@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from apis import subscription_ops
+from apis import line_workflow
 from domain.subscription_flow import SubscriptionStart
 from tests.workflows.subscription_helpers import open_line, subscription_queue  # noqa: F401 - fixture
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
@@ -17,7 +17,7 @@ OPS = "/bss-api/v1/subscription"
 
 async def test_updates_racing_a_line_moving_to_a_new_run_are_refused_once_the_grace_is_over(
         seeded_api, seeded_db, temporal_env, sub_queue, monkeypatch):
-    monkeypatch.setattr(subscription_ops, "MOVING_RUN_GRACE_S", 0.0)  # no retry: the first refusal is answered
+    monkeypatch.setattr(line_workflow, "MOVING_RUN_GRACE_S", 0.0)  # no retry: the first refusal is answered
     sub = await open_line(seeded_api, "PLAN_S")
     with temporal_env.with_time_skipping_disabled():
         handle = await temporal_env.client.start_workflow(
