@@ -11,7 +11,7 @@ from core import clock, context
 from core.db import get_engine
 from domain.catalog import PriceSnapshot
 from domain.ids import IdKind
-from domain.ordering import OrderState, product_order
+from domain.ordering import ORDER_MACHINE, OrderState, product_order
 
 
 class NewChange(BaseModel):
@@ -60,7 +60,7 @@ async def start_change(order_id: str, step: str) -> bool:
     async with unit_of_work() as uow:
         moved = (await uow.conn.execute(
             update(po).where(po.c.id == order_id, po.c.state.in_([OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS]))
-            .values(state=OrderState.IN_PROGRESS, step=step, updated_at=clock.now()).returning(po.c.id))).first()
+            .values(state=ORDER_MACHINE.next(OrderState.ACKNOWLEDGED, "start"), step=step, updated_at=clock.now()).returning(po.c.id))).first()
         if moved is not None:
             uow.record(f"order.step.{step.lower()}", "order", order_id, {"step": step})
         else:  # as `end_in` does for an end that lost its race: the attempt is on record, the order untouched

@@ -96,23 +96,15 @@ async def run_change(temporal: Client, row: dict) -> dict:
     modify = row["action"] == OrderAction.MODIFY
     if not await start_change(order_id, OrderStep.CHANGING_PLAN if modify else OrderStep.TERMINATING):
         return await load_order(order_id)  # cancelled (or ended by another runner) before it began
-    update_id = f"order-{order_id}"  # a resumed order's update is answered by the first one
-    try:
-        if modify:
-            await send(temporal, line_id, SubscriptionWorkflow.change_plan,
-                       ChangePlan(offering_id=row["offering_id"], **acting()), update_id=update_id)
-        else:
-            await send(temporal, line_id, SubscriptionWorkflow.terminate,
-                       TerminateLine(reason=f"product order {order_id}", **acting()), update_id=update_id)
+    update, arg = ((SubscriptionWorkflow.change_plan, ChangePlan(offering_id=row["offering_id"], **acting())) if modify
+                   else (SubscriptionWorkflow.terminate, TerminateLine(reason=f"product order {order_id}", **acting())))
+    state, reason = OrderState.COMPLETED, None
+    try:  # a resumed order's update (same id) is answered by the first one
+        await send(temporal, line_id, update, arg, update_id=f"order-{order_id}")
     except (PolicyViolation, NotFound) as exc:  # refused by the workflow, or the line has none
-        if not modify and (await load_line_row(line_id))["state"] == SubscriptionState.TERMINATED:
-            # A resumed termination whose first update ended the line (and its workflow): it is done.
-            await end_order(EndOrder(order_id=order_id, state=OrderState.COMPLETED, subscription_id=line_id,
-                                     only_from=OrderState.IN_PROGRESS))
-        else:
-            await end_order(EndOrder(order_id=order_id, state=OrderState.FAILED, reason=f"{exc.code}: {exc.message}",
-                                     only_from=OrderState.IN_PROGRESS))
-    else:
-        await end_order(EndOrder(order_id=order_id, state=OrderState.COMPLETED, subscription_id=line_id,
-                                 only_from=OrderState.IN_PROGRESS))
+        # ...unless it is a resumed termination whose first update ended the line (and its workflow): done.
+        if modify or (await load_line_row(line_id))["state"] != SubscriptionState.TERMINATED:
+            state, reason = OrderState.FAILED, f"{exc.code}: {exc.message}"
+    await end_order(EndOrder(order_id=order_id, state=state, reason=reason, only_from=OrderState.IN_PROGRESS,
+                             subscription_id=line_id if state == OrderState.COMPLETED else None))
     return await load_order(order_id)

@@ -78,6 +78,7 @@ LIVE = ("active", "blocked")  # lines with a current period, so a usage chart
 ADD_ONS = ("VAS_DATA_1GB", "VAS_DATA_5GB", "VAS_UNLIMITED_DAY", "VAS_ROAMING_1GB")
 # What a goodwill credit may top up, and the units the form offers for each (operations/balance.py).
 CREDIT_UNITS = {"data": ("GB", "MB"), "voice": ("min", "s"), "sms": ("sms",), "data_roaming": ("GB", "MB")}
+UNIT_CHOICES = tuple(dict.fromkeys(unit for units in CREDIT_UNITS.values() for unit in units))
 
 
 def workflow_link(order_id: str) -> str:
@@ -253,6 +254,7 @@ def add_console_routes(app: FastAPI, portal: Portal) -> None:
         with portal.client_for(session) as client:
             charts = line_charts(client, loaded["line"] or {})
         return page("line.html", request, session, **loaded, charts=charts, add_ons=ADD_ONS, credit_units=CREDIT_UNITS,
+                    unit_choices=UNIT_CHOICES,
                     request_id=f"csr-{uuid.uuid4()}",
                     may_line=views.allowed(role(session), "line"),
                     may_terminate=views.allowed(role(session), "terminate"), nav="search")
