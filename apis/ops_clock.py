@@ -129,7 +129,7 @@ async def fast_forward_all(skipper: TimeSkipper | None, client: Client, workflow
     """
     assert skipper is not None, "check_advance lets this run on a time-skipping stack only"
     gate = asyncio.Semaphore(PARALLEL)
-    watching = {"on": True}
+    watching = True  # until the timeout; read by `one` through its closure
     sent: set[str] = set()
 
     async def one(workflow_id: str) -> bool | None:
@@ -138,7 +138,7 @@ async def fast_forward_all(skipper: TimeSkipper | None, client: Client, workflow
             try:
                 move = await send_target(skipper, handle, delta)
                 sent.add(workflow_id)
-                return await watch_target(skipper, handle, move) if watching["on"] else None
+                return await watch_target(skipper, handle, move) if watching else None
             except RPCError as exc:
                 if exc.status in _ENDED:
                     return False
@@ -148,7 +148,7 @@ async def fast_forward_all(skipper: TimeSkipper | None, client: Client, workflow
     pending: set[asyncio.Task] = set()
     if tasks:
         _, pending = await asyncio.wait(tasks.values(), timeout=timeout_s)
-    watching["on"] = False
+    watching = False
     for workflow_id, task in tasks.items():
         if task in pending and workflow_id in sent:
             task.cancel()  # only the watch: the server keeps the target and the workflow still gets there
