@@ -68,6 +68,20 @@ async def one_order(client: httpx.AsyncClient, customer_id: str, poll_s: float =
 COMPONENTS = ("api", "worker", "temporal", "postgres")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by `pid` and its live descendants, plus its exited children (PostgreSQL backends)."""
+    root = psutil.Process(pid)
+    t = root.cpu_times()
+    total = t.children_user + t.children_system
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue  # a descendant that ended meanwhile (its time moved to its parent's children_*)
+        total += t.user + t.system
+    return total
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by each stack component, its child processes included."""
     run_dir = get_settings().run_dir
@@ -77,14 +91,7 @@ def cpu_seconds() -> dict[str, float]:
         if record is None:
             continue
         try:
-            root = psutil.Process(record.pid)
-            procs = [root, *root.children(recursive=True)]
-            total = 0.0
-            for proc in procs:
-                t = proc.cpu_times()
-                total += t.user + t.system
-            t = root.cpu_times()
-            used[name] = total + t.children_user + t.children_system  # exited children too
+            used[name] = tree_cpu(record.pid)
         except psutil.Error:
             continue
     return used

@@ -75,22 +75,11 @@ def components() -> dict[str, int]:
             if row.pid and (row.name.startswith("worker") or row.name in ("temporal", "postgres"))}
 
 
-def tree(pid: int) -> list[psutil.Process]:
-    """A process and its descendants."""
-    root = psutil.Process(pid)
-    return [root, *root.children(recursive=True)]
-
-
 def cpu(pid: int) -> float:
-    """User+system CPU seconds of a process tree."""
-    total = 0.0
-    for proc in tree(pid):
-        try:
-            t = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
+    """CPU seconds of a process tree, its exited children (PostgreSQL backends) included (bench/orders.py)."""
+    from orders import tree_cpu
+
+    return tree_cpu(pid)
 
 
 def memory(pids: dict[str, int], label: str) -> dict[str, dict[str, float]]:

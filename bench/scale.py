@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from orders import make_customer, one_order
+from orders import make_customer, one_order, tree_cpu
 
 from cli.stack.procs import read_record
 
@@ -69,12 +69,7 @@ def stack_cpu(run_dir: Path) -> dict[str, float]:
             continue
         name = pid_file.stem
         try:
-            root = psutil.Process(record.pid)
-            t = root.cpu_times()
-            total = t.children_user + t.children_system  # exited children (PostgreSQL backends)
-            for proc in [root, *root.children(recursive=True)]:
-                t = proc.cpu_times()
-                total += t.user + t.system
+            total = tree_cpu(record.pid)
         except psutil.Error:
             continue
         used[name] = used.get(name, 0.0) + total
